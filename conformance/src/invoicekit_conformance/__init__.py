@@ -1,0 +1,1 @@
+"""The invoicekit conformance suite."""

@@ -1,0 +1,1 @@
+"""Cashaca adapter for invoicekit."""

@@ -1,0 +1,1 @@
+"""EenvoudigFactureren adapter for invoicekit."""
