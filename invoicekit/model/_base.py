@@ -1,0 +1,116 @@
+"""The base of every neutral model: strict input, typed errors, provider provenance."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, Self
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from invoicekit.errors import FieldIssue, ValidationError
+
+__all__ = ["Amount", "NeutralModel", "ProviderDocument", "from_pydantic_error", "provider_context"]
+
+# Passed as validation context by adapters: provider data is read tolerantly (business rules that guard
+# what *we* send are skipped, because a provider may hold documents made elsewhere).
+_FROM_PROVIDER = "invoicekit_from_provider"
+
+
+def provider_context() -> dict[str, bool]:
+    return {_FROM_PROVIDER: True}
+
+
+def is_from_provider(context: Any) -> bool:
+    return isinstance(context, dict) and bool(context.get(_FROM_PROVIDER))
+
+
+def _to_decimal(value: object) -> object:
+    # A float has already lost the cents it was meant to carry (0.1 + 0.2); refuse it rather than guess.
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, float):
+        raise ValueError("floats are not accepted for amounts: pass a Decimal, an int or a string")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+        if not parsed.is_finite():
+            raise ValueError("amounts must be finite")
+        return parsed
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValueError("amounts must be finite")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(_to_decimal)]
+"""A Decimal; ints and decimal strings are converted exactly, floats are refused."""
+
+
+def _loc_to_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def from_pydantic_error(error: pydantic.ValidationError) -> ValidationError:
+    issues = []
+    for item in error.errors(include_url=False):
+        reason = item["msg"]
+        if reason.startswith("Value error, "):
+            reason = reason[len("Value error, ") :]
+        issues.append(FieldIssue(_loc_to_path(item["loc"]), reason))
+    return ValidationError(issues)
+
+
+class NeutralModel(BaseModel):
+    """Rejects unknown fields and reports problems as :class:`invoicekit.errors.ValidationError`."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise from_pydantic_error(exc) from None
+
+    @classmethod
+    def model_validate(
+        cls,
+        obj: Any,
+        *,
+        strict: bool | None = None,
+        extra: Any = None,
+        from_attributes: bool | None = None,
+        context: Any | None = None,
+        by_alias: bool | None = None,
+        by_name: bool | None = None,
+    ) -> Self:
+        try:
+            return super().model_validate(
+                obj,
+                strict=strict,
+                extra=extra,
+                from_attributes=from_attributes,
+                context=context,
+                by_alias=by_alias,
+                by_name=by_name,
+            )
+        except pydantic.ValidationError as exc:
+            raise from_pydantic_error(exc) from None
+
+    @classmethod
+    def from_provider(cls, **data: Any) -> Self:
+        """Build from data an adapter read from a provider: types are checked, our send rules are not."""
+        return cls.model_validate(data, context=provider_context())
+
+
+class ProviderDocument(NeutralModel):
+    """A document that may have come from a provider: its id there and the payload it sent."""
+
+    provider_id: str | None = None
+    # The provider's own payload, untouched, for what the neutral model has no field for.
+    raw: Any = Field(default=None, repr=False, exclude=True)
+
+    _neutral_fields: ClassVar[tuple[str, ...]] = ()

@@ -1,0 +1,266 @@
+"""Invoices, credit notes, their rows, and payments."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from invoicekit import belgium
+from invoicekit.errors import FieldIssue, ValidationError
+from invoicekit.model._base import Amount, NeutralModel, ProviderDocument, is_from_provider
+from invoicekit.model._party import Client
+from invoicekit.model._totals import Totals, compute_totals
+from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
+
+__all__ = [
+    "AllowanceCharge",
+    "CreditNote",
+    "DocumentStatus",
+    "Invoice",
+    "InvoiceRow",
+    "Payment",
+    "PaymentMethod",
+]
+
+# Units people type that are not UN/ECE Recommendation 20 codes (Peppol rejects them with BR-CL-23).
+_NOT_REC20 = {"PCS": "C62", "PC": "C62", "ST": "C62", "STK": "C62", "STUK": "C62", "UUR": "HUR", "HR": "HUR"}
+_ZERO_RATED = {VatCategory.Z, VatCategory.E, VatCategory.AE, VatCategory.K, VatCategory.G, VatCategory.O}
+_EU = {
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT", "LT",
+    "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+}  # fmt: skip
+
+Percent = Annotated[Amount, Field(ge=0, le=100)]
+
+
+class DocumentStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+    CANCELLED = "cancelled"
+
+
+class PaymentMethod(StrEnum):
+    TRANSFER = "transfer"
+    CASH = "cash"
+    CARD = "card"
+    DIRECT_DEBIT = "direct_debit"
+    ONLINE = "online"
+    OTHER = "other"
+
+
+class InvoiceRow(NeutralModel):
+    description: str = Field(min_length=1, max_length=1000)
+    quantity: Amount = Decimal(1)
+    unit: str = Field(default="C62", description="UN/ECE Recommendation 20 code (C62 = one, HUR = hour)")
+    unit_price: Amount
+    discount_percent: Percent | None = None
+    vat_rate: Amount = Field(ge=0, le=100)
+    vat_category: VatCategory = VatCategory.S
+    exemption_code: str | None = Field(default=None, pattern=r"^VATEX-[A-Z0-9-]+$")
+    exemption_reason: str | None = Field(default=None, max_length=300)
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip().upper()
+        if is_from_provider(info.context):
+            return value
+        if value in _NOT_REC20:
+            raise ValueError(
+                f"{value!r} is not a UN/ECE Rec 20 unit code (Peppol rule BR-CL-23); use {_NOT_REC20[value]!r}"
+            )
+        if not (2 <= len(value) <= 3 and value.isalnum()):
+            raise ValueError(
+                f"{value!r} is not a UN/ECE Rec 20 unit code (2-3 letters/digits, e.g. C62, HUR)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _category_rate(self, info: ValidationInfo) -> Self:
+        if is_from_provider(info.context):
+            return self
+        if self.vat_category in _ZERO_RATED and self.vat_rate != 0:
+            raise ValueError(f"VAT category {self.vat_category} requires a 0 % rate, not {self.vat_rate} %")
+        if self.vat_category is VatCategory.S and self.vat_rate == 0:
+            raise ValueError("VAT category S (standard) needs a rate above 0 %; use Z, E, AE, K, G or O")
+        if self.exemption_code is None and self.vat_category in DEFAULT_EXEMPTION_CODES:
+            object.__setattr__(self, "exemption_code", DEFAULT_EXEMPTION_CODES[self.vat_category])
+        return self
+
+
+class AllowanceCharge(NeutralModel):
+    """A document-level allowance (``is_charge=False``) or charge, with the VAT group it belongs to."""
+
+    is_charge: bool = False
+    amount: Amount = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=200)
+    vat_category: VatCategory = VatCategory.S
+    vat_rate: Amount = Field(ge=0, le=100)
+
+
+class _Document(ProviderDocument):
+    number: str | None = Field(default=None, description="None: the provider assigns the next number")
+    issue_date: date
+    due_date: date | None = None
+    payment_term_days: int | None = Field(default=None, ge=0, le=365)
+    delivery_date: date | None = None
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    client: Client
+    rows: list[InvoiceRow] = Field(default_factory=list)
+    discount_percent: Percent | None = None
+    allowances_charges: list[AllowanceCharge] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=2000)
+    buyer_reference: str | None = Field(default=None, max_length=200)
+    order_reference: str | None = Field(default=None, max_length=200)
+    structured_communication: str | None = Field(default=None, description="OGM, stored as 12 digits")
+    status: DocumentStatus | None = None
+    paid_amount: Amount | None = None
+
+    @field_validator("structured_communication", mode="before")
+    @classmethod
+    def _ogm(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        try:
+            return belgium.validate_ogm(value)
+        except ValueError:
+            if is_from_provider(info.context):
+                return value
+            raise
+
+    @property
+    def totals(self) -> Totals:
+        return compute_totals(
+            self.rows,
+            self.allowances_charges,
+            discount_percent=self.discount_percent,
+            prepaid=self.paid_amount or Decimal(0),
+        )
+
+    @property
+    def effective_due_date(self) -> date | None:
+        if self.due_date is not None:
+            return self.due_date
+        if self.payment_term_days is not None:
+            return self.issue_date + timedelta(days=self.payment_term_days)
+        return None
+
+    @property
+    def structured_communication_formatted(self) -> str | None:
+        """``+++ddd/dddd/ddddd+++``, as printed on Belgian invoices."""
+        sc = self.structured_communication
+        return belgium.format_ogm(sc) if sc and len(sc) == 12 and sc.isdigit() else sc
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> Self:
+        if is_from_provider(info.context):
+            return self
+        issues = list(document_issues(self))
+        if issues:
+            raise ValidationError(issues)
+        return self
+
+
+def document_issues(doc: _Document) -> list[FieldIssue]:
+    """The Belgian/EN 16931 rules that span fields; every issue names the field to fix."""
+    issues: list[FieldIssue] = []
+    if not doc.rows:
+        issues.append(FieldIssue("rows", "a document needs at least one row"))
+    if doc.due_date is not None and doc.due_date < doc.issue_date:
+        issues.append(FieldIssue("due_date", "must not be before issue_date"))
+    categories = {row.vat_category for row in doc.rows} | {ac.vat_category for ac in doc.allowances_charges}
+    vat = doc.client.vat_number
+    for i, row in enumerate(doc.rows):
+        path = f"rows.{i}"
+        if row.vat_category is VatCategory.AE and not vat:
+            issues.append(
+                FieldIssue(
+                    "client.vat_number",
+                    f"required: row {i} is reverse charge (VAT category AE), which needs the buyer's VAT "
+                    "number (BR-AE-02)",
+                )
+            )
+        if row.vat_category is VatCategory.K:
+            if doc.delivery_date is None:
+                issues.append(
+                    FieldIssue(
+                        "delivery_date",
+                        f"required: row {i} is an intra-EU supply (VAT category K) (BR-IC-11)",
+                    )
+                )
+            if not vat or vat[:2] not in _EU or vat.startswith("BE"):
+                issues.append(
+                    FieldIssue(
+                        "client.vat_number",
+                        f"row {i} is an intra-EU supply (VAT category K): the buyer needs a VAT number "
+                        "of another EU member state (BR-IC-02)",
+                    )
+                )
+        if row.vat_category is VatCategory.E and not (row.exemption_code or row.exemption_reason):
+            issues.append(
+                FieldIssue(
+                    f"{path}.exemption_reason",
+                    "an exempt row (VAT category E) needs an exemption code (VATEX-EU-...) or a reason (BR-E-10)",
+                )
+            )
+    if VatCategory.O in categories:
+        if vat:
+            issues.append(
+                FieldIssue(
+                    "client.vat_number",
+                    "must be empty: a document with VAT category O (not subject to VAT) may not carry VAT "
+                    "identifiers (BR-O-02)",
+                )
+            )
+        if len(categories) > 1:
+            issues.append(
+                FieldIssue("rows", "VAT category O cannot be mixed with other categories (BR-O-11)")
+            )
+    seen: dict[tuple[VatCategory, Decimal], tuple[str | None, str | None]] = {}
+    for i, row in enumerate(doc.rows):
+        key = (row.vat_category, row.vat_rate.normalize())
+        reason = (row.exemption_code, row.exemption_reason)
+        if seen.setdefault(key, reason) != reason:
+            issues.append(
+                FieldIssue(
+                    f"rows.{i}.exemption_reason",
+                    f"rows with VAT category {row.vat_category} at {row.vat_rate} % must share one exemption "
+                    "code and reason (one VAT breakdown per category and rate)",
+                )
+            )
+    return issues
+
+
+class Invoice(_Document):
+    """An invoice. ``number=None`` lets the provider assign the next number."""
+
+
+class CreditNote(_Document):
+    """A credit note, with positive amounts, correcting an earlier invoice."""
+
+    corrects_invoice_id: str | None = Field(default=None, description="provider id of the corrected invoice")
+    corrects_invoice_number: str | None = None
+
+
+class Payment(ProviderDocument):
+    """A payment received against an invoice (``invoice_id`` is the invoice's provider id)."""
+
+    invoice_id: str = Field(min_length=1)
+    date: date
+    amount: Amount = Field(gt=0)
+    method: PaymentMethod = PaymentMethod.TRANSFER
+    reference: str | None = Field(default=None, max_length=140)
+
+    @field_validator("amount")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal("0.01")):
+            raise ValueError("a payment amount has at most 2 decimals")
+        return value
