@@ -1,1 +1,78 @@
-"""invoicekit."""
+"""invoicekit: one typed, provider-neutral API over Belgian invoicing SaaS providers.
+
+    import invoicekit
+    with invoicekit.connect("cashaca", sandbox=True) as books:
+        client = books.clients.create(invoicekit.Client(name="IT Services BV", ...))
+
+Switching provider changes the first argument of :func:`connect`. See docs/ for the rest.
+"""
+
+from invoicekit._connect import connect, connect_async
+from invoicekit.books import AsyncBooks, Books
+from invoicekit.capabilities import Capability
+from invoicekit.errors import (
+    AuthenticationError,
+    InvoicekitError,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TransportError,
+    UncertainOutcome,
+    UnsupportedOperation,
+    ValidationError,
+)
+from invoicekit.model import (
+    Address,
+    AllowanceCharge,
+    Client,
+    ClientKind,
+    Contact,
+    CreditNote,
+    DocumentStatus,
+    Invoice,
+    InvoiceRow,
+    Language,
+    Payment,
+    PaymentMethod,
+    Seller,
+    SepaMandate,
+    Totals,
+)
+from invoicekit.registry import installed_providers
+from invoicekit.vat import VatCategory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Address",
+    "AllowanceCharge",
+    "AsyncBooks",
+    "AuthenticationError",
+    "Books",
+    "Capability",
+    "Client",
+    "ClientKind",
+    "Contact",
+    "CreditNote",
+    "DocumentStatus",
+    "Invoice",
+    "InvoiceRow",
+    "InvoicekitError",
+    "Language",
+    "NotFound",
+    "Payment",
+    "PaymentMethod",
+    "ProviderError",
+    "RateLimited",
+    "Seller",
+    "SepaMandate",
+    "Totals",
+    "TransportError",
+    "UncertainOutcome",
+    "UnsupportedOperation",
+    "ValidationError",
+    "VatCategory",
+    "connect",
+    "connect_async",
+    "installed_providers",
+]

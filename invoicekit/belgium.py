@@ -307,9 +307,7 @@ def validate_bic(value: str) -> str:
     except InvalidLength as exc:
         raise InvalidNumber("must be 8 or 11 characters") from exc
     except InvalidFormat as exc:
-        raise InvalidNumber(
-            "must be 4 letters, a 2-letter country code and 2 or 5 letters or digits"
-        ) from exc
+        raise InvalidNumber("must be 4 letters, a 2-letter country code and 2 or 5 letters or digits") from exc
     except InvalidComponent as exc:
         raise InvalidNumber("does not contain a known country code") from exc
     except ValidationError as exc:

@@ -77,9 +77,7 @@ class InvoiceRow(NeutralModel):
                 f"{value!r} is not a UN/ECE Rec 20 unit code (Peppol rule BR-CL-23); use {_NOT_REC20[value]!r}"
             )
         if not (2 <= len(value) <= 3 and value.isalnum()):
-            raise ValueError(
-                f"{value!r} is not a UN/ECE Rec 20 unit code (2-3 letters/digits, e.g. C62, HUR)"
-            )
+            raise ValueError(f"{value!r} is not a UN/ECE Rec 20 unit code (2-3 letters/digits, e.g. C62, HUR)")
         return value
 
     @model_validator(mode="after")
@@ -220,9 +218,7 @@ def document_issues(doc: _Document) -> list[FieldIssue]:
                 )
             )
         if len(categories) > 1:
-            issues.append(
-                FieldIssue("rows", "VAT category O cannot be mixed with other categories (BR-O-11)")
-            )
+            issues.append(FieldIssue("rows", "VAT category O cannot be mixed with other categories (BR-O-11)"))
     seen: dict[tuple[VatCategory, Decimal], tuple[str | None, str | None]] = {}
     for i, row in enumerate(doc.rows):
         key = (row.vat_category, row.vat_rate.normalize())

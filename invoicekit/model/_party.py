@@ -12,9 +12,7 @@ from invoicekit import belgium
 from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider
 
 # A full RFC 5322 check needs a dependency and still cannot tell if the mailbox exists; this catches typos.
-Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 __all__ = ["Address", "Client", "ClientKind", "Contact", "Language", "Seller", "SepaMandate", "SequenceType"]
 

@@ -1,0 +1,367 @@
+"""The adapter contract: how a provider's HTTP API is described to invoicekit, without doing any I/O.
+
+An adapter turns neutral operations into *flows*: generators that yield :class:`Step` objects (a request
+plus how it may be retried) and receive, for each, the :class:`httpx.Response` (or a :class:`Found` when a
+lost write was recovered by a lookup). The flow returns the neutral result. The engine drives the same
+flow with ``httpx.Client`` or ``httpx.AsyncClient``, so one adapter serves sync and async code, and
+retries, paging, hooks and secret redaction are written once, in the engine.
+
+A minimal read::
+
+    def get_client(self, client_id: str) -> Flow[Client]:
+        response = yield Step(ApiRequest("GET", f"/clients/{client_id}.json"))
+        return self._client_from_json(read_json(response, self.name))
+
+A create that can be recovered when its response is lost::
+
+    def create_client(self, client: Client) -> Flow[Client]:
+        outcome = yield Step(request, idempotent=False, lookup=lambda: self._find_client(ref))
+        ...
+
+Anything an operation rejects must be raised *before the first yield*: then no request is sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
+
+import httpx
+
+from invoicekit.capabilities import Capability
+from invoicekit.errors import (
+    AuthenticationError,
+    Conflict,
+    InvoicekitError,
+    MalformedResponse,
+    NotFound,
+    PermissionDenied,
+    ProviderRejected,
+    ProviderUnavailable,
+    RateLimited,
+    UnsupportedOperation,
+)
+from invoicekit.model import Client, CreditNote, Invoice, Payment
+
+__all__ = [
+    "Adapter",
+    "ApiRequest",
+    "ClientQuery",
+    "DocumentQuery",
+    "Flow",
+    "Found",
+    "Listing",
+    "Lookup",
+    "LookupFlow",
+    "NextLink",
+    "PageNumber",
+    "Paging",
+    "SendResult",
+    "SkipTake",
+    "Step",
+    "StepResult",
+    "read_json",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request relative to the adapter's base URL. ``params`` never carry credentials: auth adds them."""
+
+    method: str
+    path: str
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Lookup(Enum):
+    """What a lookup after an ambiguous write concluded (with :class:`Found` for a hit)."""
+
+    ABSENT = "absent"  # certainly not there: the write may be sent again
+    UNKNOWN = "unknown"  # cannot tell: the engine raises UncertainOutcome
+
+
+@dataclass(frozen=True)
+class Found:
+    """A lookup found the document the lost write created; ``provider_id`` is its id at the provider."""
+
+    provider_id: str
+
+
+LookupResult: TypeAlias = Found | Lookup
+LookupFlow: TypeAlias = Generator["Step", "StepResult", LookupResult]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of a flow.
+
+    ``idempotent`` steps (reads, PUT, DELETE) are retried on 429, 5xx and transport errors. A
+    non-idempotent step (a create) is retried only when it certainly did not land: after a 429 or a
+    connection that never opened. After an ambiguous failure the engine runs ``lookup`` and retries only
+    on :attr:`Lookup.ABSENT`; :class:`Found` is sent back into the flow instead of a response.
+    ``allow`` lists error statuses the flow wants to see itself (e.g. 404 in a lookup).
+    """
+
+    request: ApiRequest
+    idempotent: bool = True
+    lookup: Callable[[], LookupFlow] | None = None
+    reference: str | None = None  # what the lookup searches by, for the UncertainOutcome message
+    allow: frozenset[int] = frozenset()
+
+
+StepResult: TypeAlias = httpx.Response | Found
+Flow: TypeAlias = Generator[Step, StepResult, T]
+
+
+class Paging:
+    """How a provider pages a list; ``next_request`` returns None after the last page."""
+
+    def first(self, request: ApiRequest) -> ApiRequest:
+        return request
+
+    def next_request(self, request: ApiRequest, response: httpx.Response, count: int) -> ApiRequest | None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class PageNumber(Paging):
+    """``?page=N`` (1-based) until a page comes back shorter than ``size``."""
+
+    size: int = 100
+    page_param: str = "page"
+    size_param: str | None = "per_page"
+
+    def first(self, request: ApiRequest) -> ApiRequest:
+        params = {**request.params, self.page_param: 1}
+        if self.size_param:
+            params[self.size_param] = self.size
+        return _with_params(request, params)
+
+    def next_request(self, request: ApiRequest, response: httpx.Response, count: int) -> ApiRequest | None:
+        if count < self.size:
+            return None
+        page = int(request.params.get(self.page_param, 1))
+        return _with_params(request, {**request.params, self.page_param: page + 1})
+
+
+@dataclass(frozen=True)
+class SkipTake(Paging):
+    """``?skip=N&take=M`` (0-based offset) until a page comes back shorter than ``size``."""
+
+    size: int = 100
+    skip_param: str = "skip"
+    take_param: str = "take"
+
+    def first(self, request: ApiRequest) -> ApiRequest:
+        return _with_params(request, {**request.params, self.skip_param: 0, self.take_param: self.size})
+
+    def next_request(self, request: ApiRequest, response: httpx.Response, count: int) -> ApiRequest | None:
+        if count < self.size:
+            return None
+        skip = int(request.params.get(self.skip_param, 0))
+        return _with_params(request, {**request.params, self.skip_param: skip + count})
+
+
+@dataclass(frozen=True)
+class NextLink(Paging):
+    """The response names the next page (a JSON field, or an HTTP Link header when ``find`` says so)."""
+
+    find: Callable[[httpx.Response], str | None]
+
+    def next_request(self, request: ApiRequest, response: httpx.Response, count: int) -> ApiRequest | None:
+        link = self.find(response)
+        if not link:
+            return None
+        url = httpx.URL(link)
+        return ApiRequest(request.method, url.path, params=dict(url.params), headers=request.headers)
+
+
+def _with_params(request: ApiRequest, params: Mapping[str, str | int]) -> ApiRequest:
+    return ApiRequest(request.method, request.path, params, request.json, request.content, request.headers)
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A paged list: the first request, how to page, and how to read one page into neutral items."""
+
+    request: ApiRequest
+    paging: Paging
+    parse_page: Callable[[httpx.Response], Sequence[T]]
+
+
+@dataclass(frozen=True)
+class ClientQuery:
+    search: str | None = None
+    external_id: str | None = None
+    vat_number: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    unpaid: bool = False
+    client_id: str | None = None
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a send reported. ``raw`` is the provider's answer."""
+
+    via: Literal["email", "peppol"]
+    accepted: bool
+    message: str | None = None
+    raw: Any = field(default=None, repr=False)
+
+
+def read_json(response: httpx.Response, provider: str) -> Any:
+    """The response body as JSON, or :class:`MalformedResponse`."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MalformedResponse(
+            "the response body is not valid JSON", provider=provider, status=response.status_code
+        ) from None
+
+
+class Adapter:
+    """Base class of every provider adapter. Subclasses set ``name``, ``capabilities``, ``base_url`` and
+    implement the operations they declare; the rest raise :class:`UnsupportedOperation`.
+
+    Credentials live on the instance; ``secrets()`` lists them so the engine can redact them from logs,
+    errors and reprs. An adapter never performs I/O itself.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    base_url: str
+
+    # --- transport description -------------------------------------------------------------------
+    def auth(self) -> httpx.Auth | None:
+        """How requests are authenticated (an httpx.Auth flow, itself sans-I/O)."""
+        return None
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        value: str | None = response.headers.get("x-request-id")
+        return value
+
+    def error_message(self, response: httpx.Response) -> str:
+        """The provider's own words for an error response (override to read its error shape)."""
+        return response.reason_phrase or f"HTTP {response.status_code}"
+
+    def error_for(self, response: httpx.Response, body: str) -> InvoicekitError:
+        """A typed error for a non-success response; ``body`` is already redacted.
+
+        Override to turn a provider's field errors (e.g. a 422) into a ValidationError-carrying error.
+        """
+        status = response.status_code
+        kwargs: dict[str, Any] = {
+            "provider": self.name,
+            "status": status,
+            "request_id": self.request_id(response),
+            "body": body,
+        }
+        message = self.error_message(response)
+        if status == 401:
+            return AuthenticationError(message, **kwargs)
+        if status == 403:
+            return PermissionDenied(message, **kwargs)
+        if status == 404:
+            return NotFound(message, **kwargs)
+        if status == 409:
+            return Conflict(message, **kwargs)
+        if status == 429:
+            return RateLimited(message, retry_after=None, **kwargs)
+        if status >= 500:
+            return ProviderUnavailable(message, **kwargs)
+        return ProviderRejected(message, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.base_url}>"
+
+    def _unsupported(self, capability: Capability) -> UnsupportedOperation:
+        return UnsupportedOperation(self.name, capability.value)
+
+    # --- clients ---------------------------------------------------------------------------------
+    def create_client(self, client: Client) -> Flow[Client]:
+        raise self._unsupported(Capability.CLIENTS_CREATE)
+
+    def get_client(self, client_id: str) -> Flow[Client]:
+        raise self._unsupported(Capability.CLIENTS_GET)
+
+    def list_clients(self, query: ClientQuery) -> Listing[Client]:
+        raise self._unsupported(Capability.CLIENTS_LIST)
+
+    def update_client(self, client_id: str, client: Client) -> Flow[Client]:
+        raise self._unsupported(Capability.CLIENTS_UPDATE)
+
+    def delete_client(self, client_id: str) -> Flow[None]:
+        raise self._unsupported(Capability.CLIENTS_DELETE)
+
+    def check_vat_number(self, vat_number: str) -> Flow[bool]:
+        raise self._unsupported(Capability.CLIENTS_CHECK_VAT)
+
+    # --- invoices --------------------------------------------------------------------------------
+    def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:
+        raise self._unsupported(Capability.INVOICES_CREATE)
+
+    def get_invoice(self, invoice_id: str) -> Flow[Invoice]:
+        raise self._unsupported(Capability.INVOICES_GET)
+
+    def list_invoices(self, query: DocumentQuery) -> Listing[Invoice]:
+        raise self._unsupported(Capability.INVOICES_LIST)
+
+    def update_invoice(self, invoice_id: str, invoice: Invoice) -> Flow[Invoice]:
+        raise self._unsupported(Capability.INVOICES_UPDATE)
+
+    def delete_invoice(self, invoice_id: str) -> Flow[None]:
+        raise self._unsupported(Capability.INVOICES_DELETE)
+
+    def send_invoice(self, invoice_id: str, via: Literal["email", "peppol"], to: str | None) -> Flow[SendResult]:
+        cap = Capability.INVOICES_SEND_PEPPOL if via == "peppol" else Capability.INVOICES_SEND_EMAIL
+        raise self._unsupported(cap)
+
+    def invoice_ubl(self, invoice_id: str) -> Flow[bytes]:
+        raise self._unsupported(Capability.INVOICES_UBL)
+
+    def next_invoice_number(self) -> Flow[str]:
+        raise self._unsupported(Capability.INVOICES_NEXT_NUMBER)
+
+    # --- credit notes ----------------------------------------------------------------------------
+    def create_credit_note(self, credit_note: CreditNote) -> Flow[CreditNote]:
+        raise self._unsupported(Capability.CREDIT_NOTES_CREATE)
+
+    def get_credit_note(self, credit_note_id: str) -> Flow[CreditNote]:
+        raise self._unsupported(Capability.CREDIT_NOTES_GET)
+
+    def list_credit_notes(self, query: DocumentQuery) -> Listing[CreditNote]:
+        raise self._unsupported(Capability.CREDIT_NOTES_LIST)
+
+    def delete_credit_note(self, credit_note_id: str) -> Flow[None]:
+        raise self._unsupported(Capability.CREDIT_NOTES_DELETE)
+
+    def send_credit_note(
+        self, credit_note_id: str, via: Literal["email", "peppol"], to: str | None
+    ) -> Flow[SendResult]:
+        cap = Capability.CREDIT_NOTES_SEND_PEPPOL if via == "peppol" else Capability.CREDIT_NOTES_SEND_EMAIL
+        raise self._unsupported(cap)
+
+    # --- payments --------------------------------------------------------------------------------
+    def create_payment(self, payment: Payment) -> Flow[Payment]:
+        raise self._unsupported(Capability.PAYMENTS_CREATE)
+
+    def list_payments(self, invoice_id: str) -> Listing[Payment]:
+        raise self._unsupported(Capability.PAYMENTS_LIST)

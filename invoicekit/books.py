@@ -1,0 +1,416 @@
+"""The Books facade: ``books.clients``, ``.invoices``, ``.credit_notes``, ``.payments``, in sync and async twins.
+
+Every call goes the same way: capability check (UnsupportedOperation, nothing sent) -> input checks
+(ValidationError, nothing sent) -> the adapter's flow, run by the engine. The sync and async classes
+differ only in ``await``; everything they decide is in :class:`_Operations`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from invoicekit.adapter import Adapter, ClientQuery, DocumentQuery, Flow, Listing, SendResult
+from invoicekit.capabilities import Capability
+from invoicekit.engine import EngineCore, iterate_async, iterate_sync, run_async, run_sync
+from invoicekit.errors import FieldIssue, UnsupportedOperation, ValidationError
+from invoicekit.model import Client, CreditNote, Invoice, Payment, Seller
+from invoicekit.model._documents import _Document
+from invoicekit.vat import BELGIAN_RATES, VatCategory, VatRateTable
+
+__all__ = ["AsyncBooks", "Books"]
+
+T = TypeVar("T")
+Via = Literal["email", "peppol"]
+
+
+class _Operations:
+    """What a call needs before it may send anything; shared by the sync and async facades."""
+
+    def __init__(self, core: EngineCore, *, vat_rates: VatRateTable, seller: Seller | None) -> None:
+        self.core = core
+        self.adapter: Adapter = core.adapter
+        self.vat_rates = vat_rates
+        self.seller = seller
+
+    def require(self, capability: Capability) -> None:
+        if capability not in self.adapter.capabilities:
+            raise UnsupportedOperation(self.adapter.name, capability.value)
+
+    def check_rates(self, document: _Document) -> None:
+        day = document.issue_date
+        allowed = self.vat_rates.rates_on(day)
+        issues = [
+            FieldIssue(
+                f"rows.{i}.vat_rate",
+                f"{row.vat_rate} % is not a Belgian VAT rate on {day.isoformat()} (in force: "
+                + ", ".join(str(r) for r in sorted(allowed))
+                + " %)",
+            )
+            for i, row in enumerate(document.rows)
+            if row.vat_category is VatCategory.S and not self.vat_rates.is_valid_rate(row.vat_rate, day)
+        ]
+        if issues:
+            raise ValidationError(issues)
+
+    def map_custom_fields(self, client: Client) -> Client:
+        results = self.core.hooks.hook.invoicekit_map_custom_fields(
+            provider=self.adapter.name, kind="client", fields=dict(client.custom_fields)
+        )
+        if not results:
+            return client
+        fields = dict(client.custom_fields)
+        for result in reversed(results):  # pluggy returns the last registered first
+            if result:
+                fields.update(result)
+        return client.model_copy(update={"custom_fields": fields})
+
+    def created(self, kind: str, document: T) -> T:
+        self.core.hooks.hook.invoicekit_document_created(provider=self.adapter.name, kind=kind, document=document)
+        return document
+
+    def check_peppol(self, document: _Document) -> None:
+        """A Peppol send of a document we hold: check it as an access point would, before sending."""
+        if self.seller is None:
+            return
+        from invoicekit import ubl
+
+        ubl.preflight_or_raise(document, self.seller)
+
+
+def _doc_id(document: _Document | Client | str) -> str:
+    if isinstance(document, str):
+        return document
+    if document.provider_id is None:
+        raise ValidationError.single("provider_id", "this document has no provider id: create or fetch it first")
+    return document.provider_id
+
+
+# --------------------------------------------------------------------------------------------- sync
+class _SyncResource:
+    def __init__(self, ops: _Operations, client: httpx.Client) -> None:
+        self._ops = ops
+        self._client = client
+
+    def _run(self, capability: Capability, make_flow: Callable[[], Flow[T]]) -> T:
+        self._ops.require(capability)
+        return run_sync(self._ops.core.run(make_flow()), self._client)
+
+    def _list(self, capability: Capability, make_listing: Callable[[], Listing[T]]) -> Iterator[T]:
+        self._ops.require(capability)
+        listing = make_listing()  # input errors surface here, before the first page is fetched
+        return iterate_sync(self._ops.core.paginate(listing), self._client)
+
+
+class Clients(_SyncResource):
+    def create(self, client: Client) -> Client:
+        self._ops.require(Capability.CLIENTS_CREATE)
+        client = self._ops.map_custom_fields(client)
+        return self._ops.created(
+            "client", self._run(Capability.CLIENTS_CREATE, lambda: self._ops.adapter.create_client(client))
+        )
+
+    def get(self, client_id: str) -> Client:
+        return self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
+
+    def list(
+        self, *, search: str | None = None, external_id: str | None = None, vat_number: str | None = None
+    ) -> Iterator[Client]:
+        cap = Capability.CLIENTS_SEARCH if (search or external_id or vat_number) else Capability.CLIENTS_LIST
+        query = ClientQuery(search=search, external_id=external_id, vat_number=vat_number)
+        return self._list(cap, lambda: self._ops.adapter.list_clients(query))
+
+    def update(self, client_id: str, client: Client) -> Client:
+        self._ops.require(Capability.CLIENTS_UPDATE)
+        client = self._ops.map_custom_fields(client)
+        return self._run(Capability.CLIENTS_UPDATE, lambda: self._ops.adapter.update_client(client_id, client))
+
+    def delete(self, client: Client | str) -> None:
+        self._run(Capability.CLIENTS_DELETE, lambda: self._ops.adapter.delete_client(_doc_id(client)))
+
+    def check_vat_number(self, vat_number: str) -> bool:
+        return self._run(Capability.CLIENTS_CHECK_VAT, lambda: self._ops.adapter.check_vat_number(vat_number))
+
+
+class Invoices(_SyncResource):
+    def create(self, invoice: Invoice) -> Invoice:
+        self._ops.require(Capability.INVOICES_CREATE)
+        self._ops.check_rates(invoice)
+        return self._ops.created(
+            "invoice",
+            self._run(Capability.INVOICES_CREATE, lambda: self._ops.adapter.create_invoice(invoice)),
+        )
+
+    def get(self, invoice_id: str) -> Invoice:
+        return self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
+
+    def list(self, *, unpaid: bool = False, client_id: str | None = None) -> Iterator[Invoice]:
+        cap = Capability.INVOICES_LIST_UNPAID if unpaid else Capability.INVOICES_LIST
+        query = DocumentQuery(unpaid=unpaid, client_id=client_id)
+        return self._list(cap, lambda: self._ops.adapter.list_invoices(query))
+
+    def update(self, invoice_id: str, invoice: Invoice) -> Invoice:
+        self._ops.require(Capability.INVOICES_UPDATE)
+        self._ops.check_rates(invoice)
+        return self._run(Capability.INVOICES_UPDATE, lambda: self._ops.adapter.update_invoice(invoice_id, invoice))
+
+    def delete(self, invoice: Invoice | str) -> None:
+        self._run(Capability.INVOICES_DELETE, lambda: self._ops.adapter.delete_invoice(_doc_id(invoice)))
+
+    def send(self, invoice: Invoice | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        cap = Capability.INVOICES_SEND_PEPPOL if via == "peppol" else Capability.INVOICES_SEND_EMAIL
+        self._ops.require(cap)
+        if via == "peppol" and isinstance(invoice, Invoice):
+            self._ops.check_peppol(invoice)
+        return self._run(cap, lambda: self._ops.adapter.send_invoice(_doc_id(invoice), via, to))
+
+    def ubl(self, invoice: Invoice | str) -> bytes:
+        return self._run(Capability.INVOICES_UBL, lambda: self._ops.adapter.invoice_ubl(_doc_id(invoice)))
+
+    def next_number(self) -> str:
+        return self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
+
+
+class CreditNotes(_SyncResource):
+    def create(self, credit_note: CreditNote) -> CreditNote:
+        self._ops.require(Capability.CREDIT_NOTES_CREATE)
+        self._ops.check_rates(credit_note)
+        return self._ops.created(
+            "credit_note",
+            self._run(Capability.CREDIT_NOTES_CREATE, lambda: self._ops.adapter.create_credit_note(credit_note)),
+        )
+
+    def get(self, credit_note_id: str) -> CreditNote:
+        return self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
+
+    def list(self, *, client_id: str | None = None) -> Iterator[CreditNote]:
+        query = DocumentQuery(client_id=client_id)
+        return self._list(Capability.CREDIT_NOTES_LIST, lambda: self._ops.adapter.list_credit_notes(query))
+
+    def delete(self, credit_note: CreditNote | str) -> None:
+        self._run(Capability.CREDIT_NOTES_DELETE, lambda: self._ops.adapter.delete_credit_note(_doc_id(credit_note)))
+
+    def send(self, credit_note: CreditNote | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        cap = Capability.CREDIT_NOTES_SEND_PEPPOL if via == "peppol" else Capability.CREDIT_NOTES_SEND_EMAIL
+        self._ops.require(cap)
+        if via == "peppol" and isinstance(credit_note, CreditNote):
+            self._ops.check_peppol(credit_note)
+        return self._run(cap, lambda: self._ops.adapter.send_credit_note(_doc_id(credit_note), via, to))
+
+
+class Payments(_SyncResource):
+    def create(self, payment: Payment) -> Payment:
+        return self._ops.created(
+            "payment",
+            self._run(Capability.PAYMENTS_CREATE, lambda: self._ops.adapter.create_payment(payment)),
+        )
+
+    def list(self, invoice: Invoice | str) -> Iterator[Payment]:
+        invoice_id = _doc_id(invoice)
+        return self._list(Capability.PAYMENTS_LIST, lambda: self._ops.adapter.list_payments(invoice_id))
+
+
+# -------------------------------------------------------------------------------------------- async
+class _AsyncResource:
+    def __init__(self, ops: _Operations, client: httpx.AsyncClient) -> None:
+        self._ops = ops
+        self._client = client
+
+    async def _run(self, capability: Capability, make_flow: Callable[[], Flow[T]]) -> T:
+        self._ops.require(capability)
+        return await run_async(self._ops.core.run(make_flow()), self._client)
+
+    def _list(self, capability: Capability, make_listing: Callable[[], Listing[T]]) -> AsyncIterator[T]:
+        self._ops.require(capability)
+        listing = make_listing()
+        return iterate_async(self._ops.core.paginate(listing), self._client)
+
+
+class AsyncClients(_AsyncResource):
+    async def create(self, client: Client) -> Client:
+        self._ops.require(Capability.CLIENTS_CREATE)
+        client = self._ops.map_custom_fields(client)
+        return self._ops.created(
+            "client",
+            await self._run(Capability.CLIENTS_CREATE, lambda: self._ops.adapter.create_client(client)),
+        )
+
+    async def get(self, client_id: str) -> Client:
+        return await self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
+
+    def list(
+        self, *, search: str | None = None, external_id: str | None = None, vat_number: str | None = None
+    ) -> AsyncIterator[Client]:
+        cap = Capability.CLIENTS_SEARCH if (search or external_id or vat_number) else Capability.CLIENTS_LIST
+        query = ClientQuery(search=search, external_id=external_id, vat_number=vat_number)
+        return self._list(cap, lambda: self._ops.adapter.list_clients(query))
+
+    async def update(self, client_id: str, client: Client) -> Client:
+        self._ops.require(Capability.CLIENTS_UPDATE)
+        client = self._ops.map_custom_fields(client)
+        return await self._run(Capability.CLIENTS_UPDATE, lambda: self._ops.adapter.update_client(client_id, client))
+
+    async def delete(self, client: Client | str) -> None:
+        await self._run(Capability.CLIENTS_DELETE, lambda: self._ops.adapter.delete_client(_doc_id(client)))
+
+    async def check_vat_number(self, vat_number: str) -> bool:
+        return await self._run(Capability.CLIENTS_CHECK_VAT, lambda: self._ops.adapter.check_vat_number(vat_number))
+
+
+class AsyncInvoices(_AsyncResource):
+    async def create(self, invoice: Invoice) -> Invoice:
+        self._ops.require(Capability.INVOICES_CREATE)
+        self._ops.check_rates(invoice)
+        return self._ops.created(
+            "invoice",
+            await self._run(Capability.INVOICES_CREATE, lambda: self._ops.adapter.create_invoice(invoice)),
+        )
+
+    async def get(self, invoice_id: str) -> Invoice:
+        return await self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
+
+    def list(self, *, unpaid: bool = False, client_id: str | None = None) -> AsyncIterator[Invoice]:
+        cap = Capability.INVOICES_LIST_UNPAID if unpaid else Capability.INVOICES_LIST
+        query = DocumentQuery(unpaid=unpaid, client_id=client_id)
+        return self._list(cap, lambda: self._ops.adapter.list_invoices(query))
+
+    async def update(self, invoice_id: str, invoice: Invoice) -> Invoice:
+        self._ops.require(Capability.INVOICES_UPDATE)
+        self._ops.check_rates(invoice)
+        return await self._run(
+            Capability.INVOICES_UPDATE, lambda: self._ops.adapter.update_invoice(invoice_id, invoice)
+        )
+
+    async def delete(self, invoice: Invoice | str) -> None:
+        await self._run(Capability.INVOICES_DELETE, lambda: self._ops.adapter.delete_invoice(_doc_id(invoice)))
+
+    async def send(self, invoice: Invoice | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        cap = Capability.INVOICES_SEND_PEPPOL if via == "peppol" else Capability.INVOICES_SEND_EMAIL
+        self._ops.require(cap)
+        if via == "peppol" and isinstance(invoice, Invoice):
+            self._ops.check_peppol(invoice)
+        return await self._run(cap, lambda: self._ops.adapter.send_invoice(_doc_id(invoice), via, to))
+
+    async def ubl(self, invoice: Invoice | str) -> bytes:
+        return await self._run(Capability.INVOICES_UBL, lambda: self._ops.adapter.invoice_ubl(_doc_id(invoice)))
+
+    async def next_number(self) -> str:
+        return await self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
+
+
+class AsyncCreditNotes(_AsyncResource):
+    async def create(self, credit_note: CreditNote) -> CreditNote:
+        self._ops.require(Capability.CREDIT_NOTES_CREATE)
+        self._ops.check_rates(credit_note)
+        return self._ops.created(
+            "credit_note",
+            await self._run(Capability.CREDIT_NOTES_CREATE, lambda: self._ops.adapter.create_credit_note(credit_note)),
+        )
+
+    async def get(self, credit_note_id: str) -> CreditNote:
+        return await self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
+
+    def list(self, *, client_id: str | None = None) -> AsyncIterator[CreditNote]:
+        query = DocumentQuery(client_id=client_id)
+        return self._list(Capability.CREDIT_NOTES_LIST, lambda: self._ops.adapter.list_credit_notes(query))
+
+    async def delete(self, credit_note: CreditNote | str) -> None:
+        await self._run(
+            Capability.CREDIT_NOTES_DELETE, lambda: self._ops.adapter.delete_credit_note(_doc_id(credit_note))
+        )
+
+    async def send(self, credit_note: CreditNote | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        cap = Capability.CREDIT_NOTES_SEND_PEPPOL if via == "peppol" else Capability.CREDIT_NOTES_SEND_EMAIL
+        self._ops.require(cap)
+        if via == "peppol" and isinstance(credit_note, CreditNote):
+            self._ops.check_peppol(credit_note)
+        return await self._run(cap, lambda: self._ops.adapter.send_credit_note(_doc_id(credit_note), via, to))
+
+
+class AsyncPayments(_AsyncResource):
+    async def create(self, payment: Payment) -> Payment:
+        return self._ops.created(
+            "payment",
+            await self._run(Capability.PAYMENTS_CREATE, lambda: self._ops.adapter.create_payment(payment)),
+        )
+
+    def list(self, invoice: Invoice | str) -> AsyncIterator[Payment]:
+        invoice_id = _doc_id(invoice)
+        return self._list(Capability.PAYMENTS_LIST, lambda: self._ops.adapter.list_payments(invoice_id))
+
+
+# ------------------------------------------------------------------------------------------ facades
+class _BooksBase:
+    def __init__(self, core: EngineCore, *, vat_rates: VatRateTable | None, seller: Seller | None) -> None:
+        self._ops = _Operations(core, vat_rates=vat_rates or BELGIAN_RATES, seller=seller)
+        self.provider: str = core.adapter.name
+        self.capabilities: frozenset[Capability] = core.adapter.capabilities
+        self.sandbox: Any = None  # the in-process sandbox behind this connection, when sandbox=True
+
+    @property
+    def adapter(self) -> Adapter:
+        return self._ops.adapter
+
+    def supports(self, capability: Capability | str) -> bool:
+        return Capability(capability) in self.capabilities
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} provider={self.provider!r}>"
+
+
+class Books(_BooksBase):
+    """A synchronous connection to one provider. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(
+        self,
+        core: EngineCore,
+        client: httpx.Client,
+        *,
+        vat_rates: VatRateTable | None = None,
+        seller: Seller | None = None,
+    ) -> None:
+        super().__init__(core, vat_rates=vat_rates, seller=seller)
+        self._client = client
+        self.clients = Clients(self._ops, client)
+        self.invoices = Invoices(self._ops, client)
+        self.credit_notes = CreditNotes(self._ops, client)
+        self.payments = Payments(self._ops, client)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Books:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncBooks(_BooksBase):
+    """The async twin of :class:`Books`: the same resources, awaited (lists are async iterators)."""
+
+    def __init__(
+        self,
+        core: EngineCore,
+        client: httpx.AsyncClient,
+        *,
+        vat_rates: VatRateTable | None = None,
+        seller: Seller | None = None,
+    ) -> None:
+        super().__init__(core, vat_rates=vat_rates, seller=seller)
+        self._client = client
+        self.clients = AsyncClients(self._ops, client)
+        self.invoices = AsyncInvoices(self._ops, client)
+        self.credit_notes = AsyncCreditNotes(self._ops, client)
+        self.payments = AsyncPayments(self._ops, client)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncBooks:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -1,0 +1,45 @@
+"""What an adapter can do. An adapter declares a frozenset of these; calling anything else raises
+:class:`invoicekit.errors.UnsupportedOperation` before a request is sent, and the conformance suite
+skips (undeclared) or requires (declared) the matching scenarios."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Capability"]
+
+
+class Capability(StrEnum):
+    CLIENTS_CREATE = "clients.create"
+    CLIENTS_GET = "clients.get"
+    CLIENTS_LIST = "clients.list"
+    CLIENTS_SEARCH = "clients.search"
+    CLIENTS_UPDATE = "clients.update"
+    CLIENTS_DELETE = "clients.delete"
+    CLIENTS_CONTACTS = "clients.contacts"
+    CLIENTS_CHECK_VAT = "clients.check_vat"
+
+    INVOICES_CREATE = "invoices.create"
+    INVOICES_GET = "invoices.get"
+    INVOICES_LIST = "invoices.list"
+    INVOICES_LIST_UNPAID = "invoices.list_unpaid"
+    INVOICES_UPDATE = "invoices.update"
+    INVOICES_DELETE = "invoices.delete"
+    INVOICES_SEND_EMAIL = "invoices.send_email"
+    INVOICES_SEND_PEPPOL = "invoices.send_peppol"
+    INVOICES_UBL = "invoices.ubl"
+    INVOICES_NEXT_NUMBER = "invoices.next_number"
+
+    CREDIT_NOTES_CREATE = "credit_notes.create"
+    CREDIT_NOTES_GET = "credit_notes.get"
+    CREDIT_NOTES_LIST = "credit_notes.list"
+    CREDIT_NOTES_DELETE = "credit_notes.delete"
+    CREDIT_NOTES_SEND_EMAIL = "credit_notes.send_email"
+    CREDIT_NOTES_SEND_PEPPOL = "credit_notes.send_peppol"
+
+    PAYMENTS_CREATE = "payments.create"
+    PAYMENTS_LIST = "payments.list"
+
+    @property
+    def resource(self) -> str:
+        return self.value.split(".", 1)[0]

@@ -1,0 +1,149 @@
+"""The only code that performs I/O: it executes a program's actions with an httpx client and a clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from typing import Any, TypeVar
+
+import anyio
+import httpx
+
+from invoicekit.engine._core import BodyTooLarge, Emit, Program, Send, Sleep
+
+__all__ = ["iterate_async", "iterate_sync", "run_async", "run_sync"]
+
+T = TypeVar("T")
+
+
+def _too_large(response: httpx.Response, limit: int) -> bool:
+    declared = response.headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) > limit
+
+
+def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
+    response = client.send(action.request, stream=True)
+    try:
+        if _too_large(response, action.max_bytes):
+            raise BodyTooLarge(action.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > action.max_bytes:
+                raise BodyTooLarge(action.max_bytes)
+            chunks.append(chunk)
+        # httpx's own read() stores the body the same way; reading it ourselves bounds the memory.
+        response._content = b"".join(chunks)
+    finally:
+        response.close()
+    return response
+
+
+async def _send_async(client: httpx.AsyncClient, action: Send) -> httpx.Response:
+    response = await client.send(action.request, stream=True)
+    try:
+        if _too_large(response, action.max_bytes):
+            raise BodyTooLarge(action.max_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > action.max_bytes:
+                raise BodyTooLarge(action.max_bytes)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+    finally:
+        await response.aclose()
+    return response
+
+
+def _drive_sync(program: Program[T], client: httpx.Client, sleep: Callable[[float], None]) -> Generator[Any, None, T]:
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = program.throw(error) if error is not None else program.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value, error = None, None
+        if isinstance(action, Send):
+            try:
+                value = _send_sync(client, action)
+            except (httpx.RequestError, BodyTooLarge) as exc:
+                error = exc
+        elif isinstance(action, Sleep):
+            sleep(action.seconds)
+        elif isinstance(action, Emit):
+            yield from action.items
+
+
+def run_sync(program: Program[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> T:
+    driver = _drive_sync(program, client, sleep)
+    while True:
+        try:
+            next(driver)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+def iterate_sync(
+    program: Program[None], client: httpx.Client, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[Any]:
+    yield from _drive_sync(program, client, sleep)
+
+
+async def _drive_async(program: Program[Any], client: httpx.AsyncClient, emit: list[Any] | None) -> Any:
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = program.throw(error) if error is not None else program.send(value)
+        except StopIteration as stop:
+            return stop.value
+        value, error = None, None
+        if isinstance(action, Send):
+            try:
+                value = await _send_async(client, action)
+            except (httpx.RequestError, BodyTooLarge) as exc:
+                error = exc
+        elif isinstance(action, Sleep):
+            await anyio.sleep(action.seconds)
+        elif isinstance(action, Emit) and emit is not None:
+            emit.extend(action.items)
+            return None
+
+
+async def run_async(program: Program[T], client: httpx.AsyncClient) -> T:
+    result: T = await _drive_async(program, client, None)
+    return result
+
+
+async def iterate_async(program: Program[None], client: httpx.AsyncClient) -> AsyncIterator[Any]:
+    # Pages are pulled one at a time: the program pauses at each Emit until the caller wants more.
+    finished = False
+    while not finished:
+        batch: list[Any] = []
+        await _drive_async(_until_emit(program, batch), client, None)
+        finished = not batch
+        for item in batch:
+            yield item
+
+
+def _until_emit(program: Program[None], sink: list[Any]) -> Program[None]:
+    """Runs ``program`` until its next Emit, collecting the items into ``sink`` and pausing there."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            action = program.throw(error) if error is not None else program.send(value)
+        except StopIteration:
+            return
+        value, error = None, None
+        if isinstance(action, Emit):
+            sink.extend(action.items)
+            return
+        try:
+            value = yield action
+        except BaseException as exc:
+            error = exc

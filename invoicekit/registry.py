@@ -1,0 +1,48 @@
+"""Finds provider plugins in the ``invoicekit.providers`` entry point group, through stevedore."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from stevedore import ExtensionManager
+
+from invoicekit.errors import ConfigurationError, UnknownProvider
+from invoicekit.plugin import ProviderPlugin
+
+__all__ = ["ENTRY_POINT_GROUP", "installed_providers", "load_provider"]
+
+ENTRY_POINT_GROUP = "invoicekit.providers"
+log = logging.getLogger("invoicekit.registry")
+
+
+def _manager() -> ExtensionManager[Any]:
+    # A broken third-party plugin must not hide the others: stevedore logs it and we carry on.
+    return ExtensionManager(
+        namespace=ENTRY_POINT_GROUP,
+        invoke_on_load=False,
+        on_load_failure_callback=lambda _mgr, ep, exc: log.warning("cannot load provider %s: %s", ep.name, exc),
+    )
+
+
+def installed_providers() -> dict[str, ProviderPlugin]:
+    """Every installed provider plugin, by name, in name order."""
+    found: dict[str, ProviderPlugin] = {}
+    for extension in _manager():
+        plugin = extension.plugin
+        if not isinstance(plugin, ProviderPlugin):
+            log.warning("entry point %s is not an invoicekit ProviderPlugin; ignored", extension.name)
+            continue
+        found[extension.name] = plugin
+    return dict(sorted(found.items()))
+
+
+def load_provider(name: str) -> ProviderPlugin:
+    providers = installed_providers()
+    try:
+        plugin = providers[name]
+    except KeyError:
+        raise UnknownProvider(name, list(providers)) from None
+    if plugin.name != name:
+        raise ConfigurationError(f"entry point {name!r} loads a plugin that calls itself {plugin.name!r}")
+    return plugin
