@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Self
 
@@ -12,17 +15,25 @@ from invoicekit.errors import FieldIssue, ValidationError
 
 __all__ = ["Amount", "NeutralModel", "ProviderDocument", "from_pydantic_error", "provider_context"]
 
-# Passed as validation context by adapters: provider data is read tolerantly (business rules that guard
-# what *we* send are skipped, because a provider may hold documents made elsewhere).
-_FROM_PROVIDER = "invoicekit_from_provider"
+# Set while an adapter builds models from provider data: such data is read tolerantly (the rules that guard
+# what *we* send are skipped, because a provider may hold documents made elsewhere). A context variable, not
+# pydantic's validation context, because models with a custom __init__ do not pass that context to nested
+# models.
+_from_provider: ContextVar[bool] = ContextVar("invoicekit_from_provider", default=False)
 
 
-def provider_context() -> dict[str, bool]:
-    return {_FROM_PROVIDER: True}
+@contextmanager
+def provider_context() -> Iterator[None]:
+    """Within this block, models are built as provider data (tolerant reading)."""
+    token = _from_provider.set(True)
+    try:
+        yield
+    finally:
+        _from_provider.reset(token)
 
 
-def is_from_provider(context: Any) -> bool:
-    return isinstance(context, dict) and bool(context.get(_FROM_PROVIDER))
+def is_from_provider(context: Any = None) -> bool:
+    return _from_provider.get()
 
 
 def _to_decimal(value: object) -> object:
@@ -103,7 +114,8 @@ class NeutralModel(BaseModel):
     @classmethod
     def from_provider(cls, **data: Any) -> Self:
         """Build from data an adapter read from a provider: types are checked, our send rules are not."""
-        return cls.model_validate(data, context=provider_context())
+        with provider_context():
+            return cls.model_validate(data)
 
 
 class ProviderDocument(NeutralModel):
