@@ -250,9 +250,7 @@ def test_ogm_round_trip_from_invoice_number() -> None:
         assert format_ogm(spelling) == printed
 
 
-@pytest.mark.parametrize(
-    "spelling", ["+++010/8068/17183+++", "***010/8068/17183***", "010806817183", "010 8068 17183"]
-)
+@pytest.mark.parametrize("spelling", ["+++010/8068/17183+++", "***010/8068/17183***", "010806817183", "010 8068 17183"])
 def test_validate_ogm_known_value(spelling: str) -> None:
     assert validate_ogm(spelling) == "010806817183"
     assert format_ogm(spelling) == "+++010/8068/17183+++"

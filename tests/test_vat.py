@@ -82,9 +82,7 @@ def test_category_needs_zero_rate_rejects_unknown_codes() -> None:
 # --- Belgian rate table -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "day", [date(2000, 1, 1), date(2025, 6, 30), LAST_OLD_DAY, FIRST_NEW_DAY, date(2040, 12, 31)]
-)
+@pytest.mark.parametrize("day", [date(2000, 1, 1), date(2025, 6, 30), LAST_OLD_DAY, FIRST_NEW_DAY, date(2040, 12, 31)])
 def test_belgian_rates_are_always_the_four(day: date) -> None:
     assert BELGIAN_RATES.rates_on(day) == FOUR_RATES
 
