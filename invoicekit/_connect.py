@@ -50,6 +50,7 @@ def connect(
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
+    allow_field_loss: bool = False,
     **credentials: Any,
 ) -> Books:
     """Connect to provider ``name`` (an installed adapter) and return its :class:`Books`.
@@ -58,12 +59,14 @@ def connect(
     plus ``base_url=`` to point elsewhere). ``sandbox=True`` starts the provider's in-process sandbox
     and connects to it with fresh credentials (``books.sandbox`` gives access to it).
     ``transport=`` takes an httpx transport (tests use ``httpx.MockTransport``).
+    A document with fields the provider cannot store is refused (ValidationError naming them) unless
+    ``allow_field_loss=True``; ``seller`` enables the Peppol pre-flight before a Peppol send.
     """
     core, transport, box = _prepare(
         name, sandbox=sandbox, plugins=tuple(plugins), retry=retry, credentials=dict(credentials)
     )
     client = httpx.Client(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
-    books = Books(core, client, vat_rates=vat_rates, seller=seller)
+    books = Books(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
     books.sandbox = box
     return books
 
@@ -77,6 +80,7 @@ def connect_async(
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
+    allow_field_loss: bool = False,
     **credentials: Any,
 ) -> AsyncBooks:
     """The async twin of :func:`connect`; use ``async with invoicekit.connect_async(...) as books``."""
@@ -84,6 +88,6 @@ def connect_async(
         name, sandbox=sandbox, plugins=tuple(plugins), retry=retry, credentials=dict(credentials)
     )
     client = httpx.AsyncClient(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
-    books = AsyncBooks(core, client, vat_rates=vat_rates, seller=seller)
+    books = AsyncBooks(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
     books.sandbox = box
     return books

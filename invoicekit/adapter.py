@@ -35,6 +35,7 @@ from invoicekit.capabilities import Capability
 from invoicekit.errors import (
     AuthenticationError,
     Conflict,
+    FieldIssue,
     InvoicekitError,
     MalformedResponse,
     NotFound,
@@ -190,11 +191,16 @@ def _with_params(request: ApiRequest, params: Mapping[str, str | int]) -> ApiReq
 
 @dataclass(frozen=True)
 class Listing(Generic[T]):
-    """A paged list: the first request, how to page, and how to read one page into neutral items."""
+    """A paged list: the first request, how to page, and how to read one page into neutral items.
+
+    ``keep`` filters items client-side (for filters the provider lacks); paging decisions are taken on the
+    unfiltered page, so a filter never ends the listing early.
+    """
 
     request: ApiRequest
     paging: Paging
     parse_page: Callable[[httpx.Response], Sequence[T]]
+    keep: Callable[[T], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,14 @@ class Adapter:
 
     def secrets(self) -> tuple[str, ...]:
         return ()
+
+    def unsupported_fields(self, document: Client | Invoice | CreditNote) -> list[FieldIssue]:
+        """Neutral fields set on ``document`` that this provider cannot store.
+
+        Books refuses such a document (ValidationError naming the fields) unless the connection was made
+        with ``allow_field_loss=True``; the conformance suite reports them as dropped.
+        """
+        return []
 
     def request_id(self, response: httpx.Response) -> str | None:
         value: str | None = response.headers.get("x-request-id")

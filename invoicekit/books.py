@@ -7,6 +7,7 @@ differ only in ``await``; everything they decide is in :class:`_Operations`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal, TypeVar
 
@@ -17,29 +18,43 @@ from invoicekit.capabilities import Capability
 from invoicekit.engine import EngineCore, iterate_async, iterate_sync, run_async, run_sync
 from invoicekit.errors import FieldIssue, UnsupportedOperation, ValidationError
 from invoicekit.model import Client, CreditNote, Invoice, Payment, Seller
-from invoicekit.model._documents import _Document
 from invoicekit.vat import BELGIAN_RATES, VatCategory, VatRateTable
 
 __all__ = ["AsyncBooks", "Books"]
 
 T = TypeVar("T")
+log = logging.getLogger("invoicekit.books")
 Via = Literal["email", "peppol"]
 
 
 class _Operations:
     """What a call needs before it may send anything; shared by the sync and async facades."""
 
-    def __init__(self, core: EngineCore, *, vat_rates: VatRateTable, seller: Seller | None) -> None:
+    def __init__(
+        self, core: EngineCore, *, vat_rates: VatRateTable, seller: Seller | None, allow_field_loss: bool
+    ) -> None:
         self.core = core
         self.adapter: Adapter = core.adapter
         self.vat_rates = vat_rates
         self.seller = seller
+        self.allow_field_loss = allow_field_loss
+
+    def check_fields(self, document: Client | Invoice | CreditNote) -> None:
+        """Refuse data the provider would silently drop, unless the caller accepted the loss."""
+        issues = self.adapter.unsupported_fields(document)
+        if not issues:
+            return
+        if not self.allow_field_loss:
+            raise ValidationError(issues, provider=self.adapter.name)
+        for issue in issues:
+            log.warning("%s: dropping %s (%s)", self.adapter.name, issue.path, issue.reason)
 
     def require(self, capability: Capability) -> None:
         if capability not in self.adapter.capabilities:
             raise UnsupportedOperation(self.adapter.name, capability.value)
 
-    def check_rates(self, document: _Document) -> None:
+    def check_rates(self, document: Invoice | CreditNote) -> None:
+        self.check_fields(document)
         day = document.issue_date
         allowed = self.vat_rates.rates_on(day)
         issues = [
@@ -60,18 +75,21 @@ class _Operations:
             provider=self.adapter.name, kind="client", fields=dict(client.custom_fields)
         )
         if not results:
+            self.check_fields(client)
             return client
         fields = dict(client.custom_fields)
         for result in reversed(results):  # pluggy returns the last registered first
             if result:
                 fields.update(result)
-        return client.model_copy(update={"custom_fields": fields})
+        mapped = client.model_copy(update={"custom_fields": fields})
+        self.check_fields(mapped)
+        return mapped
 
     def created(self, kind: str, document: T) -> T:
         self.core.hooks.hook.invoicekit_document_created(provider=self.adapter.name, kind=kind, document=document)
         return document
 
-    def check_peppol(self, document: _Document) -> None:
+    def check_peppol(self, document: Invoice | CreditNote) -> None:
         """A Peppol send of a document we hold: check it as an access point would, before sending."""
         if self.seller is None:
             return
@@ -80,7 +98,7 @@ class _Operations:
         ubl.preflight_or_raise(document, self.seller)
 
 
-def _doc_id(document: _Document | Client | str) -> str:
+def _doc_id(document: Invoice | CreditNote | Client | str) -> str:
     if isinstance(document, str):
         return document
     if document.provider_id is None:
@@ -343,8 +361,12 @@ class AsyncPayments(_AsyncResource):
 
 # ------------------------------------------------------------------------------------------ facades
 class _BooksBase:
-    def __init__(self, core: EngineCore, *, vat_rates: VatRateTable | None, seller: Seller | None) -> None:
-        self._ops = _Operations(core, vat_rates=vat_rates or BELGIAN_RATES, seller=seller)
+    def __init__(
+        self, core: EngineCore, *, vat_rates: VatRateTable | None, seller: Seller | None, allow_field_loss: bool
+    ) -> None:
+        self._ops = _Operations(
+            core, vat_rates=vat_rates or BELGIAN_RATES, seller=seller, allow_field_loss=allow_field_loss
+        )
         self.provider: str = core.adapter.name
         self.capabilities: frozenset[Capability] = core.adapter.capabilities
         self.sandbox: Any = None  # the in-process sandbox behind this connection, when sandbox=True
@@ -370,8 +392,9 @@ class Books(_BooksBase):
         *,
         vat_rates: VatRateTable | None = None,
         seller: Seller | None = None,
+        allow_field_loss: bool = False,
     ) -> None:
-        super().__init__(core, vat_rates=vat_rates, seller=seller)
+        super().__init__(core, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
         self._client = client
         self.clients = Clients(self._ops, client)
         self.invoices = Invoices(self._ops, client)
@@ -398,8 +421,9 @@ class AsyncBooks(_BooksBase):
         *,
         vat_rates: VatRateTable | None = None,
         seller: Seller | None = None,
+        allow_field_loss: bool = False,
     ) -> None:
-        super().__init__(core, vat_rates=vat_rates, seller=seller)
+        super().__init__(core, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
         self._client = client
         self.clients = AsyncClients(self._ops, client)
         self.invoices = AsyncInvoices(self._ops, client)

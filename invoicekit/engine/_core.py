@@ -241,6 +241,9 @@ class EngineCore:
                     self.redact(f"unexpected list content ({type(exc).__name__}: {exc})"),
                     provider=self.provider,
                 ) from None
+            count = len(items)
+            if listing.keep is not None:
+                items = [item for item in items if listing.keep(item)]
             if items:
                 yield Emit(items)
-            request = listing.paging.next_request(request, response, len(items))
+            request = listing.paging.next_request(request, response, count)

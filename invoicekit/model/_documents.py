@@ -119,7 +119,7 @@ class _Document(ProviderDocument):
     order_reference: str | None = Field(default=None, max_length=200)
     structured_communication: str | None = Field(default=None, description="OGM, stored as 12 digits")
     status: DocumentStatus | None = None
-    paid_amount: Amount | None = None
+    paid_amount: Amount | None = Field(default=None, description="what the provider recorded as paid so far")
 
     @field_validator("structured_communication", mode="before")
     @classmethod
@@ -139,8 +139,12 @@ class _Document(ProviderDocument):
             self.rows,
             self.allowances_charges,
             discount_percent=self.discount_percent,
-            prepaid=self.paid_amount or Decimal(0),
         )
+
+    @property
+    def outstanding(self) -> Decimal:
+        """What is still to be paid: the payable amount less what the provider recorded as paid."""
+        return self.totals.payable - (self.paid_amount or Decimal(0))
 
     @property
     def effective_due_date(self) -> date | None:

@@ -1,0 +1,455 @@
+"""The Cashaca adapter: neutral operations as Cashaca API v2 requests, and its answers back.
+
+Cashaca quirks it handles: the token goes in the query string of every call; paths end in ``.json``;
+bodies are wrapped in the resource name; lists are bare arrays of at most 100; there are no deletes,
+no invoice updates and no way to read payments back. It never does I/O: the engine runs its flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+from invoicekit.adapter import (
+    Adapter,
+    ApiRequest,
+    ClientQuery,
+    DocumentQuery,
+    Flow,
+    Found,
+    Listing,
+    Lookup,
+    LookupFlow,
+    PageNumber,
+    SendResult,
+    Step,
+    read_json,
+)
+from invoicekit.capabilities import Capability
+from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, ValidationError
+from invoicekit.model import Client, CreditNote, Invoice, Payment
+from invoicekit.model._documents import _Document
+from invoicekit_cashaca import _mapping as m
+
+__all__ = ["CashacaAdapter"]
+
+DEFAULT_BASE_URL = "https://app.cashaca.be"
+PAGE = PageNumber(size=100, size_param="per_page")
+
+# Cashaca's field names in 422 errors, as neutral paths (the rest are reported under "cashaca.<field>").
+_FIELD_PATHS = {
+    "name": "client.name",
+    "vat_number": "client.vat_number",
+    "btw_number": "client.vat_number",
+    "street": "client.address.street",
+    "postcode": "client.address.postal_code",
+    "city": "client.address.city",
+    "email": "client.email",
+    "type_id": "client.kind",
+    "serial_number": "number",
+    "date": "issue_date",
+    "commercial_document_lines": "rows",
+    "amount": "amount",
+    "reference": "corrects_invoice_number",
+}
+
+
+class _QueryToken(httpx.Auth):
+    """Cashaca authenticates every call, POST and PUT included, with ``?token=`` (no header auth)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "<Cashaca token auth>"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.url = request.url.copy_merge_params({"token": self._token})
+        yield request
+
+
+class CashacaAdapter(Adapter):
+    name = "cashaca"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.CLIENTS_CREATE,
+            Capability.CLIENTS_GET,
+            Capability.CLIENTS_LIST,
+            Capability.CLIENTS_SEARCH,
+            Capability.CLIENTS_UPDATE,
+            Capability.CLIENTS_CHECK_VAT,
+            Capability.INVOICES_CREATE,
+            Capability.INVOICES_GET,
+            Capability.INVOICES_LIST,
+            Capability.INVOICES_LIST_UNPAID,
+            Capability.INVOICES_SEND_EMAIL,
+            Capability.INVOICES_SEND_PEPPOL,
+            Capability.INVOICES_NEXT_NUMBER,
+            Capability.CREDIT_NOTES_CREATE,
+            Capability.CREDIT_NOTES_GET,
+            Capability.CREDIT_NOTES_LIST,
+            Capability.CREDIT_NOTES_SEND_EMAIL,
+            Capability.CREDIT_NOTES_SEND_PEPPOL,
+            Capability.PAYMENTS_CREATE,
+        }
+    )
+
+    def __init__(self, *, token: str, base_url: str = DEFAULT_BASE_URL, money_account_id: int | None = None) -> None:
+        if not isinstance(token, str) or not token.strip():
+            raise ConfigurationError("cashaca needs token= (your API token, Settings > API)")
+        self._token = token.strip()
+        self.base_url = base_url.rstrip("/") + "/api/v2"
+        self.money_account_id = money_account_id
+
+    def auth(self) -> httpx.Auth:
+        return _QueryToken(self._token)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token,)
+
+    def headers(self) -> dict[str, str]:
+        return {"Accept": "application/json"}
+
+    # --- errors ------------------------------------------------------------------------------------
+    def error_message(self, response: httpx.Response) -> str:
+        try:
+            data = response.json()
+        except ValueError:
+            return super().error_message(response)
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            return str(data["error"])
+        return super().error_message(response)
+
+    def error_for(self, response: httpx.Response, body: str) -> InvoicekitError:
+        if response.status_code == 422:
+            issues = _rails_errors(response)
+            if issues:
+                return ValidationError(issues, provider=self.name)
+        return super().error_for(response, body)
+
+    def unsupported_fields(self, document: Client | _Document) -> list[FieldIssue]:
+        if isinstance(document, Client):
+            return m.unsupported_client_fields(document)
+        return m.unsupported_document_fields(document)
+
+    # --- clients -----------------------------------------------------------------------------------
+    def create_client(self, client: Client) -> Flow[Client]:
+        ref = client.external_id or client.vat_number
+        outcome = yield Step(
+            ApiRequest("POST", "/clients.json", json={"client": m.client_body(client)}),
+            idempotent=False,
+            lookup=(lambda: self._find_client(client)) if ref else None,
+            reference=ref,
+        )
+        if isinstance(outcome, Found):
+            return (yield from self.get_client(outcome.provider_id))
+        return m.client_from_json(read_json(outcome, self.name))
+
+    def _find_client(self, client: Client) -> LookupFlow:
+        term = client.external_id or client.vat_number or client.name
+        request: ApiRequest | None = PAGE.first(ApiRequest("GET", "/clients/search.json", params={"q": term}))
+        matches: list[str] = []
+        while request is not None:
+            response = yield Step(request)
+            assert isinstance(response, httpx.Response)
+            page = read_json(response, self.name)
+            for item in page:
+                same_ref = client.external_id and item.get("reference") == client.external_id
+                same_vat = not client.external_id and item.get("vat_number") == client.vat_number
+                if (same_ref or same_vat) and item.get("name") == client.name:
+                    matches.append(str(item["id"]))
+            request = PAGE.next_request(request, response, len(page))
+        if len(matches) == 1:
+            return Found(matches[0])
+        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+
+    def get_client(self, client_id: str) -> Flow[Client]:
+        response = yield Step(ApiRequest("GET", f"/clients/{_id(client_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        return m.client_from_json(read_json(response, self.name))
+
+    def list_clients(self, query: ClientQuery) -> Listing[Client]:
+        term = query.search or query.external_id or query.vat_number
+        if term:
+            request = ApiRequest("GET", "/clients/search.json", params={"q": term})
+        else:
+            request = ApiRequest("GET", "/clients.json")
+
+        def keep(client: Client) -> bool:
+            return (query.external_id is None or client.external_id == query.external_id) and (
+                query.vat_number is None or client.vat_number == query.vat_number
+            )
+
+        return Listing(request, PAGE, self._page(m.client_from_json), keep=keep)
+
+    def update_client(self, client_id: str, client: Client) -> Flow[Client]:
+        body = m.client_body(client)
+        body.pop("id", None)
+        response = yield Step(ApiRequest("PUT", f"/clients/{_id(client_id)}.json", json={"client": body}))
+        assert isinstance(response, httpx.Response)
+        return m.client_from_json(read_json(response, self.name))
+
+    def check_vat_number(self, vat_number: str) -> Flow[bool]:
+        request = ApiRequest("GET", "/clients/valid_be_vat_number.json", params={"vat_number": vat_number})
+        response = yield Step(request)
+        assert isinstance(response, httpx.Response)
+        return bool(read_json(response, self.name)["valid"])
+
+    # --- invoices and credit notes -----------------------------------------------------------------
+    def _document_body(self, doc: _Document, serial: str, kind: Literal["invoice", "credit_note"]) -> dict[str, Any]:
+        self._preflight(doc)
+        term = doc.payment_term_days
+        if term is None and doc.due_date is not None:
+            term = (doc.due_date - doc.issue_date).days
+        fields: dict[str, Any] = {
+            "serial_number": serial,
+            "date": doc.issue_date.isoformat(),
+            "delivery_date": doc.delivery_date.isoformat() if doc.delivery_date else None,
+            "payment_term": term,
+            "po_number": doc.order_reference or doc.buyer_reference,
+            "custom_text_bottom": doc.note,
+            "discount_style_id": 2 if doc.discount_percent else 0,
+            "discount_percentage": m._money(doc.discount_percent) if doc.discount_percent else None,
+            "commercial_document_lines_attributes": m.document_lines(doc),
+        }
+        exempt = [row.exemption_reason or row.exemption_code for row in doc.rows if row.vat_rate == 0]
+        if exempt and exempt[0]:
+            # Assumption: the `no_vat_reason` the invoice JSON shows is accepted on create as well.
+            fields["no_vat_reason"] = exempt[0]
+        if isinstance(doc, CreditNote):
+            fields["reference"] = doc.corrects_invoice_number
+        elif doc.structured_communication:
+            # Assumption: `ogm` is writable; Cashaca proposes one (proposed_invoice_ogm) when absent.
+            fields["ogm"] = doc.structured_communication
+        sale = {"sales_type_id": m.sales_type_id(doc), "reallocation_of_vat": 1 if m.reallocates_vat(doc) else 0}
+        return {
+            "client": m.client_body(doc.client),
+            kind: {k: v for k, v in fields.items() if v is not None},
+            "sale": sale,
+        }
+
+    def _preflight(self, doc: _Document) -> None:
+        issues: list[FieldIssue] = []
+        address = doc.client.address
+        if address is None:
+            # Cashaca's invoice docs mark client street, postcode and city as required.
+            issues.append(FieldIssue("client.address", "Cashaca needs the client's street, postcode and city"))
+        if issues:
+            raise ValidationError(issues, provider=self.name)
+
+    def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:
+        self._preflight(invoice)
+        serial = invoice.number
+        if serial is None:
+            # Choosing the number ourselves makes a lost create findable again (by serial number).
+            serial = yield from self.next_invoice_number()
+        body = self._document_body(invoice, serial, "invoice")
+        outcome = yield Step(
+            ApiRequest("POST", "/invoices.json", json=body),
+            idempotent=False,
+            lookup=lambda: self._find_by_serial("/invoices.json", serial),
+            reference=serial,
+        )
+        if isinstance(outcome, Found):
+            return (yield from self.get_invoice(outcome.provider_id))
+        created = m.invoice_from_json(read_json(outcome, self.name), Invoice)
+        assert isinstance(created, Invoice)
+        return created
+
+    def _find_by_serial(self, path: str, serial: str) -> LookupFlow:
+        request: ApiRequest | None = PAGE.first(ApiRequest("GET", path))
+        matches: list[str] = []
+        # Cashaca has no search by number: walk the list. Rare (only after a lost response), and
+        # exact, because the serial number is unique per account.
+        while request is not None:
+            response = yield Step(request)
+            assert isinstance(response, httpx.Response)
+            page = read_json(response, self.name)
+            matches += [str(item["id"]) for item in page if item.get("serial_number") == serial]
+            request = PAGE.next_request(request, response, len(page))
+        if len(matches) == 1:
+            return Found(matches[0])
+        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+
+    def get_invoice(self, invoice_id: str) -> Flow[Invoice]:
+        response = yield Step(ApiRequest("GET", f"/invoices/{_id(invoice_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        invoice = m.invoice_from_json(read_json(response, self.name), Invoice)
+        assert isinstance(invoice, Invoice)
+        return invoice
+
+    def list_invoices(self, query: DocumentQuery) -> Listing[Invoice]:
+        path = "/invoices/unpaid.json" if query.unpaid else "/invoices.json"
+
+        def parse(data: dict[str, Any]) -> Invoice:
+            invoice = m.invoice_from_json(data, Invoice)
+            assert isinstance(invoice, Invoice)
+            return invoice
+
+        return Listing(ApiRequest("GET", path), PAGE, self._page(parse), keep=_client_filter(query))
+
+    def next_invoice_number(self) -> Flow[str]:
+        response = yield Step(ApiRequest("GET", "/next_invoice_serial_number.json"))
+        assert isinstance(response, httpx.Response)
+        return str(read_json(response, self.name))  # a bare JSON string
+
+    def send_invoice(self, invoice_id: str, via: Literal["email", "peppol"], to: str | None) -> Flow[SendResult]:
+        return (yield from self._send("invoices", invoice_id, via, to))
+
+    def _send(self, resource: str, doc_id: str, via: Literal["email", "peppol"], to: str | None) -> Flow[SendResult]:
+        if via == "peppol":
+            request = ApiRequest("POST", f"/{resource}/{_id(doc_id)}/send_to_peppol.json")
+        else:
+            if not to:
+                raise ValidationError.single("to", "Cashaca needs the recipient's e-mail address", provider=self.name)
+            request = ApiRequest("POST", f"/{resource}/{_id(doc_id)}/send_by_email.json", json={"to": to})
+        # Sending twice would deliver twice, and a send leaves nothing to look up: never retried blindly.
+        response = yield Step(request, idempotent=False)
+        assert isinstance(response, httpx.Response)
+        data = read_json(response, self.name) if response.content else None
+        message = data.get("message") if isinstance(data, dict) else None
+        return SendResult(via=via, accepted=True, message=message, raw=data)
+
+    def create_credit_note(self, credit_note: CreditNote) -> Flow[CreditNote]:
+        self._preflight(credit_note)
+        if not credit_note.corrects_invoice_number:
+            raise ValidationError.single(
+                "corrects_invoice_number", "Cashaca links a credit note to the number of the invoice it corrects"
+            )
+        serial = credit_note.number
+        if serial is None:
+            response = yield Step(ApiRequest("GET", "/next_credit_note_serial_number.json"))
+            assert isinstance(response, httpx.Response)
+            serial = str(read_json(response, self.name))
+        body = self._document_body(credit_note, serial, "credit_note")
+        outcome = yield Step(
+            ApiRequest("POST", "/credit_notes.json", json=body),
+            idempotent=False,
+            lookup=lambda: self._find_by_serial("/credit_notes.json", serial),
+            reference=serial,
+        )
+        if isinstance(outcome, Found):
+            return (yield from self.get_credit_note(outcome.provider_id))
+        created = m.invoice_from_json(read_json(outcome, self.name), CreditNote)
+        assert isinstance(created, CreditNote)
+        return created
+
+    def get_credit_note(self, credit_note_id: str) -> Flow[CreditNote]:
+        response = yield Step(ApiRequest("GET", f"/credit_notes/{_id(credit_note_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        note = m.invoice_from_json(read_json(response, self.name), CreditNote)
+        assert isinstance(note, CreditNote)
+        return note
+
+    def list_credit_notes(self, query: DocumentQuery) -> Listing[CreditNote]:
+        def parse(data: dict[str, Any]) -> CreditNote:
+            note = m.invoice_from_json(data, CreditNote)
+            assert isinstance(note, CreditNote)
+            return note
+
+        return Listing(ApiRequest("GET", "/credit_notes.json"), PAGE, self._page(parse), keep=_client_filter(query))
+
+    def send_credit_note(
+        self, credit_note_id: str, via: Literal["email", "peppol"], to: str | None
+    ) -> Flow[SendResult]:
+        return (yield from self._send("credit_notes", credit_note_id, via, to))
+
+    # --- payments ----------------------------------------------------------------------------------
+    def create_payment(self, payment: Payment) -> Flow[Payment]:
+        response = yield Step(ApiRequest("GET", f"/invoices/{_id(payment.invoice_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        invoice = read_json(response, self.name)
+        sale_id = invoice.get("sale_id")
+        if sale_id is None:
+            raise ValidationError.single("invoice_id", "this Cashaca invoice has no sale to pay", provider=self.name)
+        paid_before = m._dec(invoice.get("paid_amount"))
+        account = self.money_account_id
+        if account is None:
+            accounts_response = yield Step(ApiRequest("GET", "/money_accounts.json"))
+            assert isinstance(accounts_response, httpx.Response)
+            accounts = read_json(accounts_response, self.name)
+            if not accounts:
+                raise ConfigurationError("the Cashaca account has no money account to book payments on")
+            account = int(accounts[0]["id"])
+        body = {
+            "financial_transaction": {
+                "sale_id": sale_id,
+                "date": payment.date.isoformat(),
+                "storage_id": account,
+                "amount": m._money(payment.amount),
+                "description": payment.reference,
+            }
+        }
+        outcome = yield Step(
+            ApiRequest("POST", "/financial_transactions.json", json=body),
+            idempotent=False,
+            lookup=lambda: self._find_payment(payment, paid_before),
+            reference=f"invoice {payment.invoice_id}, {payment.amount}",
+        )
+        data: dict[str, Any] = {}
+        if not isinstance(outcome, Found) and outcome.content:
+            body_json = read_json(outcome, self.name)
+            data = body_json if isinstance(body_json, dict) else {}
+        provider_id = str(data["id"]) if data.get("id") is not None else None
+        return Payment.from_provider(
+            provider_id=provider_id,
+            invoice_id=payment.invoice_id,
+            date=payment.date,
+            amount=payment.amount,
+            method=payment.method,
+            reference=payment.reference,
+            raw=data or None,
+        )
+
+    def _find_payment(self, payment: Payment, paid_before: Any) -> LookupFlow:
+        # Cashaca cannot list payments; the invoice's paid amount tells whether ours landed, unless
+        # someone else paid in between (then the answer is UNKNOWN).
+        response = yield Step(ApiRequest("GET", f"/invoices/{_id(payment.invoice_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        paid_now = m._dec(read_json(response, self.name).get("paid_amount"))
+        if paid_now == paid_before:
+            return Lookup.ABSENT
+        if paid_now == paid_before + payment.amount:
+            return Found("")
+        return Lookup.UNKNOWN
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _page(self, parse: Any) -> Any:
+        def parse_page(response: httpx.Response) -> Sequence[Any]:
+            data = read_json(response, self.name)
+            if not isinstance(data, list):
+                raise TypeError("a Cashaca list is a JSON array")
+            return [parse(item) for item in data]
+
+        return parse_page
+
+
+def _id(value: str) -> str:
+    # Ids go into the path: refuse anything but digits before a request is built.
+    if not value.isdigit():
+        raise ValidationError.single("provider_id", f"{value!r} is not a Cashaca id (digits only)")
+    return value
+
+
+def _client_filter(query: DocumentQuery) -> Any:
+    if query.client_id is None:
+        return None
+    return lambda doc: doc.client.provider_id == query.client_id
+
+
+def _rails_errors(response: httpx.Response) -> list[FieldIssue]:
+    try:
+        data = response.json()
+    except ValueError:
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, dict):
+        return []
+    issues = []
+    for field, messages in errors.items():
+        texts = messages if isinstance(messages, list) else [messages]
+        path = _FIELD_PATHS.get(field, f"cashaca.{field}")
+        issues += [FieldIssue(path, f"{field} {text}") for text in texts]
+    return issues

@@ -1,0 +1,271 @@
+"""Cashaca JSON <-> the neutral model. Pure functions, no I/O.
+
+Cashaca (formerly Zenfactuur) API v2: JSON bodies wrapped in the resource name, amounts as strings.
+Where the public material is silent, the assumption is named (numbers refer to the "Open questions /
+assumptions" list of the project's provider research).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from invoicekit import belgium
+from invoicekit.errors import FieldIssue
+from invoicekit.model import (
+    Address,
+    Client,
+    ClientKind,
+    Contact,
+    CreditNote,
+    DocumentStatus,
+    Invoice,
+    InvoiceRow,
+    Language,
+)
+from invoicekit.model._documents import _Document
+from invoicekit.vat import VatCategory
+
+__all__ = [
+    "client_body",
+    "client_from_json",
+    "document_lines",
+    "invoice_from_json",
+    "type_id_for",
+    "unsupported_client_fields",
+    "unsupported_document_fields",
+]
+
+_EU = {
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "GR", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT", "LT",
+    "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+}  # fmt: skip
+
+# Cashaca client type_id (apipie docs): 0 BE person or body without VAT number, 1 BE company,
+# 2 company in another EU country, 3 customer outside the EU, 4 private person in another EU country.
+BE_PRIVATE, BE_COMPANY, EU_COMPANY, NON_EU, EU_PRIVATE = 0, 1, 2, 3, 4
+_LANGUAGES = {Language.NL: "nl", Language.FR: "fr", Language.EN: "en"}
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def type_id_for(client: Client) -> int:
+    country = (client.address.country if client.address else None) or (
+        client.vat_number[:2] if client.vat_number else "BE"
+    )
+    company = client.kind is ClientKind.COMPANY
+    if country == "BE":
+        return BE_COMPANY if company and client.vat_number else BE_PRIVATE
+    if country in _EU:
+        return EU_COMPANY if company and client.vat_number else EU_PRIVATE
+    return NON_EU
+
+
+def unsupported_client_fields(client: Client, prefix: str = "") -> list[FieldIssue]:
+    """Neutral client data Cashaca has nowhere to keep."""
+    issues: list[FieldIssue] = []
+
+    def lost(path: str, why: str) -> None:
+        issues.append(FieldIssue(prefix + path, f"Cashaca cannot store this: {why}"))
+
+    if client.language is Language.DE:
+        lost("language", "its documents are nl, fr or en")
+    if client.delivery_address:
+        lost("delivery_address", "a client has one address")
+    if client.site_address:
+        lost("site_address", "a client has one address")
+    if client.address and client.address.street2:
+        lost("address.street2", "an address has one street line")
+    if client.sepa_mandate:
+        lost("sepa_mandate", "there are no direct-debit mandates in the API")
+    if client.custom_fields:
+        lost("custom_fields", "there are no custom fields in the API")
+    if len(client.contacts) > 1 or any(c.email or c.phone for c in client.contacts):
+        lost("contacts", "a client has one contact name (use the client's own email and phone)")
+    if client.enterprise_number and not (client.vat_number and client.vat_number.endswith(client.enterprise_number)):
+        lost("enterprise_number", "only the VAT number is stored")
+    return issues
+
+
+def unsupported_document_fields(doc: _Document) -> list[FieldIssue]:
+    issues = [FieldIssue("client." + i.path, i.reason) for i in unsupported_client_fields(doc.client)]
+
+    def lost(path: str, why: str) -> None:
+        issues.append(FieldIssue(path, f"Cashaca cannot store this: {why}"))
+
+    for i, row in enumerate(doc.rows):
+        if row.discount_percent:
+            lost(f"rows.{i}.discount_percent", "lines have no discount (use the document discount)")
+        if row.unit != "C62":
+            lost(f"rows.{i}.unit", "line units are account-specific ids, not UN/ECE codes")
+        if row.vat_category in (VatCategory.L, VatCategory.M, VatCategory.B):
+            lost(f"rows.{i}.vat_category", "only Belgian VAT treatments exist")
+    if doc.allowances_charges:
+        lost("allowances_charges", "a document has one discount, no charges")
+    if doc.currency != "EUR":
+        lost("currency", "documents are in euro")
+    if doc.buyer_reference and doc.order_reference and doc.buyer_reference != doc.order_reference:
+        lost("buyer_reference", "a document has one reference (po_number), already used by order_reference")
+    if doc.due_date and doc.payment_term_days is None and doc.due_date < doc.issue_date:
+        lost("due_date", "the due date is issue date + payment term")
+    return issues
+
+
+def client_body(client: Client) -> dict[str, Any]:
+    address = client.address
+    body: dict[str, Any] = {
+        "type_id": type_id_for(client),
+        "name": client.name,
+        "vat_number": client.vat_number,
+        "contact": client.contacts[0].name if client.contacts else None,
+        "email": client.email,
+        "tel": client.phone,
+        "street": address.street if address else None,
+        "postcode": address.postal_code if address else None,
+        "city": address.city if address else None,
+        # Assumption (reference, Client): `country` takes the ISO 3166 code; the docs only say "Land".
+        "country": address.country if address else None,
+        "reference": client.external_id,
+        "website": client.website,
+        "language": _LANGUAGES.get(client.language, "nl"),
+    }
+    if client.provider_id:
+        body["id"] = int(client.provider_id)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def client_from_json(data: dict[str, Any]) -> Client:
+    street, postcode, city = data.get("street"), data.get("postcode"), data.get("city")
+    address = None
+    if street and postcode and city:
+        address = Address.from_provider(
+            street=street, postal_code=str(postcode), city=city, country=(data.get("country") or "BE").upper()[:2]
+        )
+    type_id = int(data.get("type_id") or 0)
+    kind = (
+        ClientKind.PERSON if type_id in (BE_PRIVATE, EU_PRIVATE) and not data.get("vat_number") else ClientKind.COMPANY
+    )
+    contact = data.get("contact")
+    return Client.from_provider(
+        provider_id=str(data["id"]),
+        kind=kind,
+        name=data["name"],
+        vat_number=data.get("vat_number") or data.get("btw_number") or None,
+        email=data.get("email") or None,
+        phone=data.get("tel") or None,
+        website=data.get("website") or None,
+        language=data.get("language") if data.get("language") in ("nl", "fr", "en") else "nl",
+        address=address,
+        contacts=[Contact.from_provider(name=contact)] if contact else [],
+        external_id=data.get("reference") or None,
+        raw=data,
+    )
+
+
+def document_lines(doc: _Document) -> list[dict[str, Any]]:
+    return [
+        {
+            "description": row.description,
+            "number_skus": _money(row.quantity),
+            "unit_price": _money(row.unit_price),
+            "vat_percentage": _money(row.vat_rate.normalize()),
+            "row_order": i,
+        }
+        for i, row in enumerate(doc.rows)
+    ]
+
+
+def reallocates_vat(doc: _Document) -> bool:
+    return any(row.vat_category is VatCategory.AE for row in doc.rows)
+
+
+def sales_type_id(doc: _Document) -> int:
+    # Cashaca books each invoice as a sale of goods (1) or services (2). The neutral model has no such
+    # flag; an intra-EU supply (K) is a supply of goods by definition, everything else is booked as
+    # services, as the production script in the research does.
+    return 1 if any(row.vat_category is VatCategory.K for row in doc.rows) else 2
+
+
+def _row_category(rate: Decimal, data: dict[str, Any], client_type: int) -> tuple[VatCategory, str | None]:
+    # Cashaca stores a percentage per line, not a VAT category; the category is inferred back from the
+    # sale's "reallocation of VAT" flag, the client type and the exemption reason (Assumption: the
+    # invoice carries `reallocation_of_vat` and `no_vat_reason` in its JSON, as the sale does).
+    if rate > 0:
+        return VatCategory.S, None
+    if str(data.get("reallocation_of_vat")) in ("1", "true", "True"):
+        return VatCategory.AE, None
+    if client_type == EU_COMPANY:
+        return VatCategory.K, None
+    if client_type == NON_EU:
+        return VatCategory.G, None
+    reason = data.get("no_vat_reason") or None
+    return (VatCategory.E, reason) if reason else (VatCategory.Z, None)
+
+
+def invoice_from_json(data: dict[str, Any], cls: type[Invoice] | type[CreditNote]) -> Invoice | CreditNote:
+    client_data = data.get("client") or {
+        # Assumption (reference #4): older payloads flatten the client into client_* fields.
+        "id": data.get("client_id"),
+        "name": data.get("client_name"),
+        "vat_number": data.get("client_vat_number"),
+        "postcode": data.get("client_postcode"),
+        "city": data.get("client_city"),
+        "country": data.get("client_country"),
+        "street": data.get("client_address1"),
+    }
+    client = client_from_json(client_data)
+    client_type = int(client_data.get("type_id") or 0)
+    rows = []
+    for line in sorted(data.get("commercial_document_lines") or [], key=lambda item: item.get("row_order") or 0):
+        rate = _dec(line.get("vat_percentage"))
+        category, reason = _row_category(rate, data, client_type)
+        rows.append(
+            InvoiceRow.from_provider(
+                description=line.get("description") or "",
+                quantity=str(_dec(line.get("number_skus") or 1)),
+                unit_price=str(_dec(line.get("unit_price"))),
+                vat_rate=str(rate),
+                vat_category=category,
+                exemption_reason=reason,
+            )
+        )
+    discount = _dec(data.get("discount_percentage"))
+    total = _dec(data.get("amount")) + _dec(data.get("vat_amount"))
+    paid = _dec(data.get("paid_amount"))
+    status = DocumentStatus.OPEN
+    if total > 0 and paid >= total:
+        status = DocumentStatus.PAID
+    elif paid > 0:
+        status = DocumentStatus.PARTIALLY_PAID
+    issue = date.fromisoformat(data["date"])
+    due = date.fromisoformat(data["due_date"]) if data.get("due_date") else None
+    term = data.get("payment_term")
+    ogm = data.get("ogm") or None
+    fields: dict[str, Any] = {
+        "provider_id": str(data["id"]),
+        "number": data.get("serial_number"),
+        "issue_date": issue,
+        "due_date": due,
+        "payment_term_days": int(term) if term not in (None, "") else None,
+        "delivery_date": date.fromisoformat(data["delivery_date"]) if data.get("delivery_date") else None,
+        "client": client,
+        "rows": rows,
+        "discount_percent": str(discount) if discount else None,
+        "note": data.get("custom_text_bottom") or None,
+        "order_reference": data.get("po_number") or None,
+        "structured_communication": belgium.validate_ogm(ogm) if ogm else None,
+        "status": status,
+        "paid_amount": str(paid),
+        "raw": data,
+    }
+    if cls is CreditNote:
+        fields["corrects_invoice_number"] = data.get("reference") or None
+        fields.pop("structured_communication")
+    return cls.from_provider(**fields)
