@@ -1,0 +1,121 @@
+"""``invoicekit demo``: one invoicing round against a provider's in-process sandbox, printed for humans."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+import invoicekit
+from invoicekit import Address, Client, Invoice, InvoiceRow, Payment, Seller
+from invoicekit.capabilities import Capability
+from invoicekit.errors import InvoicekitError
+
+__all__ = ["run_demo"]
+
+SELLER = Seller(
+    name="Demo Webshop BV",
+    vat_number="BE0428759497",
+    address=Address(street="Kerkstraat 1", postal_code="9000", city="Gent"),
+    iban="BE71096123456769",
+    email="facturen@demo-webshop.example",
+)
+
+
+def _unpaid(books: invoicekit.Books) -> list[str]:
+    return [f"{inv.number} ({inv.outstanding} EUR open)" for inv in books.invoices.list(unpaid=True)]
+
+
+def run_demo(provider: str, console: Console) -> int:
+    try:
+        with invoicekit.connect(provider, sandbox=True, seller=SELLER) as books:
+            return _round(books, console)
+    except InvoicekitError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        return 1
+
+
+def _round(books: invoicekit.Books, console: Console) -> int:
+    console.print(Panel.fit(f"invoicekit demo: {books.provider} sandbox (in-process, no account, no network)"))
+    client = books.clients.create(
+        Client(
+            name="IT Services BV",
+            vat_number="BE0403019261",
+            email="boekhouding@it-services.example",
+            address=Address(street="Langestraat 189", postal_code="2000", city="Antwerpen"),
+            external_id="shop-customer-1001",
+        )
+    )
+    console.print(f"1. client created: [bold]{client.name}[/bold] id={client.provider_id} VAT {client.vat_number}")
+
+    today = date.today()
+    invoice = books.invoices.create(
+        Invoice(
+            issue_date=today,
+            payment_term_days=30,
+            client=client,
+            order_reference="order 2026-0042",
+            rows=[
+                InvoiceRow(description="Consultancy (hours)", quantity=8, unit_price="95.00", vat_rate=21),
+                InvoiceRow(description="Reference book", quantity=2, unit_price="24.95", vat_rate=6),
+                InvoiceRow(
+                    description="Training (exempt)",
+                    unit_price="150.00",
+                    vat_rate=0,
+                    vat_category="E",
+                    exemption_reason="Art. 44 §2 4° WBTW",
+                ),
+            ],
+        )
+    )
+    totals = invoice.totals
+    table = Table(title=f"2. invoice {invoice.number} (id {invoice.provider_id})")
+    table.add_column("row")
+    table.add_column("qty", justify="right")
+    table.add_column("price", justify="right")
+    table.add_column("VAT", justify="right")
+    table.add_column("net", justify="right")
+    for row, line in zip(invoice.rows, totals.lines, strict=True):
+        rate = f"{row.vat_rate.normalize()} % {row.vat_category}"
+        table.add_row(row.description, f"{row.quantity.normalize()}", f"{row.unit_price}", rate, f"{line.net}")
+    console.print(table)
+    for group in totals.breakdown:
+        console.print(
+            f"   VAT {group.category} {group.rate.normalize()} %: on {group.taxable_amount} = {group.vat_amount}"
+        )
+    console.print(
+        f"   total excl. VAT {totals.tax_exclusive}  VAT {totals.vat_total}  [bold]payable {totals.payable} EUR[/bold]"
+        f"  due {invoice.effective_due_date}"
+    )
+    console.print(f"   structured communication (OGM): [bold]{invoice.structured_communication_formatted}[/bold]")
+    provider_total = Decimal(str(invoice.raw.get("amount", "0"))) + Decimal(str(invoice.raw.get("vat_amount", "0")))
+    agree = "agrees" if provider_total == totals.payable else "DISAGREES"
+    console.print(f"   the provider's own total {provider_total} {agree} with invoicekit's totals engine")
+
+    assert invoice.provider_id is not None
+    console.print(f"3. unpaid before payment: {_unpaid(books)}")
+    partial = (totals.payable / 2).quantize(Decimal("0.01"))
+    books.payments.create(Payment(invoice_id=invoice.provider_id, date=today, amount=partial))
+    now = books.invoices.get(invoice.provider_id)
+    console.print(f"4. paid {partial}: status {now.status}, unpaid list: {_unpaid(books)}")
+    books.payments.create(
+        Payment(invoice_id=invoice.provider_id, date=today + timedelta(days=1), amount=totals.payable - partial)
+    )
+    now = books.invoices.get(invoice.provider_id)
+    console.print(f"5. paid the rest: status {now.status}, unpaid list: {_unpaid(books) or 'empty'}")
+
+    if Capability.INVOICES_SEND_PEPPOL in books.capabilities:
+        result = books.invoices.send(now, via="peppol")
+        console.print(f"6. sent via Peppol to 0208:{client.enterprise_number}: accepted={result.accepted}")
+    console.print(
+        Panel.fit(
+            f"Done: 1 client, invoice {invoice.number} of {totals.payable} EUR "
+            f"({len(totals.breakdown)} VAT groups), paid in 2 parts, delivered via Peppol.\n"
+            f"Same code, other provider: change 'cashaca' in invoicekit.connect(...).",
+            title="summary",
+        )
+    )
+    return 0
