@@ -1,1 +1,55 @@
-"""pytest plugin."""
+"""invoicekit's pytest plugin (registered as ``invoicekit`` in the ``pytest11`` entry point group).
+
+Fixture ``invoicekit_sandbox``: a factory ``make(name, **options) -> Sandbox`` that builds a fresh
+sandbox of any installed provider (found through the ``invoicekit.providers`` entry points, like the
+adapters themselves) and closes every sandbox it made when the test ends. ``options`` go to the
+provider's ``create_sandbox``: ``seed=`` for the fault injection, ``store=`` for a
+:class:`~invoicekit.sandbox.SqliteStore` (which stays open: the test owns it)::
+
+    import httpx
+    from invoicekit.sandbox import FaultRule, running
+
+    def test_lists_clients(invoicekit_sandbox):
+        sandbox = invoicekit_sandbox("cashaca", seed=1)
+        sandbox.faults.add(FaultRule.server_error(0.2))
+        with httpx.Client(base_url=sandbox.base_url, transport=sandbox.transport()) as http:
+            http.get("/clients.json", params=sandbox.credentials())   # base_url ends in /api/v2
+        assert ("GET", "/api/v2/clients.json") in sandbox.request_log
+
+    def test_over_a_socket(invoicekit_sandbox):
+        with running(invoicekit_sandbox("cashaca")) as base_url:   # uvicorn on a free 127.0.0.1 port
+            ...
+
+A provider that is not installed raises :class:`~invoicekit.errors.UnknownProvider`; one without a
+sandbox raises :class:`~invoicekit.errors.UnsupportedOperation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import pytest
+
+from invoicekit.sandbox import Sandbox, create_sandbox
+
+__all__ = ["SandboxFactory", "invoicekit_sandbox"]
+
+
+class SandboxFactory(Protocol):
+    def __call__(self, name: str, **options: Any) -> Sandbox: ...
+
+
+@pytest.fixture
+def invoicekit_sandbox() -> Iterator[SandboxFactory]:
+    """A factory of fresh sandboxes, closed at the end of the test: ``invoicekit_sandbox("cashaca")``."""
+    made: list[Sandbox] = []
+
+    def make(name: str, **options: Any) -> Sandbox:
+        sandbox = create_sandbox(name, **options)
+        made.append(sandbox)
+        return sandbox
+
+    yield make
+    for sandbox in reversed(made):
+        sandbox.close()

@@ -1,0 +1,92 @@
+"""``invoicekit sandbox ...``: run a provider's sandbox on a local port.
+
+The main CLI mounts :data:`sandbox_app` (``app.add_typer(sandbox_app, name="sandbox")``); it also runs on
+its own: ``python -m invoicekit.sandbox._cli serve cashaca``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from invoicekit.errors import InvoicekitError
+from invoicekit.sandbox._faults import FaultRule
+from invoicekit.sandbox._plugins import create_sandbox
+from invoicekit.sandbox._server import serve
+from invoicekit.sandbox._store import SqliteStore
+
+__all__ = ["sandbox_app"]
+
+sandbox_app = typer.Typer(
+    name="sandbox",
+    help="Run a local fake of a provider's API (state, credentials, optional faults).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@sandbox_app.callback()
+def _group() -> None:
+    # A callback keeps "serve" a subcommand even while it is the group's only command.
+    """Local fakes of provider APIs."""
+
+
+@sandbox_app.command("serve")
+def serve_command(
+    name: Annotated[str, typer.Argument(help="Provider name, as installed (e.g. cashaca).")],
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep it on loopback.")] = "127.0.0.1",
+    db: Annotated[Path | None, typer.Option(help="SQLite file that keeps the sandbox state across restarts.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for the fault injection, to replay a run.")] = None,
+    latency: Annotated[float, typer.Option(help="Add this many seconds to every response.")] = 0.0,
+    rate_limit: Annotated[
+        float, typer.Option(help="Answer 429 above this many requests per second (0: no limit).")
+    ] = 0.0,
+    error_rate: Annotated[float, typer.Option(help="Answer 503 to this fraction of requests.")] = 0.0,
+) -> None:
+    """Serve NAME's sandbox until Ctrl-C; prints the base URL, the credentials and a curl example."""
+    store = SqliteStore(db) if db is not None else None
+    options: dict[str, Any] = {"seed": seed}
+    if store is not None:
+        options["store"] = store
+    try:
+        sandbox = create_sandbox(name, **options)
+    except InvoicekitError as exc:
+        if store is not None:
+            store.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+
+    if latency > 0:
+        sandbox.faults.add(FaultRule.slow(latency))
+    if rate_limit > 0:
+        sandbox.faults.add(FaultRule.rate_limited(rate_limit, burst=max(1, int(rate_limit))))
+    if error_rate > 0:
+        sandbox.faults.add(FaultRule.server_error(error_rate))
+
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("invoicekit.sandbox").setLevel(logging.INFO)
+
+    def banner(base_url: str) -> None:
+        credentials = sandbox.credentials()
+        typer.echo(f"{name} sandbox on {base_url}" + (f" (state in {db})" if db else " (state in memory)"))
+        typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
+        example = sandbox.curl_example(base_url)
+        if example:
+            typer.echo(f"try:         {example}")
+        typer.echo("Ctrl-C to stop.")
+
+    try:
+        serve(sandbox, host=host, port=port, ready=banner)
+    finally:
+        sandbox.close()
+        if store is not None:
+            store.close()
+    typer.echo("stopped.")
+
+
+if __name__ == "__main__":
+    sandbox_app()
