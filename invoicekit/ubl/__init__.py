@@ -1,0 +1,40 @@
+"""Peppol BIS Billing 3.0: UBL 2.1 export, import and offline validation."""
+
+from invoicekit.ubl._artefacts import ArtefactUnavailable, StaleArtefactWarning
+from invoicekit.ubl._export import buyer_endpoint, seller_endpoint, to_ubl
+from invoicekit.ubl._extras import (
+    DocumentReference,
+    Endpoint,
+    Identifier,
+    ImportedDocument,
+    Leftovers,
+    Period,
+    UblExtras,
+)
+from invoicekit.ubl._preflight import COVERED_RULES, preflight, preflight_or_raise
+from invoicekit.ubl._report import Finding, Flag, Layer, ValidationReport
+from invoicekit.ubl._validate import DEFAULT_LAYERS, validate
+
+__all__ = [
+    "COVERED_RULES",
+    "DEFAULT_LAYERS",
+    "ArtefactUnavailable",
+    "DocumentReference",
+    "Endpoint",
+    "Finding",
+    "Flag",
+    "Identifier",
+    "ImportedDocument",
+    "Layer",
+    "Leftovers",
+    "Period",
+    "StaleArtefactWarning",
+    "UblExtras",
+    "ValidationReport",
+    "buyer_endpoint",
+    "preflight",
+    "preflight_or_raise",
+    "seller_endpoint",
+    "to_ubl",
+    "validate",
+]

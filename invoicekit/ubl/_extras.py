@@ -1,0 +1,138 @@
+"""What UBL can say and the neutral model cannot: export options and import leftovers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from invoicekit.errors import FieldIssue
+
+if TYPE_CHECKING:
+    from invoicekit.model import CreditNote, Invoice, Seller
+
+__all__ = ["DocumentReference", "Endpoint", "Identifier", "ImportedDocument", "Leftovers", "Period", "UblExtras"]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A Peppol electronic address (BT-34/BT-49): an EAS scheme code and the identifier in that scheme."""
+
+    scheme: str
+    identifier: str
+
+    @classmethod
+    def parse(cls, value: str) -> Endpoint:
+        """``"0208:0403019261"`` (also accepts the ``iso6523-actorid-upis::`` prefix)."""
+        value = value.strip().removeprefix("iso6523-actorid-upis::")
+        scheme, sep, identifier = value.partition(":")
+        if not sep or not scheme or not identifier:
+            raise ValueError(f"{value!r} is not an endpoint of the form <scheme>:<identifier>, e.g. 0208:0403019261")
+        return cls(scheme.strip(), identifier.strip())
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.identifier}"
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """An identifier with an optional ISO 6523 scheme (BT-30, BT-47: legal registration identifiers)."""
+
+    value: str
+    scheme: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentReference:
+    """A preceding invoice (BT-25/BT-26): on a credit note, the invoice it corrects."""
+
+    id: str
+    issue_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The invoicing period (BG-14)."""
+
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UblExtras:
+    """UBL data the neutral model has no field for. :func:`to_ubl` honours every field; :func:`from_ubl`
+    fills them from the document it reads, so an import followed by an export keeps them.
+
+    All fields are optional: without them :func:`to_ubl` derives what Peppol needs from the neutral model
+    (the 0208 endpoint from the enterprise number, PaymentTerms from ``payment_term_days``, ...).
+    """
+
+    #: Peppol address of the seller; default: 0208 + enterprise number, else the VAT-number scheme.
+    seller_endpoint: Endpoint | None = None
+    #: Peppol address of the buyer; default as for the seller, from the client.
+    buyer_endpoint: Endpoint | None = None
+    #: Trading names (BT-28, BT-45) when they differ from the registered names.
+    seller_trading_name: str | None = None
+    buyer_trading_name: str | None = None
+    #: Legal registration identifiers (BT-30, BT-47); default for Belgian parties: 0208 + enterprise number.
+    seller_legal_id: Identifier | None = None
+    buyer_legal_id: Identifier | None = None
+    #: Preceding invoices (BG-3); on a credit note, the invoice(s) it credits.
+    billing_references: tuple[DocumentReference, ...] = ()
+    contract_reference: str | None = None
+    #: Invoice only: a CreditNote has no ProjectReference in Peppol BIS.
+    project_reference: str | None = None
+    accounting_cost: str | None = None
+    tax_point_date: date | None = None
+    invoice_period: Period | None = None
+    #: UNCL4461 code (30 credit transfer, 58 SEPA credit transfer, 59 SEPA direct debit, ...).
+    payment_means_code: str | None = None
+    #: The remittance information (BT-83) when it is not a Belgian structured communication.
+    payment_id: str | None = None
+    payee_account_name: str | None = None
+    #: SEPA direct debit: mandate reference (BT-89) and debited account (BT-91), when not on the client.
+    mandate_reference: str | None = None
+    payer_account: str | None = None
+    #: Payment terms text (BT-20); default: generated from ``payment_term_days`` in the client's language.
+    payment_terms: str | None = None
+    #: VAT accounting currency (BT-6) and the VAT total in it (BT-111).
+    tax_currency_code: str | None = None
+    tax_total_in_tax_currency: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leftovers:
+    """What an import could not put in the neutral document or in :class:`UblExtras`.
+
+    ``raw`` is the document exactly as received (archive it: it is the legal original); ``unmapped`` lists
+    the XPath of every element whose content the import did not carry over; ``issues`` lists values that
+    were kept as read although the neutral model's rules reject them, and totals the neutral engine computes
+    differently from the document.
+    """
+
+    raw: bytes = field(repr=False)
+    unmapped: tuple[str, ...] = ()
+    issues: tuple[FieldIssue, ...] = ()
+    customization_id: str | None = None
+    profile_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedDocument:
+    """The result of :func:`invoicekit.ubl.from_ubl`."""
+
+    document: Invoice | CreditNote
+    #: The AccountingSupplierParty as a :class:`Seller`. When its data breaks the model's rules (e.g. a
+    #: foreign VAT number python-stdnum rejects), it is kept as read and ``leftovers.issues`` says so.
+    seller: Seller | None
+    extras: UblExtras
+    leftovers: Leftovers
+
+    def to_ubl(self) -> bytes:
+        """Export again, with the extras the import collected."""
+        from invoicekit.ubl._export import to_ubl
+
+        if self.seller is None:
+            raise ValueError("the imported document has no seller; call to_ubl(document, seller) instead")
+        return to_ubl(self.document, self.seller, extras=self.extras)

@@ -1,0 +1,76 @@
+"""UBL 2.1 namespaces and the fixed Peppol BIS Billing 3.0 identifiers."""
+
+from __future__ import annotations
+
+from typing import Final
+
+CAC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+INVOICE_NS: Final = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CREDIT_NOTE_NS: Final = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+SVRL: Final = "http://purl.oclc.org/dsdl/svrl"
+
+NSMAP: Final = {"cac": CAC, "cbc": CBC}
+PREFIXES: Final = {CAC: "cac", CBC: "cbc", INVOICE_NS: "", CREDIT_NOTE_NS: ""}
+
+CUSTOMIZATION_ID: Final = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+PROFILE_ID: Final = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+INVOICE_TYPE_CODE: Final = "380"
+CREDIT_NOTE_TYPE_CODE: Final = "381"
+
+# ISO 6523 ICD of the Belgian enterprise number (KBO/BCE), the scheme BOSA requires for Belgian participants.
+SCHEME_KBO: Final = "0208"
+# The legacy Belgian VAT-number scheme; its value must be BE + 10 digits, which no official rule checks.
+SCHEME_BE_VAT: Final = "9925"
+
+# Peppol EAS codes whose value is the VAT number itself (prefix included), per VAT prefix. Only used when a
+# buyer has no Belgian enterprise number: the buyer's own Peppol registration may differ, in which case the
+# caller passes the endpoint explicitly (UblExtras.buyer_endpoint). Countries whose Peppol scheme is not the
+# VAT number (SE, DK, NO, ...) are deliberately absent.
+VAT_ENDPOINT_SCHEMES: Final = {
+    "AD": "9922",
+    "AL": "9923",
+    "AT": "9914",
+    "BA": "9924",
+    "BE": "9925",
+    "BG": "9926",
+    "CH": "9927",
+    "CY": "9928",
+    "CZ": "9929",
+    "DE": "9930",
+    "EE": "9931",
+    "EL": "9933",
+    "ES": "9920",
+    "FR": "9957",
+    "GB": "9932",
+    "HR": "9934",
+    "HU": "9910",
+    "IE": "9935",
+    "IT": "0211",
+    "LI": "9936",
+    "LT": "9937",
+    "LU": "9938",
+    "LV": "9939",
+    "MC": "9940",
+    "ME": "9941",
+    "MK": "9942",
+    "MT": "9943",
+    "NL": "9944",
+    "PL": "9945",
+    "PT": "9946",
+    "RO": "9947",
+    "RS": "9948",
+    "SI": "9949",
+    "SK": "9950",
+    "SM": "9951",
+    "TR": "9952",
+    "VA": "9953",
+}
+
+
+def cac(name: str) -> str:
+    return f"{{{CAC}}}{name}"
+
+
+def cbc(name: str) -> str:
+    return f"{{{CBC}}}{name}"
