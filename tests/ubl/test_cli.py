@@ -1,0 +1,132 @@
+"""``invoicekit ubl export|validate``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from invoicekit.model import Address, Client
+from invoicekit.ubl import preflight, to_ubl
+from invoicekit.ubl._cli import load_document, ubl_app
+
+from ._golden import CREDIT_NOTE_EXTRAS, credit_note, seller, standard_21_6
+from .conftest import Validator
+
+runner = CliRunner()
+
+
+def flat(output: str) -> str:
+    # rich wraps at the terminal width; compare on the words.
+    return " ".join(output.split())
+
+
+def document_file(tmp_path: Path, name: str = "invoice.json", **overrides: Any) -> Path:
+    shape: dict[str, Any] = {
+        "seller": seller().model_dump(mode="json"),
+        "invoice": standard_21_6().model_dump(mode="json", exclude_none=True),
+    }
+    shape.update(overrides)
+    path = tmp_path / name
+    path.write_text(json.dumps(shape), encoding="utf-8")
+    return path
+
+
+def test_json_shape_round_trips_to_the_same_document() -> None:
+    original = standard_21_6()
+    document, loaded_seller, extras = load_document(
+        {
+            "seller": seller().model_dump(mode="json"),
+            "credit_note": credit_note().model_dump(mode="json"),
+            "extras": {"billing_references": [{"id": "2026-0001", "issue_date": "2026-01-15"}]},
+        }
+    )
+    assert extras == CREDIT_NOTE_EXTRAS
+    assert loaded_seller == seller()
+    assert type(document).__name__ == "CreditNote"
+    again, _, _ = load_document(
+        {"seller": seller().model_dump(mode="json"), "invoice": original.model_dump(mode="json")}
+    )
+    assert to_ubl(again, seller()) == to_ubl(original, seller())
+
+
+def test_export_writes_valid_ubl_next_to_the_json(tmp_path: Path) -> None:
+    source = document_file(tmp_path)
+    result = runner.invoke(ubl_app, ["export", str(source)])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "invoice.xml"
+    assert written.read_bytes() == to_ubl(standard_21_6(), seller())
+    assert preflight(written.read_bytes()) == []
+
+
+def test_export_to_a_directory_for_several_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    first, second = document_file(tmp_path, "a.json"), document_file(tmp_path, "b.json")
+    result = runner.invoke(ubl_app, ["export", str(first), str(second), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.xml", "b.xml"]
+
+
+def test_export_refuses_a_document_that_fails_preflight(tmp_path: Path) -> None:
+    person = Client(
+        kind="person", name="Jan Janssens", address=Address(street="Kerkstraat 1", postal_code="1000", city="Gent")
+    )
+    invoice = standard_21_6().model_copy(update={"client": person}).model_dump(mode="json", exclude_none=True)
+    source = document_file(tmp_path, invoice=invoice)
+    result = runner.invoke(ubl_app, ["export", str(source)])
+    assert result.exit_code == 1
+    assert "PEPPOL-EN16931-R010" in result.output
+    assert not (tmp_path / "invoice.xml").exists()
+    forced = runner.invoke(ubl_app, ["export", "--force", str(source)])
+    assert forced.exit_code == 0, forced.output
+    assert (tmp_path / "invoice.xml").exists()
+
+
+def test_export_reports_a_malformed_file(tmp_path: Path) -> None:
+    source = tmp_path / "bad.json"
+    source.write_text(json.dumps({"invoice": {}}), encoding="utf-8")
+    result = runner.invoke(ubl_app, ["export", str(source)])
+    assert result.exit_code == 1
+    assert "seller" in result.output
+
+
+def test_validate_exit_codes_and_report(tmp_path: Path, full_validate: Validator) -> None:
+    good = tmp_path / "good.xml"
+    good.write_bytes(to_ubl(standard_21_6(), seller()))
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(good.read_bytes().replace(b"<cbc:BuyerReference>2026-0001</cbc:BuyerReference>", b""))
+    ok = runner.invoke(ubl_app, ["validate", str(good)])
+    assert ok.exit_code == 0, ok.output
+    assert "valid (xsd, cen, peppol)" in flat(ok.output)
+    failed = runner.invoke(ubl_app, ["validate", "--preflight", str(good), str(bad)])
+    assert failed.exit_code == 1
+    assert "PEPPOL-EN16931-R003" in failed.output
+    assert "bad.xml: 2 fatal" in flat(failed.output)
+
+
+def test_validate_with_chosen_layers(tmp_path: Path, xsd_validate: Validator) -> None:
+    path = tmp_path / "doc.xml"
+    path.write_bytes(to_ubl(standard_21_6(), seller()))
+    result = runner.invoke(ubl_app, ["validate", "--layers", "xsd", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "valid (xsd)" in flat(result.output)
+
+
+@pytest.mark.parametrize("layers", ["bogus", "xsd,nope"])
+def test_validate_rejects_unknown_layers(tmp_path: Path, layers: str) -> None:
+    path = tmp_path / "doc.xml"
+    path.write_bytes(b"<x/>")
+    result = runner.invoke(ubl_app, ["validate", "--layers", layers, str(path)])
+    assert result.exit_code == 2
+
+
+def test_validate_reports_malformed_xml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xml"
+    path.write_bytes(b"<Invoice>")
+    result = runner.invoke(ubl_app, ["validate", "--layers", "preflight", str(path)])
+    assert result.exit_code == 1
+    assert "XML-WELLFORMED" in result.output
