@@ -1,0 +1,271 @@
+"""Clients in the Cashaca sandbox: validation, the inline client of a document, and the /clients routes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from invoicekit.belgium import InvalidNumber, is_belgian_vat, validate_vat
+from invoicekit.sandbox import Sandbox, utc_timestamp
+from invoicekit_cashaca._sandbox_http import (
+    CLIENTS,
+    COMPANY_ID,
+    Errors,
+    Params,
+    as_int,
+    blank,
+    endpoint,
+    json_response,
+    not_found,
+    page_of,
+    read_params,
+    wrapped,
+)
+
+__all__ = ["ResolvedClient", "client_routes", "render_client", "resolve_client"]
+
+# type_id (apipie docs): 0 BE private person or body without VAT number, 1 BE company, 2 company in another
+# EU country, 3 customer outside the EU, 4 private person in another EU country.
+# Assumption (reference §1 Client): clients and invoices accept all five, as POST /sales documents (the
+# reference notes the clients/invoices pages list 0-3 only, but then a private person elsewhere in the EU
+# could never be invoiced).
+TYPE_IDS = (0, 1, 2, 3, 4)
+BE_COMPANY, EU_COMPANY = 1, 2
+LANGUAGES = ("nl", "fr", "en")
+_TEXT_FIELDS = ("name", "contact", "email", "tel", "street", "postcode", "city", "country", "reference", "website")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _validated(data: Params, errors: Errors, *, partial: bool, require_address: bool) -> Params:
+    """Clean client params, adding Rails-style errors; ``partial`` is an update, where every field is optional."""
+    if "btw_number" in data and "vat_number" not in data:
+        # Assumption (reference #12): v2 still accepts the v1 name btw_number.
+        data = {**data, "vat_number": data["btw_number"]}
+    fields: Params = {}
+    for name in _TEXT_FIELDS:
+        if name in data:
+            fields[name] = None if blank(data[name]) else str(data[name]).strip()
+    for name in ("remarks", "business_relation_since"):
+        if name in data:
+            fields[name] = data[name]
+
+    if "type_id" in data or not partial:
+        type_id = as_int(data.get("type_id"), "type_id", errors)
+        if type_id is None and not errors.by_field.get("type_id"):
+            errors.add("type_id", "can't be blank")
+        elif type_id is not None and type_id not in TYPE_IDS:
+            errors.add("type_id", "is not included in the list")
+        fields["type_id"] = type_id
+    if (not partial or "name" in fields) and not fields.get("name"):
+        errors.add("name", "can't be blank")
+    if require_address:
+        # The invoice docs mark the client's street, postcode and city as required.
+        for name in ("street", "postcode", "city"):
+            if not fields.get(name):
+                errors.add(name, "can't be blank")
+
+    if "vat_number" in data:
+        fields["vat_number"] = _vat_number(data.get("vat_number"), fields.get("type_id"), errors)
+    if "language" in data:
+        language = None if blank(data["language"]) else str(data["language"]).strip().lower()
+        if language is not None and language not in LANGUAGES:
+            errors.add("language", "is not included in the list")
+        fields["language"] = language
+    if fields.get("email") and not _EMAIL.match(fields["email"]):
+        errors.add("email", "is invalid")
+    return fields
+
+
+def _vat_number(value: Any, type_id: int | None, errors: Errors) -> str | None:
+    if blank(value):
+        return None
+    try:
+        # Assumption (reference §1 Client): the number is stored normalised (BE0403019261), as it is shown.
+        number = validate_vat(str(value))
+    except InvalidNumber as exc:
+        errors.add("vat_number", f"is not a valid VAT number ({exc})")
+        return None
+    if type_id == BE_COMPANY and not number.startswith("BE"):
+        errors.add("vat_number", "is not a Belgian VAT number, but the client is a Belgian company (type_id 1)")
+    return number
+
+
+def _require_vat(fields: Params, errors: Errors) -> None:
+    # Assumption (reference §1 Client): a company client (type_id 1 or 2) needs its VAT number; persons and
+    # bodies without one are type_id 0 or 4, and customers outside the EU (3) have none we could check.
+    if fields.get("type_id") in (BE_COMPANY, EU_COMPANY) and not fields.get("vat_number"):
+        errors.add("vat_number", "can't be blank for a company (type_id 1 or 2)")
+
+
+def new_client_record(fields: Params) -> Params:
+    now = utc_timestamp()
+    record: Params = {
+        "name": None,
+        "vat_number": None,
+        "street": None,
+        "postcode": None,
+        "city": None,
+        "type_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "company_id": COMPANY_ID,
+        "email": None,
+        "country": None,
+        "contact": None,
+        "tel": None,
+        "reference": None,
+        "website": None,
+        "language": "nl",
+        "active": True,
+        "remarks": None,
+        "business_relation_since": None,
+        "client_tag_list": [],
+    }
+    record.update({k: v for k, v in fields.items() if v is not None or k in record})
+    if record["language"] is None:
+        record["language"] = "nl"
+    return record
+
+
+def render_client(record: Params) -> Params:
+    shown = {"id": record["id"], **record}  # Rails lists the id first
+    shown["btw_number"] = record.get("vat_number")  # the v1 name, still in v2 answers (stijn Entity/Client)
+    shown["all_client_tags_list"] = list(record.get("client_tag_list") or [])
+    return shown
+
+
+def create_client(sandbox: Sandbox, data: Params, errors: Errors) -> Params:
+    fields = _validated(data, errors, partial=False, require_address=False)
+    _require_vat(fields, errors)
+    errors.raise_if_any()
+    record = new_client_record(fields)
+    record["id"] = sandbox.store.insert(CLIENTS, record)
+    return record
+
+
+@dataclass(frozen=True)
+class ResolvedClient:
+    """The client of a new document: an existing one (``stored``) or one to create; ``snapshot`` is what
+    the document shows (the stored client overlaid with the inline values)."""
+
+    stored: Params | None
+    snapshot: Params
+
+    def save(self, sandbox: Sandbox) -> Params:
+        """The stored client, created first if it is new (called once the whole document is valid)."""
+        if self.stored is not None:
+            return self.stored
+        record = new_client_record(self.snapshot)
+        record["id"] = sandbox.store.insert(CLIENTS, record)
+        return record
+
+
+def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedClient:
+    """Find or prepare the client of a new document from its inline ``client`` params, adding errors.
+
+    Assumption (reference #4): the inline client is matched by ``id``, else by VAT number, else by name
+    (case-insensitive); a match is not modified, the document keeps the inline values as its snapshot
+    (``client_name``, ``client_address1``, ...). Without a match a new client is created, but only once the
+    whole document is valid: like a Rails transaction, a refused document leaves no client behind.
+    """
+    stored: Params | None = None
+    client_id = as_int(data.get("id"), "client_id", errors)
+    if client_id is not None:
+        stored = sandbox.store.get(CLIENTS, client_id)
+        if stored is None:
+            errors.add("client_id", "does not exist")
+            return ResolvedClient(None, {})
+    else:
+        probe = _validated(data, Errors(), partial=True, require_address=False)
+        vat = probe.get("vat_number")
+        name = (probe.get("name") or "").casefold()
+        candidates = sandbox.store.all(CLIENTS)
+        stored = next((c for c in candidates if vat and c.get("vat_number") == vat), None)
+        if stored is None and not vat and name:
+            stored = next((c for c in candidates if (c.get("name") or "").casefold() == name), None)
+    if stored is None:
+        fields = _validated(data, errors, partial=False, require_address=True)
+        _require_vat(fields, errors)
+        return ResolvedClient(None, new_client_record(fields))
+    inline = _validated(data, errors, partial=True, require_address=False)
+    snapshot = {**stored, **{k: v for k, v in inline.items() if v is not None}}
+    for name in ("street", "postcode", "city"):
+        if not snapshot.get(name):
+            errors.add(name, "can't be blank")
+    return ResolvedClient(stored, snapshot)
+
+
+def client_routes(sandbox: Sandbox) -> list[Route]:
+    store = sandbox.store
+
+    async def index(request: Request) -> Response:
+        if request.method == "POST":
+            errors = Errors()
+            data = wrapped(await read_params(request), "client", errors)
+            errors.raise_if_any()
+            with sandbox.lock:
+                record = create_client(sandbox, data, errors)
+            return json_response(render_client(record), 201)
+        return json_response([render_client(c) for c in page_of(request, store.all(CLIENTS))])
+
+    async def show(request: Request) -> Response:
+        client_id = int(request.path_params["id"])
+        record = store.get(CLIENTS, client_id)
+        if record is None:
+            raise not_found()
+        if request.method in ("PUT", "PATCH"):
+            errors = Errors()
+            data = wrapped(await read_params(request), "client", errors)
+            errors.raise_if_any()
+            # On update every field is optional and nil is allowed (apipie v2 clients/update).
+            if "type_id" not in data:
+                data = {**data, "type_id": record.get("type_id")}
+            fields = _validated(data, errors, partial=True, require_address=False)
+            merged = {**record, **fields}
+            _require_vat(merged, errors)
+            errors.raise_if_any()
+            merged["updated_at"] = utc_timestamp()
+            with sandbox.lock:
+                store.replace(CLIENTS, client_id, merged)
+            record = merged
+        return json_response(render_client(record))
+
+    async def search(request: Request) -> Response:
+        query = (request.query_params.get("q") or "").strip().casefold()
+        phone = _digits(request.query_params.get("phone") or "")
+        found = []
+        for client in store.all(CLIENTS):
+            haystack = " ".join(
+                str(client.get(f) or "")
+                for f in ("name", "vat_number", "reference", "email", "contact", "city", "street")
+            ).casefold()
+            if query and query not in haystack:
+                continue
+            if phone and phone not in _digits(client.get("tel") or ""):
+                continue
+            found.append(render_client(client))
+        return json_response(page_of(request, found))
+
+    async def valid_be_vat_number(request: Request) -> Response:
+        value = request.query_params.get("vat_number") or ""
+        try:
+            valid = is_belgian_vat(value)
+        except InvalidNumber:
+            valid = False
+        return json_response({"valid": valid})
+
+    return [
+        Route("/api/v2/clients.json", endpoint(sandbox, index), methods=["GET", "POST"]),
+        Route("/api/v2/clients/search.json", endpoint(sandbox, search), methods=["GET"]),
+        Route("/api/v2/clients/valid_be_vat_number.json", endpoint(sandbox, valid_be_vat_number), methods=["GET"]),
+        Route("/api/v2/clients/{id:int}.json", endpoint(sandbox, show), methods=["GET", "PUT", "PATCH"]),
+    ]
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())

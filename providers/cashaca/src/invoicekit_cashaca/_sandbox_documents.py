@@ -1,0 +1,390 @@
+"""Invoices and credit notes in the Cashaca sandbox: validation, numbering, totals, storage and rendering.
+
+``POST /invoices.json`` is "new invoice + book it as a sale": one request creates (or matches) the client,
+the invoice and the sale that payments hang off. Credit notes work the same way and refer to the invoice
+they correct by its number.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from invoicekit.belgium import InvalidNumber, format_ogm, ogm_from_reference, validate_ogm
+from invoicekit.sandbox import Sandbox, utc_timestamp
+from invoicekit_cashaca._sandbox_clients import render_client, resolve_client
+from invoicekit_cashaca._sandbox_http import (
+    COMPANY,
+    COMPANY_ID,
+    CREDIT_NOTES,
+    FINANCIAL_TRANSACTIONS,
+    INVOICES,
+    SALES,
+    Errors,
+    Params,
+    as_bool,
+    as_date,
+    as_decimal,
+    as_int,
+    blank,
+    lines_param,
+    money,
+    wrapped,
+)
+from invoicekit_cashaca._sandbox_numbers import (
+    EARLY_PAYMENT_DISCOUNT,
+    FIXED_DISCOUNT,
+    NO_DISCOUNT,
+    PERCENT_DISCOUNT,
+    Row,
+    document_totals,
+    serial_for_year,
+)
+
+__all__ = [
+    "CREDIT_NOTE",
+    "INVOICE",
+    "DocumentKind",
+    "create_document",
+    "paid_by_sale",
+    "render_document",
+    "total_of",
+]
+
+# Assumption (reference §1 Invoice create): a line's VAT percentage must be a Belgian rate; OSS rates of other
+# countries (vat_rates.json) belong to OSS sales, which this sandbox does not model.
+ALLOWED_RATES = frozenset(Decimal(rate) for rate in (0, 6, 12, 21))
+# Assumption (reference §1 Invoice create): without `payment_term` the account's default term applies: 30 days.
+DEFAULT_PAYMENT_TERM = 30
+_PERCENT_STYLES = (PERCENT_DISCOUNT, EARLY_PAYMENT_DISCOUNT)
+# sales_type_id (apipie docs): 1 goods, 2 services, 3 OSS.
+SALES_TYPES = (1, 2, 3)
+# Assumption (reference §1 Invoice response: "status_id values are unknown"): 1 = booked, 2 = sent (by e-mail
+# or Peppol). Whether it is paid shows in `paid_amount` and in unpaid.json, not in the status.
+STATUS_BOOKED, STATUS_SENT = 1, 2
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    collection: str
+    wrapper: str
+    label: str
+
+
+INVOICE = DocumentKind(INVOICES, "invoice", "Invoice")
+CREDIT_NOTE = DocumentKind(CREDIT_NOTES, "credit_note", "Credit note")
+
+
+# --- validation ------------------------------------------------------------------------------------------
+
+
+def _rate(value: Any, field: str, errors: Errors) -> Decimal | None:
+    rate = as_decimal(value, field, errors)
+    if rate is not None and rate not in ALLOWED_RATES:
+        errors.add(field, "is not included in the list")
+        return None
+    return rate
+
+
+def _lines(doc: Params, global_rate: Decimal | None, errors: Errors) -> list[Params]:
+    raw = doc.get("commercial_document_lines_attributes", doc.get("commercial_document_lines"))
+    items = lines_param(raw, "commercial_document_lines", errors)
+    if not items and "commercial_document_lines" not in errors.by_field:
+        errors.add("commercial_document_lines", "can't be blank")
+    lines: list[Params] = []
+    for index, item in enumerate(items):
+        # Assumption (reference #3): Rails keys the errors of nested records as "<association>.<field>".
+        prefix = "commercial_document_lines."
+        if blank(item.get("description")):
+            errors.add(prefix + "description", "can't be blank")
+        quantity = as_decimal(item.get("number_skus"), prefix + "number_skus", errors)
+        price = as_decimal(item.get("unit_price"), prefix + "unit_price", errors)
+        # Assumption (reference #12): the v1 names (btw_*) are still accepted, here and below.
+        rate_value = item.get("vat_percentage", item.get("btw_percentage"))
+        rate = _rate(rate_value, prefix + "vat_percentage", errors) if not blank(rate_value) else global_rate
+        if rate is None and blank(rate_value) and global_rate is None:
+            errors.add(prefix + "vat_percentage", "can't be blank (give it per line or for the whole document)")
+        row_order = as_int(item.get("row_order"), prefix + "row_order", errors)
+        lines.append(
+            {
+                "description": str(item.get("description") or "").strip(),
+                "number_skus": Decimal(1) if quantity is None else quantity,
+                "unit_price": Decimal(0) if price is None else price,
+                "vat_percentage": rate if rate is not None else Decimal(0),
+                "row_order": index if row_order is None else row_order,
+            }
+        )
+    return lines
+
+
+def _text(doc: Params, name: str) -> str | None:
+    value = doc.get(name)
+    return None if blank(value) else str(value)
+
+
+def _discount(doc: Params, errors: Errors) -> tuple[int, Decimal | None, Decimal | None]:
+    style = as_int(doc.get("discount_style_id"), "discount_style_id", errors) or NO_DISCOUNT
+    if style not in (NO_DISCOUNT, FIXED_DISCOUNT, PERCENT_DISCOUNT, EARLY_PAYMENT_DISCOUNT):
+        errors.add("discount_style_id", "is not included in the list")
+        style = NO_DISCOUNT
+    percentage = as_decimal(doc.get("discount_percentage"), "discount_percentage", errors)
+    fixed = as_decimal(doc.get("discount_amount"), "discount_amount", errors)
+    if style in _PERCENT_STYLES:
+        if percentage is None:
+            errors.add("discount_percentage", "can't be blank")
+        elif not Decimal(0) <= percentage <= Decimal(100):
+            errors.add("discount_percentage", "must be between 0 and 100")
+    if style == FIXED_DISCOUNT:
+        if fixed is None:
+            errors.add("discount_amount", "can't be blank")
+        elif fixed < 0:
+            errors.add("discount_amount", "must be greater than or equal to 0")
+    return style, percentage, fixed
+
+
+def _sale(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params:
+    # Assumption (reference §1 Invoice create): a missing `sale` block is tolerated (the production Apps Script
+    # sends sales_type_id inside `invoice` and no `sale`); both places are read.
+    type_value = sale.get("sales_type_id", doc.get("sales_type_id"))
+    sales_type = as_int(type_value, "sales_type_id", errors)
+    if sales_type is None and not errors.by_field.get("sales_type_id"):
+        # Required when the client is outside Belgium (POST /sales docs); Belgian sales default to services.
+        if client_type in (2, 3, 4):
+            errors.add("sales_type_id", "can't be blank for a client outside Belgium")
+        sales_type = 2
+    elif sales_type is not None and sales_type not in SALES_TYPES:
+        errors.add("sales_type_id", "is not included in the list")
+    realloc = sale.get("reallocation_of_vat", sale.get("reallocation_of_btw"))
+    return {
+        "sales_type_id": sales_type,
+        "description": _text(sale, "description"),
+        "reallocation_of_vat": as_bool(realloc) if realloc is not None else False,
+        "abc_sale": as_bool(sale.get("abc_sale")) if sale.get("abc_sale") is not None else False,
+        "sales_category_id": as_int(sale.get("sales_category_id"), "sales_category_id", errors),
+    }
+
+
+# --- creation --------------------------------------------------------------------------------------------
+
+
+def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today: date) -> Params:
+    """Validate and store a new invoice or credit note with its sale; raises ApiError 422 with every error.
+
+    Call it holding ``sandbox.lock``: the uniqueness check and the number must not interleave.
+    """
+    store = sandbox.store
+    errors = Errors()
+    client_data = wrapped(params, "client", errors)
+    doc = wrapped(params, kind.wrapper, errors)
+    sale_data = wrapped(params, "sale", errors, required=False)
+    errors.raise_if_any()
+
+    resolved = resolve_client(sandbox, client_data, errors)
+    issued = as_date(doc.get("date"), "date", errors)
+    if issued is None and "date" not in errors.by_field:
+        errors.add("date", "can't be blank")
+    delivery = as_date(doc.get("delivery_date"), "delivery_date", errors)
+    term = as_int(doc.get("payment_term"), "payment_term", errors)
+    if term is not None and term < 0:
+        errors.add("payment_term", "must be greater than or equal to 0")
+    global_rate_value = doc.get("vat_percentage", doc.get("btw_percentage"))
+    global_rate = _rate(global_rate_value, "vat_percentage", errors)
+    lines = _lines(doc, global_rate, errors)
+    style, percentage, fixed = _discount(doc, errors)
+    sale = _sale(sale_data, doc, resolved.snapshot.get("type_id"), errors)
+    ids = {
+        name: as_int(doc.get(name), name, errors)
+        for name in ("financial_discount_days", "sales_category_id", "project_id")
+    }
+
+    existing = store.all(kind.collection)
+    serial = _text(doc, "serial_number")
+    if serial is not None:
+        serial = serial.strip()
+        if any(record.get("serial_number") == serial for record in existing):
+            errors.add("serial_number", "has already been taken")
+    elif kind is CREDIT_NOTE:
+        errors.add("serial_number", "can't be blank")  # required for credit notes (credit_notes docs)
+
+    reference = _text(doc, "reference")
+    known = {invoice.get("serial_number") for invoice in store.all(INVOICES)} if kind is CREDIT_NOTE else set()
+    if kind is CREDIT_NOTE and reference is not None and reference not in known:
+        errors.add("reference", "does not match the number of an existing invoice")
+
+    ogm: str | None = None
+    if kind is INVOICE and not blank(doc.get("ogm")):
+        try:
+            ogm = validate_ogm(str(doc["ogm"]))
+        except InvalidNumber as exc:
+            errors.add("ogm", f"is invalid ({exc})")
+
+    rows = [Row(line["number_skus"], line["unit_price"], line["vat_percentage"]) for line in lines]
+    totals = document_totals(rows, style, percentage, fixed) if rows and not errors else None
+    if totals is not None and style == FIXED_DISCOUNT and fixed and fixed > totals.line_extension:
+        errors.add("discount_amount", "must be less than or equal to the total of the lines")
+    errors.raise_if_any()
+    assert issued is not None
+    assert totals is not None
+
+    client = resolved.save(sandbox)
+    snapshot = resolved.snapshot
+    serial = serial or serial_for_year(existing, issued.year)
+    if kind is INVOICE and ogm is None:
+        try:
+            # Assumption (reference §1 Invoice response): without an `ogm` of its own the invoice gets the
+            # structured communication built from its number (what proposed_invoice_ogm.json proposes).
+            ogm = ogm_from_reference(serial)
+        except InvalidNumber:
+            ogm = None
+    now = utc_timestamp()
+    term = DEFAULT_PAYMENT_TERM if term is None else term
+    sign = -1 if kind is CREDIT_NOTE else 1
+    by_rate = {f"amount_at_{b.rate.normalize():f}": money(sign * b.taxable_amount) for b in totals.breakdown}
+    sale_id = store.insert(
+        SALES,
+        {
+            "date": issued.isoformat(),
+            "client_id": client["id"],
+            "company_id": COMPANY_ID,
+            # Assumption (reference §1 Payments): a credit note is booked as a negative sale.
+            "amount": money(sign * totals.tax_exclusive),
+            "vat_amount": money(sign * totals.vat_total),
+            **{f"amount_at_{rate}": by_rate.get(f"amount_at_{rate}", "0.00") for rate in (0, 6, 12, 21)},
+            **sale,
+            "invoice_id": None,
+            "credit_note_id": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    company = store.get(COMPANY, COMPANY_ID) or {}
+    record: Params = {
+        "serial_number": serial,
+        "date": issued.isoformat(),
+        "client_id": client["id"],
+        "created_at": now,
+        "updated_at": now,
+        "company_id": COMPANY_ID,
+        "vat_percentage": money(global_rate) if global_rate is not None else None,
+        "client_name": snapshot.get("name"),
+        "client_name2": None,
+        "client_address1": snapshot.get("street"),
+        "client_address2": " ".join(str(snapshot.get(f) or "") for f in ("postcode", "city")).strip() or None,
+        "client_address3": snapshot.get("country"),
+        "client_vat_number": snapshot.get("vat_number"),
+        "client_postcode": snapshot.get("postcode"),
+        "client_city": snapshot.get("city"),
+        "client_country": snapshot.get("country"),
+        "client_reference": snapshot.get("reference"),
+        "client_language": snapshot.get("language") or "nl",
+        **{key: value for key, value in company.items() if key.startswith("sender_")},
+        "vat_exempted": all(row.vat_rate == 0 for row in rows),
+        "sale_id": sale_id,
+        "payment_term": term,
+        "payment_term_style_id": None,
+        "due_date": (issued + timedelta(days=term)).isoformat(),
+        "delivery_date": delivery.isoformat() if delivery else None,
+        "last_send": None,
+        "last_seen": None,
+        "pay_message": as_bool(doc.get("pay_message")) if doc.get("pay_message") is not None else False,
+        "custom_text_top": _text(doc, "custom_text_top"),
+        "custom_text_bottom": _text(doc, "custom_text_bottom"),
+        "internal_description": _text(doc, "internal_description"),
+        "reference": reference,
+        "caption": None,
+        "email_error": None,
+        "discount_style_id": style,
+        "discount_amount": money(totals.allowance_total),
+        "discount_percentage": money(percentage if percentage and style in _PERCENT_STYLES else Decimal(0)),
+        "financial_discount_days": ids["financial_discount_days"],
+        "valid_till": None,
+        "saved_check_value": None,
+        "has_signature_field": False,
+        "sales_category_id": ids["sales_category_id"],
+        "project_id": ids["project_id"],
+        "status_id": STATUS_BOOKED,
+        "send_reminder": False,
+        "show_mollie_payment_button": False,
+        "from_quotation_id": None,
+        "show_units": False,
+        "ogm": ogm,
+        "send_to_coda_accountant": False,
+        "send_via_email_ubl_integration": False,
+        "po_number": _text(doc, "po_number"),
+        "numeric_serial_number_version": int("".join(ch for ch in serial if ch.isdigit()) or 0) or None,
+        "no_vat_reason": _text(doc, "no_vat_reason"),
+        # Assumption (reference §1 Invoice response): the sale's reverse-charge flag shows on the invoice.
+        "reallocation_of_vat": sale["reallocation_of_vat"],
+        "amount": money(totals.tax_exclusive),
+        "vat_amount": money(totals.vat_total),
+        "client_key": secrets.token_hex(12),
+        "commercial_document_lines": [],
+    }
+    record_id = store.insert(kind.collection, record)
+    record["id"] = record_id
+    record["commercial_document_lines"] = [
+        {
+            "id": store.next_value("commercial_document_lines"),
+            "number_skus": money(line["number_skus"]),
+            "commercial_document_id": record_id,
+            "created_at": now,
+            "updated_at": now,
+            "description": line["description"],
+            "unit_price": money(line["unit_price"]),
+            "vat_percentage": money(line["vat_percentage"]),
+            "p_and_l_line": None,
+            "row_order": line["row_order"],
+            "unit_id": None,
+            "image_url": None,
+        }
+        for line in lines
+    ]
+    store.replace(kind.collection, record_id, record)
+    sale_record = store.get(SALES, sale_id)
+    assert sale_record is not None
+    sale_record["invoice_id" if kind is INVOICE else "credit_note_id"] = record_id
+    store.replace(SALES, sale_id, sale_record)
+    return record
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+def paid_by_sale(sandbox: Sandbox) -> dict[int, Decimal]:
+    """What has been paid on each sale: the sum of its financial transactions."""
+    paid: dict[int, Decimal] = {}
+    for transaction in sandbox.store.all(FINANCIAL_TRANSACTIONS):
+        sale_id = int(transaction["sale_id"])
+        paid[sale_id] = paid.get(sale_id, Decimal(0)) + Decimal(str(transaction["amount"]))
+    return paid
+
+
+def total_of(record: Mapping[str, Any]) -> Decimal:
+    """Total including VAT."""
+    return Decimal(str(record["amount"])) + Decimal(str(record["vat_amount"]))
+
+
+def render_document(
+    record: Params, *, client: Params | None, paid: Decimal, base_url: str, kind: DocumentKind
+) -> Params:
+    """A stored invoice or credit note as the API shows it."""
+    # Rails lists the id first.
+    shown = {"id": record["id"], **{key: value for key, value in record.items() if key != "client_key"}}
+    if shown.get("ogm"):
+        # Assumption (reference §1 Invoice response): the API shows the OGM formatted +++ddd/dddd/ddddd+++, as
+        # printed on Belgian invoices; the store keeps its 12 digits.
+        shown["ogm"] = format_ogm(str(shown["ogm"]))
+    shown["client"] = render_client(client) if client is not None else None
+    # Assumption (reference #5): `paid_amount` (our name) is the sum of the payments booked on the sale, so
+    # a reader can tell paid, partly paid and open apart.
+    shown["paid_amount"] = money(paid)
+    link = f"{base_url.rstrip('/')}/documents/{kind.collection}/{record.get('client_key')}"
+    # The client links of the real API point at pages on the Cashaca site; the sandbox does not serve them.
+    shown["html_url_for_client"] = link + ".html"
+    shown["pdf_url_for_client"] = link + ".pdf"
+    shown["xml_url_for_client"] = link + ".xml"
+    return shown

@@ -1,0 +1,304 @@
+"""HTTP plumbing of the Cashaca sandbox: Rails-style errors, request parsing, paging and JSON rendering.
+
+Cashaca is a Rails app (its docs are apipie pages), so the fake answers the way Rails would: field errors
+gathered per field, request params parsed from JSON or from form-encoded ``client[name]=...`` pairs, and
+every value rendered as plain JSON (ids as ints, dates ``YYYY-MM-DD``, timestamps ISO 8601).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from invoicekit.model import round2
+from invoicekit.sandbox import Sandbox
+
+__all__ = [
+    "CLIENTS",
+    "COMPANY",
+    "COMPANY_ID",
+    "CREDIT_NOTES",
+    "DELIVERIES",
+    "FINANCIAL_TRANSACTIONS",
+    "INVOICES",
+    "MONEY_ACCOUNTS",
+    "SALES",
+    "ApiError",
+    "Errors",
+    "Handler",
+    "Params",
+    "as_bool",
+    "as_date",
+    "as_decimal",
+    "as_int",
+    "blank",
+    "endpoint",
+    "json_response",
+    "lines_param",
+    "money",
+    "not_found",
+    "page_of",
+    "read_params",
+    "wrapped",
+]
+
+MAX_PAGE = 100
+
+# Store collections.
+CLIENTS = "clients"
+INVOICES = "invoices"
+CREDIT_NOTES = "credit_notes"
+SALES = "sales"
+FINANCIAL_TRANSACTIONS = "financial_transactions"
+MONEY_ACCOUNTS = "money_accounts"
+DELIVERIES = "deliveries"
+COMPANY = "company"
+#: The id of the sandbox's single Cashaca account (``company_id`` on every record).
+COMPANY_ID = 1
+
+Params = dict[str, Any]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ApiError(Exception):
+    """Stops a handler and answers ``status`` with ``body``."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def not_found() -> ApiError:
+    # Assumption (reference #3): an unknown id answers 404 {"error": "not found"}.
+    return ApiError(404, {"error": "not found"})
+
+
+class Errors:
+    """Field errors gathered over a whole request, like ``record.errors`` in Rails."""
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.by_field.setdefault(field, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+    def raise_if_any(self) -> None:
+        if self.by_field:
+            # Assumption (reference #3): validation failures answer 422 {"errors": {"field": ["message"]}}.
+            raise ApiError(422, {"errors": self.by_field})
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return JSONResponse(data, status_code=status)
+
+
+def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
+    """Wrap a handler with Cashaca's token check and the error answers."""
+
+    async def wrapper(request: Request) -> Response:
+        # Assumption (reference #1): every call, POST and PUT included, authenticates with ?token= only;
+        # a missing or wrong token answers 401 {"error": ...}.
+        if not sandbox.accepts(request.query_params.get("token")):
+            return json_response({"error": "Invalid or missing API token"}, 401)
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return json_response(exc.body, exc.status)
+
+    return wrapper
+
+
+# --- request parsing -------------------------------------------------------------------------------------
+
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+def _set_nested(target: Params, key: str, value: str) -> None:
+    """Rack's nested params: ``invoice[lines][0][description]=x`` and ``tags[]=a``."""
+    head, _, rest = key.partition("[")
+    parts = [head] + (_BRACKETS.findall("[" + rest) if rest else [])
+    node: Any = target
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "":  # "name[]": append to a list
+            if isinstance(node, list):
+                node.append(value if last else {})
+                node = node[-1]
+            continue
+        nxt = parts[i + 1] if not last else None
+        if last:
+            node[part] = value
+        else:
+            default: Any = [] if nxt == "" else {}
+            node = node.setdefault(part, default)
+
+
+async def read_params(request: Request) -> Params:
+    """The request body as params: JSON (what clients send), or form-encoded as Rails also accepts.
+
+    Assumption (reference §1 Transport): the API parses bodies the way any Rails app does, so the
+    ``client[name]=...`` params of the apipie pages work as a form body as well as wrapped JSON.
+    """
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    content_type = request.headers.get("content-type", "")
+    if "application/x-www-form-urlencoded" in content_type:
+        params: Params = {}
+        for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+            _set_nested(params, key, value)
+        return params
+    try:
+        # parse_float=Decimal: 123.97 sent as a JSON number must not pick up binary float noise.
+        data = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        # Assumption (reference #3): Rails answers a body it cannot parse with 400 before any validation.
+        raise ApiError(400, {"error": "the request body is not valid JSON"}) from None
+    if not isinstance(data, dict):
+        raise ApiError(400, {"error": "the request body must be a JSON object"})
+    return data
+
+
+def wrapped(params: Params, name: str, errors: Errors, *, required: bool = True) -> Params:
+    """The part of the body wrapped in a resource name: ``{"client": {...}}``."""
+    value = params.get(name)
+    if value is None:
+        if required:
+            errors.add(name, "is missing")
+        return {}
+    if not isinstance(value, dict):
+        errors.add(name, "must be a Hash")
+        return {}
+    return value
+
+
+def lines_param(value: Any, field: str, errors: Errors) -> list[Params]:
+    """Document lines as a JSON array or a Rails index hash ``{"0": {...}, "1": {...}}``; both are accepted."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        try:
+            items = [value[key] for key in sorted(value, key=int)]
+        except ValueError:
+            errors.add(field, "must be an Array or a Hash indexed by numbers")
+            return []
+    elif isinstance(value, list):
+        items = value
+    else:
+        errors.add(field, "must be an Array of nested elements")
+        return []
+    if not all(isinstance(item, dict) for item in items):
+        errors.add(field, "must be an Array of nested elements")
+        return []
+    return items
+
+
+# --- value coercion (Rails casts strings) ---------------------------------------------------------------
+
+
+def blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_int(value: Any, field: str, errors: Errors) -> int | None:
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "is not a number")
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    errors.add(field, "is not a number")
+    return None
+
+
+def as_decimal(value: Any, field: str, errors: Errors) -> Decimal | None:
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "is not a number")
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        errors.add(field, "is not a number")
+        return None
+    if not number.is_finite():
+        errors.add(field, "is not a number")
+        return None
+    return number
+
+
+def as_date(value: Any, field: str, errors: Errors) -> date | None:
+    if blank(value):
+        return None
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    # Rails also parses the Belgian way of writing a date (the docs' time_slots example uses 31/03/2022).
+    match = re.fullmatch(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})", text)
+    if match:
+        day, month, year = (int(group) for group in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            pass
+    errors.add(field, "is not a valid date")
+    return None
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "t", "yes", "on")
+    return bool(value)
+
+
+# --- rendering -------------------------------------------------------------------------------------------
+
+
+def money(value: Decimal | str) -> str:
+    """An amount as Cashaca shows it.
+
+    Assumption (reference §1 Payments: "Amounts are strings"): amounts render as strings with exactly two
+    decimals ("1133.17"); prices and quantities with more precision keep it ("0.125").
+    """
+    number = Decimal(value)
+    if number == round2(number):
+        return f"{round2(number):f}"
+    return f"{number.normalize():f}"
+
+
+def page_of(request: Request, items: list[Any]) -> list[Any]:
+    """One page of a list: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
+
+    Assumption (reference #2): lists are bare JSON arrays of at most 100 items with no count or links,
+    in a stable order (by id); a client pages until a page comes back short.
+    """
+    errors = Errors()
+    params = request.query_params
+    page = as_int(params.get("page"), "page", errors)
+    size_value = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
+    size = as_int(size_value, "per_page", errors)
+    errors.raise_if_any()
+    page = max(page or 1, 1)
+    size = MAX_PAGE if size is None or size < 1 else min(size, MAX_PAGE)
+    start = (page - 1) * size
+    return items[start : start + size]

@@ -1,0 +1,125 @@
+"""A stateful local fake of the Cashaca API v2 (formerly Zenfactuur), for tests and demos without an account.
+
+Faithful to the provider's own docs, quirks included: the token travels as ``?token=`` on every call (POST
+and PUT too), paths end in ``.json``, bodies are wrapped in the resource name, lists are bare JSON arrays of
+at most 100 items paged with ``page`` and ``per_page`` (or the docs' typo ``per_age``), the next serial
+numbers are bare JSON strings, and creating an invoice also books it as a sale, which is what payments
+(``financial_transactions``) hang off. Where the docs are silent the behaviour is an assumption, marked
+where it is made: ``Assumption (reference #N)`` names an item of "Open questions / assumptions" in the
+project's provider reference (shared/reference/providers.md), ``Assumption (reference §1 <part>)`` a part
+of its Cashaca section.
+
+::
+
+    from invoicekit_cashaca.sandbox import create_sandbox
+
+    sandbox = create_sandbox()
+    with httpx.Client(base_url=sandbox.base_url, transport=sandbox.transport()) as http:
+        http.get("/api/v2/clients.json", params=sandbox.credentials())
+
+``base_url`` is the host (``http://cashaca.sandbox``), like the adapter's ``base_url=`` setting; the API
+lives under ``/api/v2``. State lives in the sandbox's store: clients, invoices, credit_notes, sales,
+financial_transactions, money_accounts and deliveries (what was sent by e-mail or Peppol, for tests to
+inspect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from invoicekit.belgium import bic_from_iban
+from invoicekit.sandbox import Sandbox, StateStore, utc_timestamp
+from invoicekit_cashaca._sandbox_clients import client_routes
+from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE
+from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, MONEY_ACCOUNTS
+from invoicekit_cashaca._sandbox_routes import document_routes, other_routes
+
+__all__ = ["USERNAME", "CashacaSandbox", "create_sandbox"]
+
+#: What ``GET /api/v2/api_tokens.json`` answers as the user behind the token.
+USERNAME = "sandbox@cashaca.invalid"
+
+_IBAN = "BE71096123456769"  # a well-known example number (Belfius, GKCCBEBB)
+
+# The seller on every document (sender_* fields): a fictitious company with valid-looking numbers.
+_COMPANY = {
+    "name": "Cashaca Sandbox BV",
+    "sender_name": "Cashaca Sandbox BV",
+    "sender_address1": "Kerkstraat 1",
+    "sender_address2": "9000 Gent",
+    "sender_address3": "BE",
+    "sender_postcode": "9000",
+    "sender_city": "Gent",
+    "sender_country": "BE",
+    "sender_contact": "Sandbox",
+    "sender_vat_number": "BE0428759497",
+    "sender_rpr": "RPR Gent",
+    "sender_iban": _IBAN,
+    "sender_bic": bic_from_iban(_IBAN),
+    "sender_bank_account": "BE71 0961 2345 6769",
+}
+
+# Assumption (reference §1 Payments): money_accounts.json lists the account's bank and cash accounts; the
+# fields beyond id and name are not documented.
+_MONEY_ACCOUNTS = (
+    {"name": "Zichtrekening", "account_type": "bank", "iban": _IBAN, "bic": _COMPANY["sender_bic"]},
+    {"name": "Kas", "account_type": "cash", "iban": None, "bic": None},
+)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    # Rails answers an unknown route (or a method a route lacks) with 404; the body keeps the API's error shape.
+    if isinstance(exc, HTTPException) and exc.status_code not in (404, 405):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    return JSONResponse({"error": "not found"}, status_code=404)
+
+
+class CashacaSandbox(Sandbox):
+    """The Cashaca sandbox. ``today`` decides the year of new numbers; tests may replace it."""
+
+    def __init__(self, *, store: StateStore | None = None, seed: int | None = None) -> None:
+        self.today: Callable[[], date] = date.today
+        super().__init__(
+            "cashaca",
+            store=store,
+            seed=seed,
+            credential_name="token",
+            curl_template='curl -s "{base_url}/api/v2/clients.json?token={token}"',
+        )
+        self._seed_account()
+
+    def build_app(self) -> Starlette:
+        def today() -> date:
+            return self.today()
+
+        routes = [
+            *client_routes(self),
+            *document_routes(self, INVOICE, today),
+            *document_routes(self, CREDIT_NOTE, today),
+            *other_routes(self, today, USERNAME),
+        ]
+        return Starlette(routes=routes, exception_handlers={HTTPException: _not_found})
+
+    def _seed_account(self) -> None:
+        # Only into an empty store, so reopening a SQLite store keeps its state as it was.
+        with self.lock:
+            if self.store.get(COMPANY, COMPANY_ID) is None:
+                self.store.insert(COMPANY, {**_COMPANY, "created_at": utc_timestamp()})
+            if not self.store.all(MONEY_ACCOUNTS):
+                for account in _MONEY_ACCOUNTS:
+                    self.store.insert(MONEY_ACCOUNTS, {**account, "company_id": COMPANY_ID, "currency": "EUR"})
+
+
+def create_sandbox(*, store: StateStore | None = None, seed: int | None = None) -> Sandbox:
+    """A fresh Cashaca sandbox with one valid token, one account and two money accounts (bank, cash).
+
+    ``store``: a :class:`~invoicekit.sandbox.SqliteStore` keeps the state across restarts; ``seed`` seeds
+    the fault injection (``sandbox.faults``).
+    """
+    return CashacaSandbox(store=store, seed=seed)
