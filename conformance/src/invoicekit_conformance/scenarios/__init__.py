@@ -1,0 +1,1 @@
+"""The conformance scenarios: test modules run with ``pytest --pyargs invoicekit_conformance``."""

@@ -1,0 +1,127 @@
+"""Faults: under 429 + Retry-After, 5xx and dropped responses at 20 %, reads succeed and every create lands
+exactly once (no duplicates, nothing lost), as the sandbox's own state shows.
+
+The faults are seeded (``--invoicekit-seed``), so a failure replays. Half of the 5xx come after the write
+was committed, and dropped responses always do: exactly the cases where a blind retry duplicates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from invoicekit import Capability as C
+from invoicekit import Client, InvoicekitError, Payment
+from invoicekit.sandbox import FaultRule
+from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
+from invoicekit_conformance._scenario import scenario
+from invoicekit_conformance._target import Target
+from invoicekit_conformance.profile import DocumentKind
+
+CLIENTS, INVOICES, PAYMENTS, CREDIT_NOTES = 6, 12, 4, 3
+
+
+def _inject(target: Target) -> None:
+    assert target.sandbox is not None
+    faults = target.sandbox.faults
+    # One 429: the bucket holds a single request, so the second request in quick succession is refused
+    # with Retry-After: 1, which the engine must wait out (only once, to keep the run fast).
+    faults.add(FaultRule.rate_limited(1000.0, burst=1, times=1))
+    faults.add(FaultRule.server_error(0.10, status=503))
+    faults.add(FaultRule.server_error(0.10, status=502, after_commit=True))
+    faults.add(FaultRule.drop_after_commit(0.20))
+
+
+@scenario(
+    covers=[],
+    behaviour="under 429, 5xx and dropped responses every create lands exactly once",
+    sandbox_only="needs the sandbox's fault injection and its state",
+)
+def test_exactly_once_under_faults(target: Target) -> None:
+    assert target.sandbox is not None
+    if not target.supports(C.CLIENTS_CREATE) and not target.supports(C.INVOICES_CREATE):
+        pytest.skip(f"{target.provider} declares neither clients.create nor invoices.create")
+    books, tag = target.books, target.tag()
+    _inject(target)
+    created: dict[DocumentKind, list[str | None]] = {"client": [], "invoice": [], "credit_note": [], "payment": []}
+    paid: dict[str, Decimal] = {}
+    try:
+        clients: list[Client] = []
+        for i in range(CLIENTS if target.supports(C.CLIENTS_CREATE) else 1):
+            template = billing_client(f"{tag}{i}", name="Faulty")
+            client = books.clients.create(template) if target.supports(C.CLIENTS_CREATE) else template
+            clients.append(client)
+            created["client"] += [client.provider_id] if target.supports(C.CLIENTS_CREATE) else []
+        invoices = []
+        if target.supports(C.INVOICES_CREATE):
+            for i in range(INVOICES):
+                invoice = books.invoices.create(simple_invoice(clients[i % len(clients)], f"Faulty {tag} {i}"))
+                invoices.append(invoice)
+                created["invoice"].append(invoice.provider_id)
+        if target.supports(C.PAYMENTS_CREATE):
+            for invoice in invoices[:PAYMENTS]:
+                assert invoice.provider_id is not None
+                amount = Decimal("10.00")
+                payment = books.payments.create(
+                    Payment(invoice_id=invoice.provider_id, date=date.today(), amount=amount)
+                )
+                created["payment"].append(payment.provider_id)
+                paid[invoice.provider_id] = amount
+        if target.supports(C.CREDIT_NOTES_CREATE):
+            for invoice in invoices[:CREDIT_NOTES]:
+                created["credit_note"].append(books.credit_notes.create(credit_note_for(invoice)).provider_id)
+        # Reads under the same faults.
+        if target.supports(C.INVOICES_GET):
+            for invoice in invoices:
+                assert invoice.provider_id is not None
+                assert books.invoices.get(invoice.provider_id).provider_id == invoice.provider_id
+        listed = len(list(books.invoices.list())) if target.supports(C.INVOICES_LIST) else None
+    except InvoicekitError as exc:
+        raise AssertionError(
+            f"under injected faults a call failed instead of being retried or reconciled: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        target.sandbox.faults.clear()
+
+    log = target.sandbox.request_log
+    injected = Counter(str(entry.fault) for entry in log if entry.fault is not None)
+    target.report("faults", {"requests": len(log), "injected": dict(injected), "retries": len(target.meter.retries)})
+    assert injected, "no fault was injected: the scenario proved nothing"
+    waits = [delay for _, delay, reason in target.meter.retries if "429" in reason]
+    assert waits, "the injected 429 was not retried"
+    assert min(waits) >= 1.0, f"a 429 with Retry-After: 1 was retried after {waits} s, not after 1 s"
+
+    problems: list[str] = []
+    if listed is not None and listed != len(invoices):
+        problems.append(f"invoices.list gave {listed} invoices after {len(invoices)} creates")
+    if target.profile.stored_ids is None:
+        pytest.skip("the provider's conformance profile has no stored_ids: the sandbox state cannot be checked")
+    for kind, ids in created.items():
+        stored = target.profile.stored_ids(target.sandbox, kind)
+        if stored is None or not ids:
+            continue
+        stored_counts = Counter(str(s) for s in stored)
+        known = [str(i) for i in ids if i]
+        lost = [i for i in known if i not in stored_counts]
+        extra = sorted(set(stored_counts) - set(known), key=lambda s: (len(s), s))
+        if lost:
+            problems.append(f"{kind}: the API returned id(s) {', '.join(lost)} that the sandbox does not hold (lost)")
+        if len(stored) != len(ids):
+            detail = f" (not returned by any create: {', '.join(extra)})" if extra and len(known) == len(ids) else ""
+            problems.append(
+                f"{kind}: {len(ids)} created through the API, but the sandbox holds {len(stored)}{detail}: "
+                + (
+                    "a create was retried blindly, or a lost response was not reconciled"
+                    if len(stored) > len(ids)
+                    else "a create was lost"
+                )
+            )
+    if paid and target.supports(C.INVOICES_GET):
+        for invoice_id, amount in paid.items():
+            recorded = books.invoices.get(invoice_id).paid_amount
+            if recorded != amount:
+                problems.append(f"payment: invoice {invoice_id} shows {recorded} paid after one payment of {amount}")
+    assert not problems, "under injected faults (seeded; see --invoicekit-seed):\n  - " + "\n  - ".join(problems)
