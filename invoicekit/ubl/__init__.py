@@ -11,6 +11,7 @@ from invoicekit.ubl._extras import (
     Period,
     UblExtras,
 )
+from invoicekit.ubl._import import UblImportError, from_ubl
 from invoicekit.ubl._preflight import COVERED_RULES, preflight, preflight_or_raise
 from invoicekit.ubl._report import Finding, Flag, Layer, ValidationReport
 from invoicekit.ubl._validate import DEFAULT_LAYERS, validate
@@ -30,8 +31,10 @@ __all__ = [
     "Period",
     "StaleArtefactWarning",
     "UblExtras",
+    "UblImportError",
     "ValidationReport",
     "buyer_endpoint",
+    "from_ubl",
     "preflight",
     "preflight_or_raise",
     "seller_endpoint",

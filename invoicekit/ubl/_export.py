@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from invoicekit.errors import ValidationError
-from invoicekit.model import Address, Client, CreditNote, Invoice, InvoiceRow, Seller, Totals
+from invoicekit.model import Address, Client, CreditNote, Invoice, InvoiceRow, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
 from invoicekit.ubl._extras import Endpoint, Identifier, UblExtras
 from invoicekit.ubl._ns import (
@@ -500,6 +500,19 @@ def _build_credit_note(ctx: _Context) -> etree._Element:
     return root
 
 
+def document_totals(document: Document, extras: UblExtras) -> Totals:
+    if not extras.prepaid_amount and not extras.rounding_amount:
+        return document.totals
+    # Same engine and inputs as Document.totals, plus the two UBL-only inputs BT-113 and BT-114.
+    return compute_totals(
+        document.rows,
+        document.allowances_charges,
+        discount_percent=document.discount_percent,
+        prepaid=extras.prepaid_amount or Decimal(0),
+        rounding=extras.rounding_amount or Decimal(0),
+    )
+
+
 def build_tree(document: Document, seller: Seller, extras: UblExtras | None = None) -> etree._Element:
     if not isinstance(document, Invoice | CreditNote):
         raise TypeError(f"to_ubl takes an Invoice or a CreditNote, not {type(document).__name__}")
@@ -516,7 +529,7 @@ def build_tree(document: Document, seller: Seller, extras: UblExtras | None = No
         document=document,
         seller=seller,
         extras=extras,
-        totals=document.totals,
+        totals=document_totals(document, extras),
         w=_Writer(document.currency),
         no_vat_ids=VatCategory.O in _categories(document),
     )

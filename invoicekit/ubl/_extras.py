@@ -96,6 +96,10 @@ class UblExtras:
     payer_account: str | None = None
     #: Payment terms text (BT-20); default: generated from ``payment_term_days`` in the client's language.
     payment_terms: str | None = None
+    #: Amount paid before this invoice (BT-113) and the payable rounding (BT-114): inputs of the totals
+    #: engine that the neutral document does not hold (its ``paid_amount`` records later payments).
+    prepaid_amount: Decimal | None = None
+    rounding_amount: Decimal | None = None
     #: VAT accounting currency (BT-6) and the VAT total in it (BT-111).
     tax_currency_code: str | None = None
     tax_total_in_tax_currency: Decimal | None = None
