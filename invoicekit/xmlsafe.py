@@ -140,7 +140,7 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Elem
             "(raise max_bytes if this document is legitimate)"
         )
     raw = bytes(data)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise XmlSyntaxError("the document is empty")
     _scan_prolog(raw)
     try:

