@@ -13,7 +13,7 @@ provider's ``create_sandbox``: ``seed=`` for the fault injection, ``store=`` for
         sandbox = invoicekit_sandbox("cashaca", seed=1)
         sandbox.faults.add(FaultRule.server_error(0.2))
         with httpx.Client(base_url=sandbox.base_url, transport=sandbox.transport()) as http:
-            http.get("/clients.json", params=sandbox.credentials())   # base_url ends in /api/v2
+            http.get("/api/v2/clients.json", params=sandbox.credentials())
         assert ("GET", "/api/v2/clients.json") in sandbox.request_log
 
     def test_over_a_socket(invoicekit_sandbox):

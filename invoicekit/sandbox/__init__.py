@@ -12,7 +12,7 @@ with :func:`running` (tests) and :func:`serve` (``invoicekit sandbox serve NAME`
     sandbox = create_sandbox("cashaca", seed=7)
     sandbox.faults.add(FaultRule.rate_limited(10, burst=5))
     with httpx.Client(base_url=sandbox.base_url, transport=sandbox.transport()) as http:
-        http.get("/clients.json", params=sandbox.credentials())   # base_url ends in /api/v2
+        http.get("/api/v2/clients.json", params=sandbox.credentials())
 
 In tests, the ``invoicekit_sandbox`` pytest fixture (:mod:`invoicekit.testing`) builds them and cleans up.
 """

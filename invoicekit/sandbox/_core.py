@@ -69,8 +69,9 @@ class Sandbox:
     in-process transport and the uvicorn server both run.
 
     Credentials live in the store, so a sandbox reopened on the same :class:`SqliteStore` accepts the
-    same token. ``base_url`` is the API root, what an adapter's ``base_url`` is (``api_root`` is its
-    path, e.g. ``/api/v2``; the URLs :func:`running` yields end in it too). ``credential_name`` is the
+    same token. ``base_url`` is what the provider's adapter takes as its ``base_url=`` setting: the host
+    (``http://cashaca.sandbox``), plus ``api_root`` for an adapter that expects the API's path in it
+    (the URLs :func:`running` yields end in ``api_root`` too). ``credential_name`` is the
     keyword ``invoicekit.connect`` expects for the token (Cashaca: ``token``). ``curl_template`` is a
     ready-to-run request shown by ``invoicekit sandbox serve``, with ``{base_url}`` and the credential
     name as placeholders.
@@ -156,7 +157,7 @@ class Sandbox:
         return any([hmac.compare_digest(given, known.encode()) for known in self._tokens()])
 
     def curl_example(self, base_url: str | None = None) -> str | None:
-        """A ready-to-paste curl command against the API root ``base_url`` (default :attr:`base_url`), or None."""
+        """A ready-to-paste curl command against ``base_url`` (default :attr:`base_url`), or None."""
         if self.curl_template is None:
             return None
         values = {"base_url": (base_url or self.base_url).rstrip("/"), **self.credentials()}

@@ -98,12 +98,12 @@ def serve(
 def running(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, *, timeout: float = 10.0) -> Iterator[str]:
     """Run ``sandbox`` under uvicorn in a background thread; yield its base URL (a free port by default).
 
-    Like :attr:`Sandbox.base_url`, the URL is the API root: it ends in the sandbox's ``api_root``.
+    Like :attr:`Sandbox.base_url`, the URL ends in the sandbox's ``api_root`` (none for Cashaca).
 
     Shuts the server down and joins the thread on exit::
 
-        with running(sandbox) as base_url:   # "http://127.0.0.1:54321/api/v2" for Cashaca
-            httpx.get(f"{base_url}/clients.json", params=sandbox.credentials())
+        with running(sandbox) as base_url:   # "http://127.0.0.1:54321"
+            httpx.get(f"{base_url}/api/v2/clients.json", params=sandbox.credentials())
     """
     sock = _bind(host, port)
     server = uvicorn.Server(_config(sandbox, host, port, log_config=False))

@@ -224,7 +224,9 @@ def as_int(value: Any, field: str, errors: Errors) -> int | None:
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
-    errors.add(field, "is not a number")
+    number = as_decimal(value, field, errors)
+    if number is not None:
+        errors.add(field, "must be an integer")
     return None
 
 
