@@ -20,6 +20,7 @@ from invoicekit.model._totals import Totals
 
 __all__ = [
     "CLIENT_FIELDS",
+    "INVOICE_FEATURES",
     "FieldResult",
     "describe",
     "document_differences",
@@ -57,6 +58,20 @@ CLIENT_FIELDS: tuple[str, ...] = (
     "external_id",
     "custom_fields",
 )
+
+#: The parts of an invoice the feature matrix reports on, and where they live in the model.
+INVOICE_FEATURES: dict[str, str] = {
+    "rows at 21/12/6/0 %": "rows",
+    "row units (UN/ECE codes)": "rows.*.unit",
+    "row discount": "rows.*.discount_percent",
+    "document discount": "discount_percent",
+    "allowances and charges": "allowances_charges",
+    "note": "note",
+    "structured communication (OGM)": "structured_communication",
+    "order reference": "order_reference",
+    "delivery date": "delivery_date",
+    "payment term / due date": "effective_due_date",
+}
 
 _MISSING = object()
 

@@ -65,6 +65,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "invoicekit_live_probe: always runs live (says why it cannot)")
     config.stash[PROVIDERS_KEY] = {}
     config.stash[RESULTS_KEY] = {}
+    wanted = config.getoption("invoicekit_provider", default=None) or []
+    if wanted:
+        # Checked up front: a typo should be one clear message, not an error in every scenario.
+        from invoicekit.registry import installed_providers
+
+        installed = installed_providers()
+        unknown = [name for name in wanted if name not in installed]
+        if unknown:
+            raise pytest.UsageError(
+                f"no invoicekit provider named {unknown[0]!r}; installed: {', '.join(installed) or 'none'}"
+            )
 
 
 @pytest.hookimpl(hookwrapper=True)

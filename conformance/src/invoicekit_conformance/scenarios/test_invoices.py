@@ -12,6 +12,7 @@ from invoicekit import Capability as C
 from invoicekit.errors import FieldIssue
 from invoicekit.vat import VatCategory
 from invoicekit_conformance._compare import (
+    INVOICE_FEATURES,
     document_differences,
     get_path,
     strip_paths,
@@ -20,20 +21,6 @@ from invoicekit_conformance._compare import (
 from invoicekit_conformance._samples import billing_client, rich_invoice, simple_invoice
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
-
-#: The parts of an invoice the feature matrix reports on, and where they live in the model.
-INVOICE_FEATURES: dict[str, str] = {
-    "rows at 21/12/6/0 %": "rows",
-    "row units (UN/ECE codes)": "rows.*.unit",
-    "row discount": "rows.*.discount_percent",
-    "document discount": "discount_percent",
-    "allowances and charges": "allowances_charges",
-    "note": "note",
-    "structured communication (OGM)": "structured_communication",
-    "order reference": "order_reference",
-    "delivery date": "delivery_date",
-    "payment term / due date": "effective_due_date",
-}
 
 
 def _wild(path: str) -> str:

@@ -1,0 +1,47 @@
+"""The suite run against the Cashaca adapter broken on purpose fails, and says what went wrong."""
+
+from __future__ import annotations
+
+from conftest import Runner
+
+
+def test_the_suite_passes_for_cashaca_with_skips_listed_by_reason(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "cashaca", "-k", "round_trip or undeclared or live or delete", "-rs")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "SKIPPED" in done.stdout
+    assert "cashaca does not declare clients.delete" in done.stdout
+    assert "live: set INVOICEKIT_CASHACA_TOKEN to run against a real cashaca account" in done.stdout
+
+
+def test_dropping_the_last_row_of_an_invoice_fails_the_round_trip(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "cashaca_drops_last_row", "-k", "test_invoice_round_trip")
+    assert done.returncode == 1, done.stdout[-4000:]
+    out = done.stdout
+    assert "invoice round trip on cashaca_drops_last_row (create -> get) changed what it claims to carry" in out
+    assert "rows: sent 4 rows, got 3 back" in out
+    assert "row 3 ('Newspapers', 2 x 2.50 at 0 % (category Z)) is missing" in out
+    assert "amount payable: invoicekit's totals engine computes" in out
+    assert "2 failed" in out  # sync and async
+
+
+def test_retrying_a_create_blindly_fails_the_fault_scenario(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "cashaca_blind_retry", "-k", "test_exactly_once_under_faults")
+    assert done.returncode == 1, done.stdout[-4000:]
+    out = done.stdout
+    assert "under injected faults (seeded; see --invoicekit-seed)" in out
+    assert "client: 6 created through the API, but the sandbox holds" in out
+    assert "a create was retried blindly, or a lost response was not reconciled" in out
+
+
+def test_without_a_provider_every_scenario_skips_with_the_reason(run_suite: Runner) -> None:
+    done = run_suite("-rs")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert " passed" not in done.stdout
+    assert " error" not in done.stdout
+    assert "no provider given: run with --invoicekit-provider NAME (installed: cashaca" in done.stdout
+
+
+def test_an_unknown_provider_is_a_usage_error(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "nosuchprovider")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "no invoicekit provider named 'nosuchprovider'" in done.stderr
