@@ -1,0 +1,453 @@
+"""The sandbox's ASGI app: authentication, routing of ``/api/v1/<domain>[/<id>[/<sub>[/<id>]]]``, sending
+and document downloads. The domains themselves live in ``_sandbox_clients`` and ``_sandbox_invoices``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from invoicekit import belgium
+from invoicekit.sandbox import Sandbox
+from invoicekit_eenvoudigfactureren import _sandbox_clients as sc
+from invoicekit_eenvoudigfactureren import _sandbox_invoices as si
+from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, TAX_RATES, Env, is_empty, record_id, timestamp
+from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query
+from invoicekit_eenvoudigfactureren._sandbox_wire import (
+    ApiError,
+    Call,
+    SyntaxQuirk,
+    read_call,
+    render,
+    render_error,
+    render_quirk,
+)
+
+__all__ = ["build_app"]
+
+log = logging.getLogger("invoicekit.sandbox.eenvoudigfactureren")
+API_ROOT = "/api/v1"
+Answer = tuple[int, Any, str]  # status, data, XML root
+
+
+def _message(status: int, text: str, **extra: Any) -> Answer:
+    return status, {"success": text, **extra}, "response"
+
+
+def _created(domain: str, singular: str, env: Env, new_id: int) -> Answer:
+    # {"success":"invoice created","invoice_id":1001,"uri":".../invoices/1001"} (reference #7).
+    return _message(201, f"{singular} created", **{f"{singular}_id": new_id, "uri": env.uri(domain, new_id)})
+
+
+# --- clients ---------------------------------------------------------------------------------------------
+
+
+def _clients(env: Env, call: Call) -> Answer:
+    segments = call.segments
+    store = env.store
+    if len(segments) == 1:
+        if call.method == "GET":
+            items = [sc.render_client(env, r) for r in store.all(sc.CLIENTS)]
+            return 200, apply_list_query(items, call.query), "clients"
+        if call.method == "POST":
+            if call.flag("bulk"):
+                return _bulk_clients(env, call)
+            record = sc.apply_client(env, {}, call.body or {}, create=True, replace=False)
+            if not record.get("number"):
+                record["number"] = sc.next_client_number(env)
+            new_id = store.insert(sc.CLIENTS, record)
+            return _created("clients", "client", env, new_id)
+        raise ApiError(405, "method not allowed")
+    record = sc.find_client(env, segments[1])
+    client_id = int(record["id"])
+    if len(segments) == 2:
+        if call.method == "GET":
+            return 200, _project(sc.render_client(env, record), call), "client"
+        if call.method in ("POST", "PUT"):
+            updated = sc.apply_client(env, record, call.body or {}, create=False, replace=call.method == "PUT")
+            store.replace(sc.CLIENTS, client_id, updated)
+            return _message(200, "client updated")
+        if call.method == "DELETE":
+            store.delete(sc.CLIENTS, client_id)
+            return _message(200, "client removed")
+        raise ApiError(405, "method not allowed")
+    sub = segments[2]
+    if sub == "contacts":
+        return _contacts(env, call, record)
+    if sub == "custom_values":
+        return _custom_values(env, call, record)
+    if sub == "details":
+        # "Dit gegeven is niet langer beschikbaar bij nieuwe accounts" (seed 004); a sandbox is a new account.
+        raise ApiError(404, "details no longer available, use custom_values")
+    raise ApiError(404, f"{sub} unknown")
+
+
+def _bulk_clients(env: Env, call: Call) -> Answer:
+    # POST /clients?bulk: up to 100 clients; one with a client_id is updated, the others created.
+    body = call.body if isinstance(call.body, list) else []
+    if not body or len(body) > 100:
+        raise ApiError(400, "bulk must hold 1 to 100 clients")
+    results = []
+    for index, item in enumerate(body):
+        try:
+            if isinstance(item, dict) and str(item.get("client_id") or "").isdigit():
+                record = sc.find_client(env, int(item["client_id"]))
+                updated = sc.apply_client(env, record, item, create=False, replace=False)
+                env.store.replace(sc.CLIENTS, int(record["id"]), updated)
+                results.append({"success": "client updated", "client_id": int(record["id"])})
+            else:
+                record = sc.apply_client(env, {}, item, create=True, replace=False)
+                record.setdefault("number", sc.next_client_number(env))
+                new_id = env.store.insert(sc.CLIENTS, record)
+                results.append({"success": "client created", "client_id": new_id, "uri": env.uri("clients", new_id)})
+        except ApiError as exc:
+            results.append({"error": f"{index}: {exc.message}"})
+    return 200, results, "responses"
+
+
+def _contacts(env: Env, call: Call, client: dict[str, Any]) -> Answer:
+    client_id = int(client["id"])
+    contacts: list[dict[str, Any]] = list(client.get("contacts", []))
+    if len(call.segments) == 3:
+        if call.method == "GET":
+            items = [sc.render_contact(env, client_id, c) for c in contacts]
+            return 200, apply_list_query(items, call.query), "contacts"
+        if call.method == "POST":
+            contact = {"contact_id": env.store.next_value("contact_id"), **sc.contact_input(call.body)}
+            client["contacts"] = [*contacts, contact]
+            env.store.replace(sc.CLIENTS, client_id, client)
+            return _created(f"clients/{client_id}/contacts", "contact", env, int(contact["contact_id"]))
+        raise ApiError(405, "method not allowed")
+    contact_id = record_id(call.segments[3], "contact")
+    index = next((i for i, c in enumerate(contacts) if int(c["contact_id"]) == contact_id), None)
+    if index is None:
+        raise ApiError(404, "contact_id unknown")
+    if call.method == "GET":
+        return 200, sc.render_contact(env, client_id, contacts[index]), "contact"
+    if call.method in ("POST", "PUT"):
+        base = {"contact_id": contact_id} if call.method == "PUT" else contacts[index]
+        contacts[index] = {**sc.contact_input(call.body, existing=base), "contact_id": contact_id}
+        client["contacts"] = contacts
+        env.store.replace(sc.CLIENTS, client_id, client)
+        return _message(200, "contact updated")
+    if call.method == "DELETE":
+        del contacts[index]
+        client["contacts"] = contacts
+        env.store.replace(sc.CLIENTS, client_id, client)
+        return _message(200, "contact removed")
+    raise ApiError(405, "method not allowed")
+
+
+def _custom_values(env: Env, call: Call, client: dict[str, Any]) -> Answer:
+    client_id = int(client["id"])
+    values: dict[str, str] = dict(client.get("custom_values", {}))
+    if len(call.segments) == 3:
+        if call.method == "GET":
+            return 200, sc.render_custom_values(env, values), "custom_values"
+        if call.method in ("POST", "PUT"):
+            # "name: verplicht op te geven bij toevoegen of wijzigen van de waarde van dit veld" (seed 004).
+            sent = sc.custom_values_input(call.body if isinstance(call.body, list) else [call.body], env)
+            values = sent if call.method == "PUT" else {**values, **sent}
+            client["custom_values"] = {k: v for k, v in values.items() if v != ""}
+            env.store.replace(sc.CLIENTS, client_id, client)
+            return _message(200, "custom_values updated")
+        raise ApiError(405, "method not allowed")
+    name = call.segments[3]
+    if name not in env.custom_fields():
+        raise ApiError(404, f"custom_value {name} unknown")
+    if call.method == "GET":
+        return (
+            200,
+            {"name": name, "description": env.custom_fields()[name], "value": values.get(name, "")},
+            "custom_value",
+        )
+    if call.method in ("POST", "PUT"):
+        body = call.body if isinstance(call.body, dict) else {}
+        sent = sc.custom_values_input([{**body, "name": name}], env)
+        client["custom_values"] = {k: v for k, v in {**values, **sent}.items() if v != ""}
+        env.store.replace(sc.CLIENTS, client_id, client)
+        return _message(200, "custom_value updated")
+    if call.method == "DELETE":
+        values.pop(name, None)
+        client["custom_values"] = values
+        env.store.replace(sc.CLIENTS, client_id, client)
+        return _message(200, "custom_value removed")
+    raise ApiError(405, "method not allowed")
+
+
+# --- invoices --------------------------------------------------------------------------------------------
+
+
+def _invoices(env: Env, call: Call) -> Answer | Response:
+    segments = call.segments
+    store = env.store
+    if len(segments) == 1:
+        if call.method == "GET":
+            items = [si.render_invoice(env, r) for r in store.all(si.INVOICES)]
+            return 200, apply_list_query(items, call.query), "invoices"
+        if call.method == "POST":
+            record = si.apply_invoice(env, {}, call.body or {}, create=True, replace=False)
+            new_id = store.insert(si.INVOICES, record)
+            return _created("invoices", "invoice", env, new_id)
+        raise ApiError(405, "method not allowed")
+    record = si.find_invoice(env, segments[1])
+    invoice_id = int(record["id"])
+    if len(segments) == 2:
+        if call.method == "GET":
+            if call.response_format not in ("json", "xml"):
+                return _download(env, call, record)
+            return 200, _project(si.render_invoice(env, record), call), "invoice"
+        if call.method == "POST" and (call.flag("send_peppol") or call.flag("send_mail")):
+            body = call.body if isinstance(call.body, dict) else {}
+            methods: dict[str, Any] = {"peppol": {}} if call.flag("send_peppol") else {"email": body}
+            return _send(env, record, methods)
+        if call.method in ("POST", "PUT"):
+            updated = si.apply_invoice(env, record, call.body or {}, create=False, replace=call.method == "PUT")
+            store.replace(si.INVOICES, invoice_id, updated)
+            return _message(200, "invoice updated")
+        if call.method == "DELETE":
+            store.delete(si.INVOICES, invoice_id)
+            return _message(200, "invoice removed")
+        raise ApiError(405, "method not allowed")
+    sub = segments[2]
+    if sub == "send" and call.method == "POST":
+        body = call.body if isinstance(call.body, dict) else {}
+        requested = body.get("methods")
+        if is_empty(requested) or not isinstance(requested, dict):
+            raise ApiError(400, "methods is required")
+        return _send(env, record, requested)
+    if sub == "sendemail" and call.method == "POST":
+        return _send(env, record, {"email": call.body if isinstance(call.body, dict) else {}})
+    if sub == "items":
+        return _items(env, call, record)
+    if sub == "payments":
+        return _payments(env, call, record)
+    if sub == "events" and call.method == "GET":
+        items = [si.render_event(env, invoice_id, e) for e in record.get("events", [])]
+        return 200, apply_list_query(items, call.query), "events"
+    raise ApiError(404, f"{sub} unknown")
+
+
+def _items(env: Env, call: Call, invoice: dict[str, Any]) -> Answer:
+    invoice_id = int(invoice["id"])
+    items: list[dict[str, Any]] = list(invoice.get("items", []))
+    tax_included = invoice.get("tax_included") == "yes"
+    if len(call.segments) == 3:
+        if call.method == "GET":
+            rendered = [si.render_item(env, invoice_id, i) for i in items]
+            return 200, apply_list_query(rendered, call.query), "items"
+        if call.method == "POST":
+            item = {"item_id": env.store.next_value("item_id"), **si.item_input(call.body, tax_included=tax_included)}
+            invoice["items"] = [*items, item]
+            _retype(invoice)
+            env.store.replace(si.INVOICES, invoice_id, invoice)
+            return _created(f"invoices/{invoice_id}/items", "item", env, int(item["item_id"]))
+        raise ApiError(405, "method not allowed")
+    item_id = record_id(call.segments[3], "item")
+    index = next((i for i, item in enumerate(items) if int(item["item_id"]) == item_id), None)
+    if index is None:
+        raise ApiError(404, "item_id unknown")
+    if call.method == "GET":
+        return 200, si.render_item(env, invoice_id, items[index]), "item"
+    if call.method in ("POST", "PUT"):
+        base = {} if call.method == "PUT" else items[index]
+        items[index] = {**si.item_input(call.body, tax_included=tax_included, existing=base), "item_id": item_id}
+    elif call.method == "DELETE":
+        if len(items) == 1:
+            raise ApiError(400, "items cannot be empty")
+        del items[index]
+    else:
+        raise ApiError(405, "method not allowed")
+    invoice["items"] = items
+    _retype(invoice)
+    env.store.replace(si.INVOICES, invoice_id, invoice)
+    return _message(200, "item removed" if call.method == "DELETE" else "item updated")
+
+
+def _retype(invoice: dict[str, Any]) -> None:
+    invoice["type"] = "creditnote" if si.totals(invoice)["total_with_tax"] < 0 else "invoice"
+
+
+def _payments(env: Env, call: Call, invoice: dict[str, Any]) -> Answer:
+    invoice_id = int(invoice["id"])
+    payments: list[dict[str, Any]] = list(invoice.get("payments", []))
+    if len(call.segments) == 3:
+        if call.method == "GET":
+            rendered = [si.render_payment(env, invoice_id, p) for p in payments]
+            return 200, apply_list_query(rendered, call.query), "payments"
+        if call.method == "POST":
+            payment = {"payment_id": env.store.next_value("payment_id"), **si.payment_input(env, call.body, invoice)}
+            invoice["payments"] = [*payments, payment]
+            env.store.replace(si.INVOICES, invoice_id, invoice)
+            return _created(f"invoices/{invoice_id}/payments", "payment", env, int(payment["payment_id"]))
+        raise ApiError(405, "method not allowed")
+    payment_id = record_id(call.segments[3], "payment")
+    index = next((i for i, p in enumerate(payments) if int(p["payment_id"]) == payment_id), None)
+    if index is None:
+        raise ApiError(404, "payment_id unknown")
+    if call.method == "GET":
+        return 200, si.render_payment(env, invoice_id, payments[index]), "payment"
+    if call.method == "DELETE":
+        del payments[index]
+        invoice["payments"] = payments
+        env.store.replace(si.INVOICES, invoice_id, invoice)
+        return _message(200, "payment removed")
+    raise ApiError(405, "method not allowed")
+
+
+def _recipients(env: Env, client: dict[str, Any], spec: str) -> list[str]:
+    """EF's recipient words (an e-mail address, a contact_id, myself, main_contact, first_contact,
+    all_contacts, space-separated) resolved to addresses."""
+    contacts = [c for c in client.get("contacts", []) if c.get("email_address")]
+    found: list[str] = []
+    for word in spec.split():
+        if "@" in word:
+            found.append(word)
+        elif word == "myself":
+            found.append(str(ACCOUNT["email_address"]))
+        elif word == "main_contact":
+            main = client.get("email_address") or (contacts[0]["email_address"] if contacts else "")
+            found += [main] if main else []
+        elif word == "first_contact":
+            found += [contacts[0]["email_address"]] if contacts else []
+        elif word == "all_contacts":
+            found += [c["email_address"] for c in contacts]
+        elif word.isdigit():
+            found += [c["email_address"] for c in contacts if int(c["contact_id"]) == int(word)]
+        else:
+            raise ApiError(400, "recipient invalid")
+    return found
+
+
+def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
+    unknown = set(methods) - {"peppol", "email"}
+    if unknown:
+        raise ApiError(400, "methods invalid")
+    client = env.store.get("clients", int(invoice["client_id"])) or {}
+    results: dict[str, str] = {}
+    events: list[tuple[str, str]] = []
+    if "peppol" in methods:
+        tax_code = str(client.get("tax_code") or "").strip()
+        # Assumption (reference #9): no tax_code, no Peppol address: refused with a 400.
+        if not tax_code:
+            raise ApiError(400, "client tax_code is required")
+        try:
+            vat = belgium.validate_vat(tax_code)
+        except ValueError:
+            raise ApiError(400, "client tax_code invalid") from None
+        participant = f"0208:{vat[2:]}" if vat.startswith("BE") else f"9925:{vat}"
+        events.append(("peppol_sent", f"sent via Peppol to {participant}"))
+        results["peppol"] = "sent"
+    if "email" in methods:
+        options = methods["email"] if isinstance(methods["email"], dict) else {}
+        spec = " ".join(str(r) for r in options.get("recipients") or []) or str(options.get("recipient") or "")
+        addresses = _recipients(env, client, spec or "main_contact")
+        if not addresses:
+            raise ApiError(400, "recipient is required")
+        events.append(("email_sent", "sent by e-mail to " + ", ".join(addresses)))
+        results["email"] = "sent"
+    for kind, description in events:
+        invoice.setdefault("events", []).append(
+            {
+                "event_id": env.store.next_value("event_id"),
+                "date": timestamp(),
+                "type": kind,
+                "description": description,
+            }
+        )
+        tag = kind.removesuffix("_sent")
+        if tag not in invoice.setdefault("tags", []):
+            invoice["tags"].append(tag)
+    env.store.replace(si.INVOICES, int(invoice["id"]), invoice)
+    # Assumption (reference "EF, Sending"): the answer to a send is a success message, like the others.
+    return _message(200, "invoice sent", methods=results)
+
+
+def _download(env: Env, call: Call, record: dict[str, Any]) -> Response:
+    if call.response_format not in ("peppolbis3", "peppol"):
+        # pdf, csv, html, efff and ublbe exist at EF; the sandbox only renders the Peppol UBL.
+        raise ApiError(400, f"format {call.response_format} not supported by the sandbox")
+    from invoicekit_eenvoudigfactureren._sandbox_ubl import invoice_ubl
+
+    content = invoice_ubl(env, record)
+    filename = f"{record.get('type', 'invoice')}-{record.get('number') or record['id']}.xml"
+    return Response(
+        content,
+        media_type="application/xml",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- the rest --------------------------------------------------------------------------------------------
+
+
+def _project(data: dict[str, Any], call: Call) -> dict[str, Any]:
+    wanted = [name.strip() for name in call.query.get("fields", "").split(",") if name.strip()]
+    return {name: data[name] for name in wanted if name in data} if wanted else data
+
+
+def _accounts(env: Env, call: Call) -> Answer:
+    if call.segments[1:] != ["current"] or call.method != "GET":
+        raise ApiError(404, "account_id unknown")
+    return 200, _project({**ACCOUNT, "last_login": timestamp()}, call), "account"
+
+
+def _settings(env: Env, call: Call) -> Answer:
+    if call.method != "GET":
+        raise ApiError(405, "method not allowed")
+    taxes = {f"tax{i}": {"rate": int(rate)} for i, rate in enumerate(TAX_RATES, start=1)}
+    fields = [{"name": k, "description": v} for k, v in env.custom_fields().items()]
+    return 200, _project({"taxes": taxes, "custom_fields": fields}, call), "settings"
+
+
+_DOMAINS: dict[str, Callable[[Env, Call], Answer | Response]] = {
+    "clients": _clients,
+    "invoices": _invoices,
+    "accounts": _accounts,
+    "settings": _settings,
+}
+
+
+def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starlette:
+    """The EF API app for ``sandbox`` (the ``app_factory`` of :class:`invoicekit.sandbox.Sandbox`)."""
+
+    async def endpoint(request: Request) -> Response:
+        path = request.path_params.get("path", "")
+        fmt: Any = "json" if "application/json" in request.headers.get("accept", "").lower() else "xml"
+        if request.query_params.get("format") in ("json", "xml"):
+            fmt = request.query_params["format"]
+        if not sandbox.accepts(request.headers.get("x-api-key")):
+            # Assumption (reference #6): a missing or wrong X-API-Key gets a 401 in EF's error shape.
+            return render_error(401, "authentication failed", fmt)
+        account = request.headers.get("x-accountid")
+        if account and account != ACCOUNT["account_id"]:
+            return render_error(403, "access denied", fmt)
+        base = f"{request.url.scheme}://{request.url.netloc}{API_ROOT}"
+        try:
+            call = await read_call(request, base, path)
+        except SyntaxQuirk as quirk:
+            return render_quirk(quirk, quirk.body_format)
+        except ApiError as exc:
+            return render_error(exc.status, exc.message, fmt)
+        env = Env(sandbox, base, today)
+        handler = _DOMAINS.get(call.segments[0]) if call.segments else None
+        try:
+            if handler is None:
+                raise ApiError(404, "domain unknown")
+            with sandbox.lock:
+                answer = handler(env, call)
+        except ApiError as exc:
+            return render_error(exc.status, exc.message, call.wants)
+        if isinstance(answer, Response):
+            return answer
+        status, data, root = answer
+        return render(data, root, call.wants, status)
+
+    methods = ["GET", "POST", "PUT", "DELETE"]
+    return Starlette(routes=[Route(API_ROOT + "/{path:path}", endpoint, methods=methods)])

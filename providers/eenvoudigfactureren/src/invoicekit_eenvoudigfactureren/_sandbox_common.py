@@ -1,0 +1,207 @@
+"""What every sandbox domain needs: the account, its settings, input checks with EF's own messages.
+
+EF's error messages name the field first: ``name is required``, ``phone_number too long``, ``structured_message
+too short``, ``number not unique``, ``amount can not be 0.00``, ``items cannot be empty``, ``detail_id
+unknown`` (reference "EF, Transport"). The sandbox words every refusal that way; where EF's exact message is
+not known it uses the nearest of these patterns (``<field> invalid``, ``<field> unknown``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from invoicekit.sandbox import Sandbox
+from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
+
+__all__ = [
+    "ACCOUNT",
+    "COUNTRIES",
+    "Env",
+    "choice",
+    "decimal_field",
+    "int_field",
+    "is_empty",
+    "money",
+    "round2",
+    "text",
+    "timestamp",
+]
+
+CENT = Decimal("0.01")
+
+# The account a fresh sandbox pretends to be (what /accounts/current shows and the UBL export uses as
+# seller). The VAT number and IBAN are valid test values, not a real company's.
+ACCOUNT: Mapping[str, Any] = {
+    "account_id": "CSANDBOX1",
+    "number": "100001",
+    "name": "EF Sandbox BV",
+    "street": "Kerkstraat 1",
+    "postal_code": "9000",
+    "city": "Gent",
+    "country_code": "BE",
+    "vat_number": "BE0428759497",
+    "email_address": "facturen@ef-sandbox.example",
+    "iban": "BE71096123456769",
+    "bic": "GKCCBEBB",
+}
+
+# Settings > Taxes: the three rates an invoice item may use besides 0 (woo: GET /settings?fields=taxes).
+TAX_RATES = (Decimal(21), Decimal(12), Decimal(6))
+
+# Settings > Advanced: the custom client fields this account has defined (seed 004's example field).
+DEFAULT_CUSTOM_FIELDS: Mapping[str, str] = {"myreference": "Onze referentie"}
+
+# EF derives `country` from `country_code` (seed 004); the sandbox knows the names of the usual ones.
+COUNTRIES: Mapping[str, str] = {
+    "BE": "België",
+    "NL": "Nederland",
+    "LU": "Luxemburg",
+    "FR": "Frankrijk",
+    "DE": "Duitsland",
+    "GB": "Verenigd Koninkrijk",
+    "IE": "Ierland",
+    "ES": "Spanje",
+    "IT": "Italië",
+    "PT": "Portugal",
+    "AT": "Oostenrijk",
+    "PL": "Polen",
+    "DK": "Denemarken",
+    "SE": "Zweden",
+    "FI": "Finland",
+    "CH": "Zwitserland",
+    "US": "Verenigde Staten",
+}
+
+
+@dataclass
+class Env:
+    """The sandbox a handler works on, plus the request's base URL (for ``uri`` fields) and today's date."""
+
+    sandbox: Sandbox
+    base: str
+    today: Callable[[], date] = field(default=date.today)
+
+    @property
+    def store(self) -> Any:
+        return self.sandbox.store
+
+    def uri(self, *parts: object) -> str:
+        return "/".join([self.base, *(str(p) for p in parts)])
+
+    def custom_fields(self) -> dict[str, str]:
+        return {str(r["name"]): str(r.get("description", "")) for r in self.store.all("custom_field_definitions")}
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """EF's datetime format, ``2018-05-03 11:33:45`` (seed 004, ``last_activity``)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def round2(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: Decimal) -> str:
+    return f"{round2(value):f}"
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def text(data: Mapping[str, Any], name: str, *, max_len: int | None = None, prefix: str = "") -> str | None:
+    """A text field: None when absent, "" when sent empty (which clears it), else the trimmed text."""
+    if name not in data:
+        return None
+    value = data[name]
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise ApiError(400, f"{prefix}{name} invalid")
+    result = str(value).strip()
+    if max_len is not None and len(result) > max_len:
+        raise ApiError(400, f"{prefix}{name} too long")
+    return result
+
+
+def choice(data: Mapping[str, Any], name: str, allowed: set[str] | frozenset[str], *, prefix: str = "") -> str | None:
+    value = text(data, name, prefix=prefix)
+    if value is None or value == "":
+        return value
+    if isinstance(data[name], bool):
+        value = "yes" if data[name] else "no"
+    value = value.lower()
+    # Assumption (reference "EF, Invoices": tax_included "yes/no or bool"): true/false/1/0 mean yes/no.
+    value = {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(value, value) if "yes" in allowed else value
+    if value not in allowed:
+        raise ApiError(400, f"{prefix}{name} invalid")
+    return value
+
+
+def int_field(
+    data: Mapping[str, Any], name: str, *, low: int = 0, high: int | None = None, prefix: str = ""
+) -> int | None:
+    value = text(data, name, prefix=prefix)
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ApiError(400, f"{prefix}{name} invalid") from None
+    if number != number.to_integral_value() or number < low or (high is not None and number > high):
+        raise ApiError(400, f"{prefix}{name} invalid")
+    return int(number)
+
+
+def decimal_field(
+    data: Mapping[str, Any],
+    name: str,
+    *,
+    places: int = 2,
+    low: Decimal | None = None,
+    high: Decimal | None = None,
+    prefix: str = "",
+) -> Decimal | None:
+    value = text(data, name, prefix=prefix)
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        raise ApiError(400, f"{prefix}{name} invalid") from None
+    if not number.is_finite():
+        raise ApiError(400, f"{prefix}{name} invalid")
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        raise ApiError(400, f"{prefix}{name} invalid")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ApiError(400, f"{prefix}{name} invalid")
+    return number
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_field(data: Mapping[str, Any], name: str, *, prefix: str = "") -> str | None:
+    value = text(data, name, prefix=prefix)
+    if value is None or value == "":
+        return value
+    if not _DATE.match(value):
+        raise ApiError(400, f"{prefix}{name} invalid")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, f"{prefix}{name} invalid") from None
+    return value
+
+
+def record_id(segment: str, what: str) -> int:
+    """An id from the URL; anything but digits is an unknown id, as an unknown number is."""
+    if not segment.isdigit():
+        raise ApiError(404, f"{what}_id unknown")
+    return int(segment)

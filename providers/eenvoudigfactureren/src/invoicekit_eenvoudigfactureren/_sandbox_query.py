@@ -1,0 +1,134 @@
+"""List parameters of the EF API: search, filter (both syntaxes), sort, fields, skip/take.
+
+Source: <https://help.eenvoudigfactureren.be/nl/support/solutions/articles/101000381598> via the reference
+("EF, Transport"): ``?search=term`` (one term, case-insensitive), ``?filter=city=Brussel,name=~Rest``
+(operators ``= != <= >= < > =~`` on top-level fields, comma-separated), the vendor tools' ``__op__`` form
+(``date__ge__2024-01-01``), ``?fields=a,b``, ``?sort=f1+-f2`` and ``?skip=30&take=10``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
+
+__all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query"]
+
+# Assumption (reference #8): 50 by default; a take above 100 is served as 100, not refused.
+DEFAULT_TAKE = 50
+MAX_TAKE = 100
+
+# Longest operators first, so "<=" is not read as "<" followed by "=value".
+_SYMBOL = re.compile(r"^(?P<field>[A-Za-z0-9_]+)(?P<op>!=|<=|>=|=~|=|<|>)(?P<value>.*)$", re.DOTALL)
+_WORD = re.compile(r"^(?P<field>[A-Za-z0-9_]+)__(?P<op>eq|ne|lt|le|gt|ge|like)__(?P<value>.*)$", re.DOTALL)
+_WORD_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "like": "=~"}
+
+Item = dict[str, Any]
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list)
+
+
+def _as_number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _compare(left: Any, op: str, right: str) -> bool:
+    text = "" if left is None else str(left)
+    if op == "=~":
+        return right.lower() in text.lower()
+    a, b = _as_number(left), _as_number(right)
+    if a is None or b is None:
+        # Dates (YYYY-MM-DD) and timestamps compare correctly as text; other strings case-insensitively.
+        x: Any = text.lower()
+        y: Any = right.lower()
+    else:
+        x, y = a, b
+    if op == "=":
+        return bool(x == y)
+    if op == "!=":
+        return bool(x != y)
+    if op == "<":
+        return bool(x < y)
+    if op == "<=":
+        return bool(x <= y)
+    if op == ">":
+        return bool(x > y)
+    return bool(x >= y)
+
+
+def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
+    tests: list[Callable[[Item], bool]] = []
+    for part in (p for p in spec.split(",") if p.strip()):
+        match = _WORD.match(part.strip()) or _SYMBOL.match(part.strip())
+        if match is None:
+            raise ApiError(400, "filter invalid")
+        name, op, value = match["field"], _WORD_OPS.get(match["op"], match["op"]), match["value"]
+        if name not in fields:
+            raise ApiError(400, f"filter field {name} unknown")
+
+        def test(item: Item, name: str = name, op: str = op, value: str = value) -> bool:
+            return _compare(item.get(name), op, value)
+
+        tests.append(test)
+    return tests
+
+
+def _sort_key(name: str) -> Callable[[Item], Any]:
+    def key(item: Item) -> Any:
+        value = item.get(name)
+        number = _as_number(value)
+        # Numbers before text, so ids and amounts sort numerically while names sort alphabetically.
+        return (0, number, "") if number is not None else (1, Decimal(0), str(value or "").lower())
+
+    return key
+
+
+def _int_param(query: dict[str, str], name: str, default: int) -> int:
+    raw = query.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ApiError(400, f"{name} invalid")
+    return int(raw)
+
+
+def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: bool = True) -> list[Item]:
+    """Search, filter, sort, page and project ``items`` (full objects) as EF does for a list GET."""
+    result = list(items)
+    fields: set[str] = set()
+    for item in result:
+        fields.update(name for name, value in item.items() if _scalar(value))
+    term = query.get("search", "").strip().lower()
+    if term:
+        result = [item for item in result if any(_scalar(v) and term in str(v).lower() for v in item.values() if v)]
+    if query.get("filter", "").strip():
+        tests = _filters(query["filter"], fields) if result else []
+        result = [item for item in result if all(test(item) for test in tests)]
+    sort = query.get("sort", "").strip()
+    if sort:
+        if not sortable:
+            raise ApiError(400, "sort not supported")
+        # "+" separates fields in the docs; in a query string it arrives as a space.
+        for part in reversed([p for p in re.split(r"[\s+]+", sort) if p]):
+            descending = part.startswith("-")
+            name = part.lstrip("-")
+            if result and name not in fields:
+                raise ApiError(400, f"sort field {name} unknown")
+            result.sort(key=_sort_key(name), reverse=descending)
+    skip = _int_param(query, "skip", 0)
+    take = min(_int_param(query, "take", DEFAULT_TAKE), MAX_TAKE)
+    result = result[skip : skip + take]
+    wanted = [name.strip() for name in query.get("fields", "").split(",") if name.strip()]
+    if wanted:
+        result = [{name: item[name] for name in wanted if name in item} for item in result]
+    return result
