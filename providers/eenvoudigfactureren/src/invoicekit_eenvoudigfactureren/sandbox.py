@@ -26,13 +26,13 @@ from datetime import date
 from typing import Any
 
 from invoicekit.sandbox import FaultRule, Sandbox, StateStore
-from invoicekit_eenvoudigfactureren._sandbox_app import API_ROOT, build_app
+from invoicekit_eenvoudigfactureren._sandbox_app import build_app
 from invoicekit_eenvoudigfactureren._sandbox_common import DEFAULT_CUSTOM_FIELDS
 
 __all__ = ["create_sandbox"]
 
 NAME = "eenvoudigfactureren"
-CURL = 'curl -s -H "X-API-Key: {api_key}" "{base_url}/clients?format=json"'
+CURL = 'curl -s -H "X-API-Key: {api_key}" "{base_url}/api/v1/clients?format=json"'
 
 
 def create_sandbox(
@@ -56,7 +56,7 @@ def create_sandbox(
         seed=seed,
         faults=faults,
         credential_name="api_key",
-        api_root=API_ROOT,
+        # Like Cashaca's: base_url is the host, what connect(base_url=...) takes; the adapter adds /api/v1.
         curl_template=CURL,
     )
     defined = {str(r["name"]) for r in sandbox.store.all("custom_field_definitions")}
