@@ -2,7 +2,8 @@
 exactly once (no duplicates, nothing lost), as the sandbox's own state shows.
 
 The faults are seeded (``--invoicekit-seed``), so a failure replays. Half of the 5xx come after the write
-was committed, and dropped responses always do: exactly the cases where a blind retry duplicates.
+was committed, and dropped responses always do: exactly the cases where a blind retry duplicates. On top
+of the dice, the first two creates (POSTs) of each kind always lose their answer after landing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from invoicekit_conformance._target import Target
 from invoicekit_conformance.profile import DocumentKind
 
 CLIENTS, INVOICES, PAYMENTS, CREDIT_NOTES = 6, 12, 4, 3
+
+
+def _lose_answers(target: Target) -> None:
+    """Make sure the next two creates (POSTs) of a kind lose their answer after landing, whatever the dice say:
+    one dropped mid-body, one 502 after the commit. These are the cases a blind retry duplicates."""
+    assert target.sandbox is not None
+    target.sandbox.faults.add(FaultRule.drop_after_commit(method="POST", times=1))
+    target.sandbox.faults.add(FaultRule.server_error(1.0, status=502, after_commit=True, method="POST", times=1))
 
 
 def _inject(target: Target) -> None:
@@ -50,6 +59,7 @@ def test_exactly_once_under_faults(target: Target) -> None:
     paid: dict[str, Decimal] = {}
     try:
         clients: list[Client] = []
+        _lose_answers(target)
         for i in range(CLIENTS if target.supports(C.CLIENTS_CREATE) else 1):
             template = billing_client(f"{tag}{i}", name="Faulty")
             client = books.clients.create(template) if target.supports(C.CLIENTS_CREATE) else template
@@ -57,11 +67,13 @@ def test_exactly_once_under_faults(target: Target) -> None:
             created["client"] += [client.provider_id] if target.supports(C.CLIENTS_CREATE) else []
         invoices = []
         if target.supports(C.INVOICES_CREATE):
+            _lose_answers(target)
             for i in range(INVOICES):
                 invoice = books.invoices.create(simple_invoice(clients[i % len(clients)], f"Faulty {tag} {i}"))
                 invoices.append(invoice)
                 created["invoice"].append(invoice.provider_id)
         if target.supports(C.PAYMENTS_CREATE):
+            _lose_answers(target)
             for invoice in invoices[:PAYMENTS]:
                 assert invoice.provider_id is not None
                 amount = Decimal("10.00")
@@ -71,6 +83,7 @@ def test_exactly_once_under_faults(target: Target) -> None:
                 created["payment"].append(payment.provider_id)
                 paid[invoice.provider_id] = amount
         if target.supports(C.CREDIT_NOTES_CREATE):
+            _lose_answers(target)
             for invoice in invoices[:CREDIT_NOTES]:
                 created["credit_note"].append(books.credit_notes.create(credit_note_for(invoice)).provider_id)
         # Reads under the same faults.

@@ -37,6 +37,23 @@ def _failed(pattern: str, problems: list[str]) -> bool:
     return any(path == pattern or path.startswith(pattern + ".") for path in paths)
 
 
+def _merge(on_create: list[str], on_get: list[str]) -> list[str]:
+    """One line per difference, saying whether the create's answer, the get's or both showed it."""
+    created = {p.split(": ", 1)[1] for p in on_create}
+    got = {p.split(": ", 1)[1] for p in on_get}
+    merged = []
+    for text in dict.fromkeys(p.split(": ", 1)[1] for p in on_create + on_get):
+        who = (
+            "create and get returned"
+            if text in created and text in got
+            else "create returned"
+            if text in created
+            else "get returned"
+        )
+        merged.append(f"{who}: {text}")
+    return merged
+
+
 def _client_for_documents(target: Target, client: Client) -> Client:
     if target.supports(C.CLIENTS_CREATE):
         return target.books.clients.create(client)
@@ -79,8 +96,9 @@ def test_invoice_round_trip(target: Target) -> None:
     assert created.provider_id, "invoices.create returned an invoice without provider_id"
     assert created.number, "invoices.create returned an invoice without a number"
     fetched = target.books.invoices.get(created.provider_id)
-    problems = check_document(target, "create returned", sent, created)
-    problems += check_document(target, "get returned", sent, fetched)
+    problems = _merge(
+        check_document(target, "create returned", sent, created), check_document(target, "get returned", sent, fetched)
+    )
 
     features: dict[str, str] = {}
     for feature, path in INVOICE_FEATURES.items():
@@ -112,7 +130,7 @@ def _category_case(category: VatCategory, tag: str) -> tuple[Client, InvoiceRow,
             unit_price="80.00",
             vat_rate=0,
             vat_category=category,
-            exemption_reason="Exempt under article 44 of the Belgian VAT code",
+            exemption_reason="Art. 44 BTW-Wetboek",  # short: some providers keep 20 characters
         )
     elif category is VatCategory.K:
         client = Client(
