@@ -118,7 +118,7 @@ def load_profile(plugin: ProviderPlugin) -> ConformanceProfile:
         try:
             module = importlib.import_module(f"{package}.conformance")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.conformance":
+            if exc.name not in (package, f"{package}.conformance"):
                 raise  # the module exists but is broken: say so rather than run with an empty profile
         else:
             if hasattr(module, "profile"):
