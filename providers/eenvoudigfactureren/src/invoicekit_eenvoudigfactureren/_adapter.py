@@ -735,13 +735,13 @@ class EenvoudigFacturerenAdapter(Adapter):
 
     def _find_payment(self, path: str, payment: Payment, before: frozenset[str]) -> LookupFlow:
         items = yield from self._all(ApiRequest("GET", path))
-        wanted = m.payment_to_ef(payment)
+        # Compared as numbers and dates: EF answers "10.00" to an "10" it was sent.
         new = [
             str(i["payment_id"])
             for i in items
             if str(i.get("payment_id")) not in before
-            and str(i.get("amount")) == wanted["amount"]
-            and str(i.get("date")) == wanted["date"]
+            and m.payment_from_ef(i, payment.invoice_id).amount == payment.amount
+            and m.payment_from_ef(i, payment.invoice_id).date == payment.date
         ]
         if len(new) == 1:
             return Found(new[0])
