@@ -1,0 +1,249 @@
+"""The Cashaca adapter end to end against its sandbox: in-process (sync and async) and over uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import invoicekit
+from invoicekit import Address, Client, Invoice, InvoiceRow, Payment
+from invoicekit.engine import RetryPolicy
+from invoicekit.errors import AuthenticationError, NotFound, UncertainOutcome, UnsupportedOperation, ValidationError
+from invoicekit.sandbox import FaultRule, running
+
+FAST = RetryPolicy(backoff=0.001, max_backoff=0.01)
+TODAY = date(2026, 11, 2)
+
+
+def a_client(**kw: Any) -> Client:
+    values: dict[str, Any] = {
+        "name": "IT Services BV",
+        "vat_number": "BE0403019261",
+        "email": "info@it-services.example",
+        "address": Address(street="Langestraat 189", postal_code="2000", city="Antwerpen"),
+        **kw,
+    }
+    return Client(**values)
+
+
+def an_invoice(client: Client, **kw: Any) -> Invoice:
+    rows = [
+        InvoiceRow(description="Consultancy", quantity=8, unit_price="95.00", vat_rate=21),
+        InvoiceRow(description="Book", quantity=3, unit_price="19.99", vat_rate=6),
+        InvoiceRow(description="Training", unit_price="150", vat_rate=0, vat_category="E", exemption_reason="Art. 44"),
+    ]
+    return Invoice(issue_date=TODAY, payment_term_days=30, client=client, rows=rows, **kw)
+
+
+@pytest.fixture(params=["sync", "async"])
+def session(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """Runs ``op(books)`` against one shared in-process sandbox, in sync or async mode."""
+    mode = request.param
+    sandbox = invoicekit.installed_providers()["cashaca"].create_sandbox()  # type: ignore[misc]
+
+    def run(op: Callable[[Any], Any], **kw: Any) -> Any:
+        kw.setdefault("retry", FAST)
+        if mode == "sync":
+            with invoicekit.connect("cashaca", sandbox=True, sandbox_instance=sandbox, **kw) as books:
+                result = op(books)
+                return list(result) if isinstance(result, Iterator) else result
+
+        async def main() -> Any:
+            async with invoicekit.connect_async("cashaca", sandbox=True, sandbox_instance=sandbox, **kw) as books:
+                result = op(books)
+                if asyncio.iscoroutine(result):
+                    return await result
+                if hasattr(result, "__aiter__"):
+                    return [item async for item in result]
+                return result
+
+        return asyncio.run(main())
+
+    run.sandbox = sandbox  # type: ignore[attr-defined]
+    yield run
+    sandbox.close()
+
+
+def test_client_round_trip(session: Callable[..., Any]) -> None:
+    created = session(lambda b: b.clients.create(a_client(external_id="c-1")))
+    fetched = session(lambda b: b.clients.get(created.provider_id))
+    assert fetched.name == "IT Services BV"
+    assert fetched.vat_number == "BE0403019261"
+    assert fetched.address == a_client().address
+    assert fetched.external_id == "c-1"
+    found = session(lambda b: b.clients.list(search="c-1"))
+    assert [c.provider_id for c in found] == [created.provider_id]
+
+
+def test_invoice_with_mixed_rates(session: Callable[..., Any]) -> None:
+    client = session(lambda b: b.clients.create(a_client()))
+    invoice = session(lambda b: b.invoices.create(an_invoice(client)))
+    assert invoice.number is not None
+    assert invoice.number.startswith("2026_")
+    assert len(invoice.rows) == 3
+    totals = invoice.totals
+    provider_total = Decimal(invoice.raw["amount"]) + Decimal(invoice.raw["vat_amount"])
+    assert provider_total == totals.payable == Decimal("1133.17")
+    assert invoice.structured_communication is not None
+    assert len(invoice.structured_communication) == 12
+    again = session(lambda b: b.invoices.get(invoice.provider_id))
+    assert again.totals == totals
+    assert [r.vat_category for r in again.rows] == ["S", "S", "E"]
+
+
+def test_partial_then_full_payment_and_unpaid_list(session: Callable[..., Any]) -> None:
+    client = session(lambda b: b.clients.create(a_client()))
+    invoice = session(lambda b: b.invoices.create(an_invoice(client)))
+    unpaid = session(lambda b: b.invoices.list(unpaid=True))
+    assert invoice.provider_id in [i.provider_id for i in unpaid]
+    session(lambda b: b.payments.create(Payment(invoice_id=invoice.provider_id, date=TODAY, amount="100")))
+    partly = session(lambda b: b.invoices.get(invoice.provider_id))
+    assert partly.status == "partially_paid"
+    assert partly.outstanding == Decimal("1033.17")
+    session(lambda b: b.payments.create(Payment(invoice_id=invoice.provider_id, date=TODAY, amount="1033.17")))
+    paid = session(lambda b: b.invoices.get(invoice.provider_id))
+    assert paid.status == "paid"
+    assert invoice.provider_id not in [i.provider_id for i in session(lambda b: b.invoices.list(unpaid=True))]
+
+
+def test_250_invoices_over_3_pages(session: Callable[..., Any]) -> None:
+    client = session(lambda b: b.clients.create(a_client()))
+    row = InvoiceRow(description="x", unit_price="1", vat_rate=21)
+
+    def create_many(books: Any) -> Any:
+        async def go() -> None:
+            for i in range(250):
+                await books.invoices.create(Invoice(issue_date=TODAY, client=client, rows=[row], number=f"L-{i:04d}"))
+
+        if isinstance(books, invoicekit.AsyncBooks):
+            return go()
+        for i in range(250):
+            books.invoices.create(Invoice(issue_date=TODAY, client=client, rows=[row], number=f"L-{i:04d}"))
+        return None
+
+    session(create_many)
+    log = session.sandbox.request_log  # type: ignore[attr-defined]
+    log.clear()
+    listed = session(lambda b: b.invoices.list())
+    numbers = [i.number for i in listed if i.number.startswith("L-")]
+    assert len(numbers) == 250
+    assert len(set(numbers)) == 250
+    assert [path for method, path in log] == ["/api/v2/invoices.json"] * 3
+
+
+def test_bad_token_unknown_id_and_422(session: Callable[..., Any]) -> None:
+    with pytest.raises(AuthenticationError) as auth:
+        session(lambda b: b.invoices.get("1"), token="wrong-token-123")
+    assert auth.value.status == 401
+    with pytest.raises(NotFound):
+        session(lambda b: b.invoices.get("999999"))
+    client = session(lambda b: b.clients.create(a_client()))
+    session(lambda b: b.invoices.create(an_invoice(client, number="DUP-1")))
+    with pytest.raises(ValidationError) as info:  # the sandbox refuses a duplicate serial number (422)
+        session(lambda b: b.invoices.create(an_invoice(client, number="DUP-1")))
+    assert info.value.provider == "cashaca"
+    assert "number" in info.value.fields
+
+
+def test_preflight_catches_what_cashaca_rejects(session: Callable[..., Any]) -> None:
+    session.sandbox.request_log.clear()  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError) as info:
+        session(lambda b: b.invoices.create(an_invoice(a_client(address=None))))
+    assert info.value.fields == ("client.address",)
+    with pytest.raises(ValidationError) as lost:
+        session(lambda b: b.clients.create(a_client(custom_fields={"tier": "gold"})))
+    assert lost.value.fields == ("custom_fields",)
+    with pytest.raises(UnsupportedOperation):
+        session(lambda b: b.invoices.delete("1"))
+    assert session.sandbox.request_log == []  # type: ignore[attr-defined]
+
+
+def test_commit_then_drop_on_create_never_duplicates(session: Callable[..., Any]) -> None:
+    client = session(lambda b: b.clients.create(a_client()))
+    sandbox = session.sandbox  # type: ignore[attr-defined]
+    before = len(sandbox.store.all("invoices"))
+    sandbox.faults.add(FaultRule.drop_after_commit(1.0, method="POST", path="/api/v2/invoices.json"))
+    try:
+        created = session(lambda b: b.invoices.create(an_invoice(client)))
+    except UncertainOutcome:
+        created = None
+    finally:
+        sandbox.faults.clear()
+    invoices = sandbox.store.all("invoices")
+    assert len(invoices) == before + 1
+    assert created is not None
+    assert created.provider_id == str(invoices[-1]["id"])
+
+
+def test_100_reads_under_a_10_per_second_limit(session: Callable[..., Any]) -> None:
+    client = session(lambda b: b.clients.create(a_client()))
+    sandbox = session.sandbox  # type: ignore[attr-defined]
+    sandbox.faults.add(FaultRule.rate_limited(10, burst=10))
+    sandbox.request_log.clear()
+    try:
+        results = session(lambda b: _read_many(b, client.provider_id, 100), retry=RetryPolicy(max_attempts=50))
+    finally:
+        sandbox.faults.clear()
+    assert len(results) == 100
+    assert all(r.name == "IT Services BV" for r in results)
+    assert any(entry.status == 429 for entry in sandbox.request_log)
+
+
+def _read_many(books: Any, client_id: str, n: int) -> Any:
+    if isinstance(books, invoicekit.AsyncBooks):
+
+        async def go() -> list[Client]:
+            return [await books.clients.get(client_id) for _ in range(n)]
+
+        return go()
+    return [books.clients.get(client_id) for _ in range(n)]
+
+
+def test_peppol_refused_for_client_without_belgian_number(session: Callable[..., Any]) -> None:
+    person = session(lambda b: b.clients.create(a_client(vat_number=None, kind="person", name="Jan Peeters")))
+    invoice = session(lambda b: b.invoices.create(an_invoice(person)))
+    with pytest.raises(ValidationError) as info:
+        session(lambda b: b.invoices.send(invoice.provider_id, via="peppol"))
+    assert info.value.provider == "cashaca"
+    company = session(lambda b: b.clients.create(a_client()))
+    ok = session(lambda b: b.invoices.create(an_invoice(company)))
+    assert session(lambda b: b.invoices.send(ok.provider_id, via="peppol")).accepted
+
+
+def test_token_never_leaks(session: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "invoicekit"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    sandbox = session.sandbox  # type: ignore[attr-defined]
+    token = sandbox.credentials()["token"]
+    sandbox.faults.add(FaultRule.server_error(1.0, status=503, times=2))
+    texts: list[str] = [repr(sandbox)]
+    with pytest.raises(NotFound) as info:
+        session(lambda b: texts.append(repr(b)) or b.clients.get("424242"))
+    sandbox.faults.clear()
+    with pytest.raises(AuthenticationError) as auth:
+        session(lambda b: b.clients.get("1"), token=token + "x")
+    for exc in (info.value, auth.value):
+        texts += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    texts += [r.getMessage() for r in caplog.records]
+    assert any("HTTP Request" in r.getMessage() for r in caplog.records)
+    assert token not in "\n".join(texts)
+
+
+def test_over_a_real_uvicorn_server() -> None:
+    sandbox = invoicekit.installed_providers()["cashaca"].create_sandbox()  # type: ignore[misc]
+    with running(sandbox) as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        with invoicekit.connect("cashaca", base_url=base_url, **sandbox.credentials()) as books:
+            client = books.clients.create(a_client())
+            invoice = books.invoices.create(an_invoice(client))
+            assert books.invoices.get(invoice.provider_id).totals.payable == Decimal("1133.17")
+            assert books.invoices.next_number().startswith("2026_")
+    sandbox.close()
