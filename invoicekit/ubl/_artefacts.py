@@ -24,9 +24,10 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -44,6 +45,7 @@ __all__ = [
     "peppol_artefact",
     "saxon_unavailable_reason",
     "xsd_artefact",
+    "xsd_errors",
     "xsd_schema",
 ]
 
@@ -142,8 +144,11 @@ _lock = threading.RLock()
 _schemas: dict[Path, etree.XMLSchema] = {}
 
 
+_xsd_lock = threading.Lock()
+
+
 def xsd_schema(artefact: Artefact) -> etree.XMLSchema:
-    """The compiled XSD (compiled once per process; lxml's XMLSchema.validate is safe to call repeatedly)."""
+    """The compiled XSD, compiled once per process."""
     with _lock:
         schema = _schemas.get(artefact.path)
         if schema is None:
@@ -151,6 +156,20 @@ def xsd_schema(artefact: Artefact) -> etree.XMLSchema:
             schema = etree.XMLSchema(etree.parse(str(artefact.path), parser))
             _schemas[artefact.path] = schema
         return schema
+
+
+def xsd_errors(artefact: Artefact, root: etree._Element) -> list[tuple[str, int, str | None]]:
+    """(message, line, path) of every XSD error; empty when the document is valid.
+
+    A schema object keeps the error log of its last run, so validating and reading the log must not
+    interleave with another thread's run; its own lock keeps XSD checks from queueing behind saxon.
+    """
+    schema = xsd_schema(artefact)
+    with _xsd_lock:
+        if schema.validate(root):
+            return []
+        # lxml-stubs declare _ErrorLog without its (real) iteration protocol.
+        return [(e.message, e.line, e.path) for e in cast(Iterable[Any], schema.error_log)]
 
 
 # --- schematron (XSLT 2 through saxon) --------------------------------------------------------------------

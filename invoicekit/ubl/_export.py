@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 
 from invoicekit.errors import ValidationError
-from invoicekit.model import Address, Client, CreditNote, Invoice, InvoiceRow, Seller, Totals, compute_totals
+from invoicekit.model import Address, Client, CreditNote, Invoice, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
 from invoicekit.ubl._extras import Endpoint, Identifier, UblExtras
 from invoicekit.ubl._ns import (
@@ -50,7 +50,9 @@ Document = Invoice | CreditNote
 
 
 def _money(value: Decimal) -> str:
-    return f"{value.quantize(_CENT):f}"
+    value = value.quantize(_CENT)
+    # A tiny negative line rounds to -0.00; print the zero without its sign.
+    return f"{value if value else abs(value):f}"
 
 
 def _number(value: Decimal) -> str:
@@ -310,6 +312,8 @@ def _allowances_charges(ctx: _Context, root: etree._Element) -> None:
             key = (row.vat_category, row.vat_rate.quantize(_CENT))
             bases[key] = bases.get(key, Decimal(0)) + line.net
         for category, rate, amount in totals.discount_allowances:
+            if not amount:
+                continue  # a percentage of a tiny group can round to nothing; an empty allowance says nothing
             element = w.agg(root, "AllowanceCharge")
             w.text(element, "ChargeIndicator", "false")
             w.text(element, "AllowanceChargeReasonCode", _DISCOUNT_REASON_CODE)
@@ -358,7 +362,9 @@ def _monetary_total(ctx: _Context, root: etree._Element) -> None:
     w.amount(element, "LineExtensionAmount", totals.line_extension)
     w.amount(element, "TaxExclusiveAmount", totals.tax_exclusive)
     w.amount(element, "TaxInclusiveAmount", totals.tax_inclusive)
-    has_allowances = bool(totals.discount_allowances) or any(not ac.is_charge for ac in ctx.document.allowances_charges)
+    has_allowances = any(amount for _, _, amount in totals.discount_allowances) or any(
+        not ac.is_charge for ac in ctx.document.allowances_charges
+    )
     if has_allowances:
         w.amount(element, "AllowanceTotalAmount", totals.allowance_total)
     if any(ac.is_charge for ac in ctx.document.allowances_charges):
@@ -388,7 +394,7 @@ def _lines(ctx: _Context, root: etree._Element, *, element_name: str, quantity_n
         w.text(line, quantity_name, _number(quantity), unitCode=row.unit)
         w.amount(line, "LineExtensionAmount", amounts.net)
         if amounts.discount and row.discount_percent:
-            _line_discount(ctx, line, row, amounts.gross, amounts.discount)
+            _line_discount(ctx, line, row.discount_percent, amounts.gross, amounts.discount)
         item = w.agg(line, "Item")
         name, description = _item_name(row.description)
         w.text(item, "Description", description)
@@ -398,19 +404,17 @@ def _lines(ctx: _Context, root: etree._Element, *, element_name: str, quantity_n
         w.text(w.agg(line, "Price"), "PriceAmount", _number(price), currencyID=w.currency)
 
 
-def _line_discount(ctx: _Context, line: etree._Element, row: InvoiceRow, gross: Decimal, discount: Decimal) -> None:
+def _line_discount(ctx: _Context, line: etree._Element, percent: Decimal, gross: Decimal, discount: Decimal) -> None:
     w = ctx.w
     element = w.agg(line, "AllowanceCharge")
     w.text(element, "ChargeIndicator", "false")
     w.text(element, "AllowanceChargeReasonCode", _DISCOUNT_REASON_CODE)
     w.text(element, "AllowanceChargeReason", "Discount")
-    if discount > 0 and row.discount_percent is not None:
-        # R040: amount = base x percentage / 100, which holds because the engine computed it that way.
-        w.text(element, "MultiplierFactorNumeric", _number(row.discount_percent))
-        w.amount(element, "Amount", discount)
-        w.amount(element, "BaseAmount", gross)
-    else:
-        w.amount(element, "Amount", discount)
+    # R040: amount = base x percentage / 100, which holds because the engine computed it that way (for a
+    # negative line too: both are then negative).
+    w.text(element, "MultiplierFactorNumeric", _number(percent))
+    w.amount(element, "Amount", discount)
+    w.amount(element, "BaseAmount", gross)
 
 
 # --- the two ordered builders -----------------------------------------------------------------------------

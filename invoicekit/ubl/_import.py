@@ -301,6 +301,8 @@ def _unit_price(r: _Reader, quantity: Decimal, net: Decimal, price: Decimal, pat
         r.issues.append(FieldIssue(path, f"a zero quantity cannot carry the line amount {net}"))
         return price
     exact = net / quantity
+    if not exact:
+        return Decimal(0)  # not -0
     for places in range(2, 11):
         candidate = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if round2(quantity * candidate) == net:
@@ -406,69 +408,68 @@ def _plain_decimal(text: str | None) -> Decimal | None:
         return None
 
 
-def _allowances(r: _Reader) -> list[AllowanceCharge]:
-    found = []
-    for index, element in enumerate(r.all("cac:AllowanceCharge")):
-        path = f"allowances_charges.{index}"
+def _allowances(r: _Reader, rows: list[InvoiceRow]) -> tuple[Decimal | None, list[AllowanceCharge]]:
+    """The document-level allowances and charges, and the document discount percentage when there is one."""
+    elements = r.all("cac:AllowanceCharge")
+    read: list[dict[str, Any]] = []
+    for index, element in enumerate(elements):
         is_charge = (r.text("cbc:ChargeIndicator", element) or "").lower() == "true"
         reason = r.text("cbc:AllowanceChargeReason", element)
         if reason is None:
             code = r.text("cbc:AllowanceChargeReasonCode", element)
             reason = f"reason code {code}" if code else ("charge" if is_charge else "allowance")
-        category, rate = _category(r, r.el("cac:TaxCategory", element), f"{path}.vat_category")
-        found.append(
-            r.build(
-                AllowanceCharge,
-                path,
-                {
-                    "is_charge": is_charge,
-                    "amount": r.decimal("cbc:Amount", element) or Decimal(0),
-                    "reason": reason,
-                    "vat_category": category,
-                    "vat_rate": rate,
-                },
-            )
+        category, rate = _category(r, r.el("cac:TaxCategory", element), f"allowances_charges.{index}.vat_category")
+        read.append(
+            {
+                "is_charge": is_charge,
+                "amount": r.decimal("cbc:Amount", element) or Decimal(0),
+                "reason": reason,
+                "vat_category": category,
+                "vat_rate": rate,
+            }
         )
-    return found
+    percent, discounts = _document_discount(r, rows, elements, read)
+    kept = [data for index, data in enumerate(read) if index not in discounts]
+    return percent, [r.build(AllowanceCharge, f"allowances_charges.{i}", data) for i, data in enumerate(kept)]
 
 
 def _document_discount(
-    r: _Reader, rows: list[InvoiceRow], allowances: list[AllowanceCharge]
-) -> tuple[Decimal | None, list[AllowanceCharge]]:
+    r: _Reader, rows: list[InvoiceRow], elements: list[etree._Element], read: list[dict[str, Any]]
+) -> tuple[Decimal | None, set[int]]:
     """Recognise a document-level percentage discount written the way our export writes one.
 
     It is one "Discount" allowance (reason code 95) per VAT group, all with the same percentage; it is taken
     back as ``discount_percent`` only if the totals engine then yields exactly the same amounts, so a
     document from elsewhere keeps its allowances as they are.
     """
-    elements = r.all("cac:AllowanceCharge")
-    candidates: list[int] = []
+    candidates: set[int] = set()
     percents: set[Decimal] = set()
-    for index, (element, item) in enumerate(zip(elements, allowances, strict=True)):
+    for index, (element, data) in enumerate(zip(elements, read, strict=True)):
         code = (element.findtext("cbc:AllowanceChargeReasonCode", None, _NS) or "").strip()
         percent = _plain_decimal(element.findtext("cbc:MultiplierFactorNumeric", None, _NS))
-        if not item.is_charge and code == "95" and percent is not None and 0 < percent <= 100:
-            candidates.append(index)
+        if not data["is_charge"] and code == "95" and percent is not None and 0 < percent <= 100:
+            candidates.add(index)
             percents.add(percent)
     if not candidates or len(percents) != 1:
-        return None, allowances
+        return None, set()
     (percent,) = percents
-    others = [item for index, item in enumerate(allowances) if index not in candidates]
+    # Unvalidated stand-ins: only the engine's arithmetic is needed here.
+    others = [AllowanceCharge.model_construct(**data) for i, data in enumerate(read) if i not in candidates]
     try:
         totals = compute_totals(rows, others, discount_percent=percent)
     except (TypeError, ArithmeticError):
-        return None, allowances
+        return None, set()
     wanted = sorted(
-        (allowances[i].vat_category.value, allowances[i].vat_rate.quantize(_CENT), allowances[i].amount)
-        for i in candidates
+        (read[i]["vat_category"].value, read[i]["vat_rate"].quantize(_CENT), read[i]["amount"]) for i in candidates
     )
-    produced = sorted((category.value, rate, amount) for category, rate, amount in totals.discount_allowances)
+    # The export leaves out groups whose discount rounds to 0.00.
+    produced = sorted((c.value, rate, amount) for c, rate, amount in totals.discount_allowances if amount)
     if wanted != produced:
-        return None, allowances
+        return None, set()
     for index in candidates:
         for child in elements[index]:
             r.mark(child)
-    return percent, others
+    return percent, candidates
 
 
 def _compare_totals(r: _Reader, document: Invoice | CreditNote, extras: UblExtras) -> None:
@@ -594,7 +595,7 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         else ("cac:InvoiceLine", "cbc:InvoicedQuantity")
     )
     rows = [_line(r, line, i, quantity_tag, exemptions) for i, line in enumerate(r.all(line_tag))]
-    discount_percent, allowances = _document_discount(r, rows, _allowances(r))
+    discount_percent, allowances = _allowances(r, rows)
 
     lmt = r.el("cac:LegalMonetaryTotal")
     if lmt is not None:

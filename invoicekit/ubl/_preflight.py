@@ -728,6 +728,14 @@ def _model_findings(document: Invoice | CreditNote, seller: Seller, extras: UblE
                 "a positive amount due needs a due date or payment terms (set due_date or payment_term_days)",
                 "due_date",
             )
+    if document.currency != "EUR" and extras.tax_currency_code != "EUR" and seller.vat_number.startswith("BE"):
+        yield _finding(
+            "INVOICEKIT-BE-EUR",
+            f"an invoice in {document.currency} from a Belgian seller must also state its VAT in EUR: pass "
+            "UblExtras(tax_currency_code='EUR', tax_total_in_tax_currency=...)",
+            "extras.tax_currency_code",
+            Flag.WARNING,
+        )
     if extras.payment_means_code in {"30", "58"} and not seller.iban:
         yield _finding("BR-61", "a credit transfer needs the seller's IBAN", "seller.iban")
     if isinstance(document, CreditNote) and not extras.billing_references:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, cast
 
 from lxml import etree
 
@@ -16,7 +15,7 @@ from invoicekit.ubl._artefacts import (
     run_xslt,
     saxon_unavailable_reason,
     xsd_artefact,
-    xsd_schema,
+    xsd_errors,
 )
 from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SVRL
 from invoicekit.ubl._report import Finding, Flag, Layer, ValidationReport, sort_findings
@@ -69,20 +68,16 @@ def _svrl_findings(svrl: bytes, artefact: Artefact) -> list[Finding]:
 
 
 def _xsd_findings(root: etree._Element, artefact: Artefact) -> list[Finding]:
-    schema = xsd_schema(artefact)
-    if schema.validate(root):
-        return []
     return [
         Finding(
             layer=Layer.XSD,
             rule_id="UBL-XSD",
             flag=Flag.FATAL,
-            message=_XSD_NS.sub(lambda m: _label(m.group(1)), error.message),
-            location=f"line {error.line}" + (f" ({error.path})" if error.path else ""),
+            message=_XSD_NS.sub(lambda m: _label(m.group(1)), message),
+            location=f"line {line}" + (f" ({path})" if path else ""),
             artefact_version=artefact.version,
         )
-        # lxml-stubs declare _ErrorLog without its (real) iteration protocol.
-        for error in cast(Iterable[Any], schema.error_log)
+        for message, line, path in xsd_errors(artefact, root)
     ]
 
 

@@ -157,3 +157,11 @@ def test_preflight_needs_a_seller_for_documents() -> None:
 def test_preflight_on_garbage_bytes() -> None:
     [finding] = preflight(b"<Invoice")
     assert finding.rule_id == "XML-WELLFORMED"
+
+
+def test_foreign_currency_invoice_is_warned_about_the_eur_vat_amount() -> None:
+    document = standard_21_6().model_copy(update={"currency": "USD"})
+    findings = preflight_or_raise(document, seller())
+    assert [(f.rule_id, f.flag) for f in findings] == [("INVOICEKIT-BE-EUR", Flag.WARNING)]
+    extras = UblExtras(tax_currency_code="EUR", tax_total_in_tax_currency=Decimal("150.12"))
+    assert preflight_or_raise(document, seller(), extras=extras) == []
