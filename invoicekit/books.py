@@ -89,6 +89,18 @@ class _Operations:
         self.core.hooks.hook.invoicekit_document_created(provider=self.adapter.name, kind=kind, document=document)
         return document
 
+    def ubl_flow(self, invoice: Invoice | str) -> Flow[bytes]:
+        """The provider's own UBL when it offers one, else UBL built by invoicekit from the fetched invoice."""
+        if Capability.INVOICES_UBL in self.adapter.capabilities:
+            return (yield from self.adapter.invoice_ubl(_doc_id(invoice)))
+        if self.seller is None or Capability.INVOICES_GET not in self.adapter.capabilities:
+            # Building it ourselves needs the seller's profile: connect(..., seller=Seller(...)).
+            raise UnsupportedOperation(self.adapter.name, Capability.INVOICES_UBL.value)
+        from invoicekit import ubl
+
+        fetched = yield from self.adapter.get_invoice(_doc_id(invoice))
+        return ubl.to_ubl(fetched, self.seller)
+
     def check_peppol(self, document: Invoice | CreditNote) -> None:
         """A Peppol send of a document we hold: check it as an access point would, before sending."""
         if self.seller is None:
@@ -185,7 +197,9 @@ class Invoices(_SyncResource):
         return self._run(cap, lambda: self._ops.adapter.send_invoice(_doc_id(invoice), via, to))
 
     def ubl(self, invoice: Invoice | str) -> bytes:
-        return self._run(Capability.INVOICES_UBL, lambda: self._ops.adapter.invoice_ubl(_doc_id(invoice)))
+        """Peppol BIS 3.0 UBL of an invoice: the provider's download, or built from the fetched invoice when
+        the provider has none and the connection knows the seller."""
+        return run_sync(self._ops.core.run(self._ops.ubl_flow(invoice)), self._client)
 
     def next_number(self) -> str:
         return self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
@@ -312,7 +326,8 @@ class AsyncInvoices(_AsyncResource):
         return await self._run(cap, lambda: self._ops.adapter.send_invoice(_doc_id(invoice), via, to))
 
     async def ubl(self, invoice: Invoice | str) -> bytes:
-        return await self._run(Capability.INVOICES_UBL, lambda: self._ops.adapter.invoice_ubl(_doc_id(invoice)))
+        """See :meth:`Invoices.ubl`."""
+        return await run_async(self._ops.core.run(self._ops.ubl_flow(invoice)), self._client)
 
     async def next_number(self) -> str:
         return await self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)

@@ -247,3 +247,21 @@ def test_over_a_real_uvicorn_server() -> None:
             assert books.invoices.get(invoice.provider_id).totals.payable == Decimal("1133.17")
             assert books.invoices.next_number().startswith("2026_")
     sandbox.close()
+
+
+def test_ubl_is_built_from_the_fetched_invoice_when_the_seller_is_known(session: Callable[..., Any]) -> None:
+    from invoicekit.ubl import from_ubl, validate
+
+    seller = invoicekit.Seller(
+        name="Demo Webshop BV",
+        vat_number="BE0428759497",
+        address=Address(street="Kerkstraat 1", postal_code="9000", city="Gent"),
+        iban="BE71096123456769",
+    )
+    client = session(lambda b: b.clients.create(a_client()))
+    invoice = session(lambda b: b.invoices.create(an_invoice(client)))
+    with pytest.raises(UnsupportedOperation):
+        session(lambda b: b.invoices.ubl(invoice.provider_id))
+    xml = session(lambda b: b.invoices.ubl(invoice.provider_id), seller=seller)
+    assert from_ubl(xml).document.totals.payable == invoice.totals.payable
+    assert validate(xml, layers=("xsd",)).ok
