@@ -91,10 +91,6 @@ def _round(books: invoicekit.Books, console: Console) -> int:
         f"  due {invoice.effective_due_date}"
     )
     console.print(f"   structured communication (OGM): [bold]{invoice.structured_communication_formatted}[/bold]")
-    provider_total = Decimal(str(invoice.raw.get("amount", "0"))) + Decimal(str(invoice.raw.get("vat_amount", "0")))
-    agree = "agrees" if provider_total == totals.payable else "DISAGREES"
-    console.print(f"   the provider's own total {provider_total} {agree} with invoicekit's totals engine")
-
     assert invoice.provider_id is not None
     console.print(f"3. unpaid before payment: {_unpaid(books)}")
     partial = (totals.payable / 2).quantize(Decimal("0.01"))
@@ -114,7 +110,7 @@ def _round(books: invoicekit.Books, console: Console) -> int:
         Panel.fit(
             f"Done: 1 client, invoice {invoice.number} of {totals.payable} EUR "
             f"({len(totals.breakdown)} VAT groups), paid in 2 parts, delivered via Peppol.\n"
-            f"Same code, other provider: change 'cashaca' in invoicekit.connect(...).",
+            f"Same code, other provider: change {books.provider!r} in invoicekit.connect(...).",
             title="summary",
         )
     )
