@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from invoicekit.model import Address, AllowanceCharge, Client, Contact, CreditNote, Invoice, InvoiceRow, Seller
+from invoicekit.model import (
+    Address,
+    AllowanceCharge,
+    Client,
+    Contact,
+    CreditNote,
+    Invoice,
+    InvoiceRow,
+    Seller,
+    SepaMandate,
+)
 from invoicekit.ubl import DocumentReference, UblExtras
 from invoicekit.vat import VatCategory
 
@@ -207,6 +217,17 @@ def credit_note() -> CreditNote:
     )
 
 
+def sepa_direct_debit() -> Invoice:
+    client = belgian_client().model_copy(
+        update={
+            "sepa_mandate": SepaMandate(
+                iban="BE68539007547034", mandate_reference="MANDATE-2025-042", signature_date=date(2025, 6, 1)
+            )
+        }
+    )
+    return standard_21_6().model_copy(update={"number": "2026-0007", "client": client})
+
+
 CREDIT_NOTE_EXTRAS = UblExtras(billing_references=(DocumentReference("2026-0001", date(2026, 1, 15)),))
 
 
@@ -225,4 +246,5 @@ GOLDEN = (
     Golden("not_subject_o", not_subject_o),
     Golden("allowance_charge", allowance_charge),
     Golden("credit_note", credit_note, CREDIT_NOTE_EXTRAS),
+    Golden("sepa_direct_debit", sepa_direct_debit),
 )

@@ -27,6 +27,7 @@ from ._golden import (
     not_subject_o,
     reverse_charge_ae,
     seller,
+    sepa_direct_debit,
     standard_21_6,
 )
 from .conftest import Validator
@@ -148,6 +149,14 @@ def test_payment_means_carry_iban_and_formatted_ogm() -> None:
     assert text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == "BE48320070184927"
     assert text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID") == "BBRUBEBB"
     assert text(root, "cac:PaymentTerms/cbc:Note") == "Betaling binnen 30 dagen"
+
+
+def test_direct_debit_carries_the_mandate() -> None:
+    root = tree(to_ubl(sepa_direct_debit(), seller()))
+    assert text(root, "cac:PaymentMeans/cbc:PaymentMeansCode") == "59"
+    assert text(root, "cac:PaymentMeans/cac:PaymentMandate/cbc:ID") == "MANDATE-2025-042"
+    assert text(root, "cac:PaymentMeans/cac:PaymentMandate/cac:PayerFinancialAccount/cbc:ID") == "BE68539007547034"
+    assert root.find("cac:PaymentMeans/cac:PayeeFinancialAccount", NS) is None
 
 
 def test_payment_terms_follow_the_client_language() -> None:

@@ -30,7 +30,11 @@ def test_our_documents_round_trip_byte_for_byte(golden: Golden) -> None:
     imported = from_ubl(data)
     assert imported.leftovers.unmapped == ()
     assert imported.leftovers.issues == ()
-    assert imported.seller == seller()
+    expected = seller()
+    if document.client.sepa_mandate is not None:
+        # A direct debit names the payer's account, not the seller's: the seller's IBAN is not in the XML.
+        expected = expected.model_copy(update={"iban": None, "bic": None})
+    assert imported.seller == expected
     assert type(imported.document) is type(document)
     assert imported.document.totals == document.totals
     assert imported.to_ubl() == data
