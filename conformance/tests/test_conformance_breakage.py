@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import Runner
+import subprocess
+from collections.abc import Callable
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def test_the_suite_passes_for_cashaca_with_skips_listed_by_reason(run_suite: Runner) -> None:

@@ -100,12 +100,26 @@ def run_provider(name: str, *, extra_args: Sequence[str] = (), env: Mapping[str,
     return run
 
 
-def run_providers(names: Iterable[str] | None = None, **options: Any) -> list[ProviderRun]:
-    if names is None:
-        from invoicekit.registry import installed_providers
+def installed() -> list[str]:
+    """The providers installed in this environment, asked of a fresh interpreter.
 
-        names = list(installed_providers())
-    return [run_provider(name, **options) for name in names]
+    Not of this process: a test session may have put extra providers on ``sys.path`` that a subprocess
+    running the suite would not see, and the matrix must only depend on what is installed.
+    """
+    code = (
+        "import json; from invoicekit.registry import installed_providers; "
+        "print(json.dumps(list(installed_providers())))"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    names: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return names
+
+
+def run_providers(names: Iterable[str] | None = None, **options: Any) -> list[ProviderRun]:
+    """Run the suite for ``names`` (default: every installed provider), one fresh interpreter each."""
+    return [run_provider(name, **options) for name in (installed() if names is None else names)]
 
 
 # --- rendering -----------------------------------------------------------------------------------------
