@@ -34,12 +34,17 @@ from invoicekit.adapter import (
 )
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
+    AuthenticationError,
     ConfigurationError,
+    Conflict,
     FieldIssue,
     InvoicekitError,
     MalformedResponse,
     NotFound,
+    PermissionDenied,
+    ProviderError,
     ProviderRejected,
+    ProviderUnavailable,
     ValidationError,
 )
 from invoicekit.model import Client, Contact, CreditNote, Invoice, Payment
@@ -56,9 +61,11 @@ API_ROOT = "/api/v1"
 PAGE = SkipTake(size=100)
 XML_BODY = {"Content-Type": "application/xml; charset=utf-8"}
 D = TypeVar("D", Invoice, CreditNote)
+T = TypeVar("T")
 
 # EF names the field first in its errors ("phone_number too long", "items cannot be empty"); the same words
 # map each EF field to the neutral path a caller can fix.
+# Assumption (reference #7): every field error has that shape, 400 {"error": "<field> is required"} and kin.
 _FIELD_ERROR = re.compile(
     r"^(?:(?P<owner>client|custom_value)\s+)?(?P<field>[A-Za-z0-9_.]+)\s+"
     r"(?P<what>is required|too short|too long|too large|invalid|not unique|unknown|can ?not be .+|cannot be empty)$"
@@ -121,6 +128,13 @@ _PAYMENT = {
     "invoice_id": "invoice_id",
 }
 _SEND = {"tax_code": "client.vat_number", "recipient": "to", "methods": "via"}
+# For the error code inside a 200 answer (EF's quirk): the error its HTTP status would have given.
+_STATUS_ERRORS: dict[int, type[ProviderError]] = {
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+}
 
 
 class _ApiKey(httpx.Auth):
@@ -154,7 +168,10 @@ def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _exact(field: str, value: str) -> dict[str, str]:
     """Query parameters that find ``field == value``. The filter syntax has no escape for its comma
-    separator, so a value with a comma is looked for with ``search`` (the caller then compares exactly)."""
+    separator, so a value with a comma is looked for with ``search`` (the caller then compares exactly).
+
+    Assumption (reference #8): any top-level field can be filtered on, external ids and tax_code included.
+    """
     if "," in value:
         return {"search": value}
     return {"filter": f"{field}={value}"}
@@ -282,6 +299,11 @@ class EenvoudigFacturerenAdapter(Adapter):
             raise self._error(status, str(data["error"]), response)
         return data
 
+    def _done(self, response: httpx.Response) -> None:
+        """A write's answer, for its quirk only: an empty body (a proxy's 204) is as good as a success message."""
+        if response.content.strip():
+            self._data(response)
+
     def _object(self, response: httpx.Response) -> Mapping[str, Any]:
         data = self._data(response)
         if not isinstance(data, Mapping):
@@ -316,9 +338,8 @@ class EenvoudigFacturerenAdapter(Adapter):
                 path = _neutral_path(_path_context(response), match["field"], match["owner"])
                 return ValidationError([FieldIssue(path, message)], provider=self.name)
             return ProviderRejected(message, provider=self.name, status=status)
-        if status == 404:
-            return NotFound(message, provider=self.name, status=status)
-        return ProviderRejected(message, provider=self.name, status=status)
+        kind = _STATUS_ERRORS.get(status, ProviderUnavailable if status >= 500 else ProviderRejected)
+        return kind(message, provider=self.name, status=status)
 
     def error_for(self, response: httpx.Response, body: str) -> InvoicekitError:
         if response.status_code == 400:
@@ -367,8 +388,13 @@ class EenvoudigFacturerenAdapter(Adapter):
             current = PAGE.next_request(current, response, len(page))
         return items
 
-    def _listing(self, request: ApiRequest, parse: Callable[[Mapping[str, Any]], Any], keep: Any = None) -> Any:
-        def parse_page(response: httpx.Response) -> Sequence[Any]:
+    def _listing(
+        self,
+        request: ApiRequest,
+        parse: Callable[[Mapping[str, Any]], T],
+        keep: Callable[[T], bool] | None = None,
+    ) -> Listing[T]:
+        def parse_page(response: httpx.Response) -> Sequence[T]:
             page = self._data(response)
             if not isinstance(page, list):
                 raise TypeError("an EF list is a list of objects")
@@ -462,7 +488,7 @@ class EenvoudigFacturerenAdapter(Adapter):
                 query.vat_number is None or client.vat_number == query.vat_number
             )
 
-        return self._listing(ApiRequest("GET", "/clients", params=params), m.client_from_ef, keep)  # type: ignore[no-any-return]
+        return self._listing(ApiRequest("GET", "/clients", params=params), m.client_from_ef, keep)
 
     def update_client(self, client_id: str, client: Client) -> Flow[Client]:
         issues = m.client_issues(client)
@@ -474,8 +500,8 @@ class EenvoudigFacturerenAdapter(Adapter):
         current = self._object(response)
         body = m.client_to_ef(client)
         # A POST changes only the fields it names (a PUT would also wipe what the neutral model does not
-        # map, such as layouts and notes); an empty field clears it. Custom values the client no longer
-        # has are sent empty, which removes them.
+        # map, such as layouts and notes). Assumption: an empty field in a POST clears it, and a custom
+        # value sent empty is removed.
         have = {str(i.get("name")) for i in current.get("custom_values") or [] if isinstance(i, Mapping)}
         body["custom_values"] = body["custom_values"] + [
             {"name": name, "value": ""} for name in sorted(have - set(client.custom_fields))
@@ -519,12 +545,12 @@ class EenvoudigFacturerenAdapter(Adapter):
             assert isinstance(outcome, httpx.Response)
             if outcome.status_code == 400:
                 raise self._field_error(outcome, f"contacts.{index}.")
-            self._data(outcome)
+            self._done(outcome)
 
     def delete_client(self, client_id: str) -> Flow[None]:
         response = yield Step(ApiRequest("DELETE", f"/clients/{_id(client_id)}"))
         assert isinstance(response, httpx.Response)
-        self._data(response)
+        self._done(response)
 
     # --- invoices and credit notes ---------------------------------------------------------------------------
     def _preflight(self, doc: _Document) -> None:
@@ -617,7 +643,7 @@ class EenvoudigFacturerenAdapter(Adapter):
             assert isinstance(document, cls)
             return document
 
-        return self._listing(ApiRequest("GET", "/invoices", params=params), parse)  # type: ignore[no-any-return]
+        return self._listing(ApiRequest("GET", "/invoices", params=params), parse)
 
     def _update_document(self, invoice_id: str, doc: D, cls: type[D]) -> Flow[D]:
         self._preflight(doc)
@@ -680,7 +706,7 @@ class EenvoudigFacturerenAdapter(Adapter):
     def delete_invoice(self, invoice_id: str) -> Flow[None]:
         response = yield Step(ApiRequest("DELETE", f"/invoices/{_id(invoice_id)}"))
         assert isinstance(response, httpx.Response)
-        self._data(response)
+        self._done(response)
 
     def send_invoice(self, invoice_id: str, via: Literal["email", "peppol"], to: str | None) -> Flow[SendResult]:
         return (yield from self._send(invoice_id, via, to))
@@ -750,4 +776,4 @@ class EenvoudigFacturerenAdapter(Adapter):
     def list_payments(self, invoice_id: str) -> Listing[Payment]:
         invoice_id = _id(invoice_id, "invoice_id")
         request = ApiRequest("GET", f"/invoices/{invoice_id}/payments")
-        return self._listing(request, lambda data: m.payment_from_ef(data, invoice_id))  # type: ignore[no-any-return]
+        return self._listing(request, lambda data: m.payment_from_ef(data, invoice_id))

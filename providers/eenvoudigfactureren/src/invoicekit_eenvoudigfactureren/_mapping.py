@@ -406,6 +406,7 @@ def special_status(category: VatCategory, row: InvoiceRow, client: Client) -> st
     """The ``tax_rate_special_status`` for a row of this category ("" for S and Z)."""
     if category is VatCategory.AE:
         # A Belgian buyer is a medecontractant; a buyer elsewhere in the EU reverse-charges an EU service.
+        # Assumption: EF's ICD (the woo plugin's code for an intra-EU virtual product) is that reverse charge.
         country = client.vat_number[:2] if client.vat_number else None
         country = country or (client.address.country if client.address else "BE")
         return _AE_DOMESTIC if country == "BE" else _AE_EU
@@ -613,6 +614,7 @@ def unsupported_document_fields(doc: _Document) -> list[FieldIssue]:
 
 
 def _status(data: Mapping[str, Any], paid: Decimal) -> DocumentStatus:
+    # Assumption: EF closes an invoice when it is paid in full (its status is open|overdue|closed).
     status = (_str(data.get("status")) or "open").lower()
     if status == "closed":
         return DocumentStatus.PAID

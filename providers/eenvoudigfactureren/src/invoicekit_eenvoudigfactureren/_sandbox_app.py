@@ -342,6 +342,7 @@ def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
         except ValueError:
             raise ApiError(400, "client tax_code invalid") from None
         participant = f"0208:{vat[2:]}" if vat.startswith("BE") else f"9925:{vat}"
+        # Assumption: each send is logged in the invoice's /events (its shape here is the sandbox's own).
         events.append(("peppol_sent", f"sent via Peppol to {participant}"))
         results["peppol"] = "sent"
     if "email" in methods:
@@ -426,6 +427,7 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
             # Assumption (reference #6): a missing or wrong X-API-Key gets a 401 in EF's error shape.
             return render_error(401, "authentication failed", fmt)
         account = request.headers.get("x-accountid")
+        # Assumption: an X-AccountId the key has no access to is a 403, EF's "access denied" status.
         if account and account != ACCOUNT["account_id"]:
             return render_error(403, "access denied", fmt)
         base = f"{request.url.scheme}://{request.url.netloc}{API_ROOT}"

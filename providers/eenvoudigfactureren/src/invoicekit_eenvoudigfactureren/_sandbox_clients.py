@@ -157,7 +157,8 @@ def custom_values_input(value: Any, env: Env) -> dict[str, str]:
         if not name:
             raise ApiError(400, "name is required")
         if name not in defined:
-            # Custom fields are defined under Settings > Advanced; a name the account lacks is refused.
+            # Custom fields are defined under Settings > Advanced (seed 004). Assumption: a name the account
+            # lacks is refused rather than ignored.
             raise ApiError(400, f"custom_value {name} unknown")
         result[name] = text(item, "value", max_len=75) or ""
     return result
