@@ -1,4 +1,12 @@
-"""Peppol BIS Billing 3.0: UBL 2.1 export, import and offline validation."""
+"""Peppol BIS Billing 3.0: UBL 2.1 export, import and offline validation.
+
+* :func:`to_ubl` -- neutral Invoice/CreditNote + Seller (+ :class:`UblExtras`) -> UBL bytes;
+* :func:`from_ubl` -- UBL bytes -> :class:`ImportedDocument` (document, seller, extras, leftovers);
+* :func:`validate` -- XSD, CEN and Peppol layers, offline -> :class:`ValidationReport` of :class:`Finding`;
+* :func:`preflight` / :func:`preflight_or_raise` -- the common rules in pure Python, before any send.
+
+See docs/ubl.md for where the rule files come from and which versions they are.
+"""
 
 from invoicekit.ubl._artefacts import ArtefactUnavailable, StaleArtefactWarning
 from invoicekit.ubl._export import buyer_endpoint, seller_endpoint, to_ubl
