@@ -61,7 +61,7 @@ LANGUAGES: Mapping[Language, str] = {
 _LANGUAGE_FROM_EF = {value: key for key, value in LANGUAGES.items()}
 
 # Every field of an EF client (seed 004) and where it lands in the neutral Client. The seed's example
-# parses with each of its fields either here or in CLIENT_PROVIDER_ONLY (tests/test_seed_example.py).
+# parses with each of its fields either here or in CLIENT_PROVIDER_ONLY (tests/test_ef_seed_example.py).
 CLIENT_MAPPED: Mapping[str, str] = {
     "client_id": "provider_id",
     "external_client_id": "external_id",
