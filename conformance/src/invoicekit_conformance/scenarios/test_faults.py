@@ -36,9 +36,10 @@ def _lose_answers(target: Target) -> None:
 def _inject(target: Target) -> None:
     assert target.sandbox is not None
     faults = target.sandbox.faults
-    # One 429: the bucket holds a single request, so the second request in quick succession is refused
-    # with Retry-After: 1, which the engine must wait out (only once, to keep the run fast).
-    faults.add(FaultRule.rate_limited(1000.0, burst=1, times=1))
+    # One 429: a bucket of one request refilled once a second, so the second request (a few milliseconds
+    # after the first, on any machine) is refused with Retry-After: 1, which the engine must wait out. Only
+    # once (times=1), to keep the run fast.
+    faults.add(FaultRule.rate_limited(1.0, burst=1, times=1))
     faults.add(FaultRule.server_error(0.10, status=503))
     faults.add(FaultRule.server_error(0.10, status=502, after_commit=True))
     faults.add(FaultRule.drop_after_commit(0.20))
