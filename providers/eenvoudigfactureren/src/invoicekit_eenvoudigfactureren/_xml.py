@@ -42,6 +42,8 @@ LIST_ITEMS: Mapping[str, str] = {
     "recipients": "recipient",
     "attachments": "attachment",
     "layouts": "layout",
+    "custom_fields": "custom_field",
+    "responses": "response",
 }
 
 # XML 1.0 cannot carry these at all, not even escaped; lxml refuses them with a bare ValueError.
