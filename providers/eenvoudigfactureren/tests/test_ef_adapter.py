@@ -29,6 +29,7 @@ from invoicekit import (
 from invoicekit.engine import RetryPolicy
 from invoicekit.errors import (
     AuthenticationError,
+    MalformedResponse,
     NotFound,
     PermissionDenied,
     ProviderRejected,
@@ -519,6 +520,18 @@ def test_an_ambiguous_failure_without_an_answer_is_not_retried_blindly(session: 
         session(lambda b: b.clients.create(Client(kind="person", name="Nobody Special")))
     sandbox.faults.clear()
     assert len(sandbox.store.all("clients")) == 1
+
+
+def test_a_garbled_answer_is_malformed(session: Session) -> None:
+    sandbox = box(session)
+    client = session(lambda b: b.clients.create(a_client()))
+    sandbox.faults.add(FaultRule.malformed(1.0, method="GET", times=2))
+    try:
+        for _ in range(2):  # one truncated, one with junk spliced in (the seeded draw decides which)
+            with pytest.raises(MalformedResponse):
+                session(lambda b: b.clients.get(client.provider_id))
+    finally:
+        sandbox.faults.clear()
 
 
 def test_bad_key_and_account(session: Session) -> None:

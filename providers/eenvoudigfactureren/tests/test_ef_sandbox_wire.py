@@ -525,3 +525,22 @@ def test_the_state_is_plain_json(sandbox: Sandbox, http: httpx.Client) -> None:
     make_invoice(http, make_client(http))
     for collection in ("clients", "invoices"):
         json.dumps(sandbox.store.all(collection))
+
+
+def test_state_and_key_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
+    from invoicekit.sandbox import SqliteStore
+
+    store = SqliteStore(tmp_path / "ef.sqlite")
+    try:
+        first = create_sandbox(store=store, custom_fields={"segment": "Segment"})
+        key = first.credentials()["api_key"]
+        headers = {"X-API-Key": key, **JSON}
+        with httpx.Client(base_url=first.base_url + "/api/v1", transport=first.transport(), headers=headers) as http:
+            client_id = make_client(http, custom_values=[{"name": "segment", "value": "retail"}])
+        again = create_sandbox(store=store, custom_fields={"segment": "Segment"})
+        assert again.credentials()["api_key"] == key
+        with httpx.Client(base_url=again.base_url + "/api/v1", transport=again.transport(), headers=headers) as http:
+            assert http.get(f"/clients/{client_id}").json()["custom_values"][0]["value"] == "retail"
+        assert len(store.all("custom_field_definitions")) == 2  # not defined twice
+    finally:
+        store.close()
