@@ -41,6 +41,15 @@ class BlindRetry(CashacaAdapter):
         return m.client_from_json(read_json(response, self.name))
 
 
+class LeakyRepr(CashacaAdapter):
+    """A leak: the adapter's repr shows its token (reprs end up in logs and bug reports)."""
+
+    name = "cashaca_leaky_repr"
+
+    def __repr__(self) -> str:
+        return f"<LeakyRepr token={self._token}>"
+
+
 def _plugin(adapter: type[CashacaAdapter]) -> ProviderPlugin:
     return ProviderPlugin(
         name=adapter.name,
@@ -53,3 +62,4 @@ def _plugin(adapter: type[CashacaAdapter]) -> ProviderPlugin:
 
 drops_last_row = _plugin(DropsLastRow)
 blind_retry = _plugin(BlindRetry)
+leaky_repr = _plugin(LeakyRepr)

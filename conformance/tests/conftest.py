@@ -25,6 +25,7 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "[invoicekit.providers]\n"
         "cashaca_drops_last_row = broken_providers:drops_last_row\n"
         "cashaca_blind_retry = broken_providers:blind_retry\n"
+        "cashaca_leaky_repr = broken_providers:leaky_repr\n"
     )
     return site
 

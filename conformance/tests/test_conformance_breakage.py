@@ -36,6 +36,13 @@ def test_retrying_a_create_blindly_fails_the_fault_scenario(run_suite: Runner) -
     assert "a create was retried blindly, or a lost response was not reconciled" in out
 
 
+def test_a_credential_in_a_repr_fails_the_secrets_scenario(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "cashaca_leaky_repr", "-k", "test_credentials_never_leak")
+    assert done.returncode == 1, done.stdout[-4000:]
+    assert "credentials leaked in" in done.stdout
+    assert "repr of the adapter: ...<LeakyRepr token=<SECRET>>..." in done.stdout
+
+
 def test_without_a_provider_every_scenario_skips_with_the_reason(run_suite: Runner) -> None:
     done = run_suite("-rs")
     assert done.returncode == 0, done.stdout[-4000:]
