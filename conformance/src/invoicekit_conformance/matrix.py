@@ -207,7 +207,7 @@ def render(runs: Sequence[ProviderRun]) -> str:
         f"> `{COMMAND}`",
         ">",
         "> CI runs the suite again and fails when this file differs from a fresh run",
-        "> (`conformance/tests/test_matrix.py`).",
+        "> (`conformance/tests/test_conformance_matrix.py`).",
         "",
         f"Legend: {PASSED}: declared, and its scenarios passed · {FAILED}: declared, and a scenario failed (in",
         f"the modes named) · {UNSUPPORTED}: not declared; calling it raises `UnsupportedOperation` before any request",
