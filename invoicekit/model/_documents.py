@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 # Units people type that are not UN/ECE Recommendation 20 codes (Peppol rejects them with BR-CL-23).
-_NOT_REC20 = {"PCS": "C62", "PC": "C62", "ST": "C62", "STK": "C62", "STUK": "C62", "UUR": "HUR", "HR": "HUR"}
+# (ST and STK are real Rec 20 codes, sheet and stick, so they are not in this list.)
+_NOT_REC20 = {"PCS": "C62", "PC": "C62", "STUK": "C62", "UUR": "HUR", "HR": "HUR"}
 _ZERO_RATED = {VatCategory.Z, VatCategory.E, VatCategory.AE, VatCategory.K, VatCategory.G, VatCategory.O}
 _EU = {
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU", "IE", "IT", "LT",

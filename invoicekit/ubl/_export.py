@@ -18,7 +18,7 @@ from lxml import etree
 from invoicekit.errors import ValidationError
 from invoicekit.model import Address, Client, CreditNote, Invoice, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
-from invoicekit.ubl._extras import Endpoint, Identifier, UblExtras
+from invoicekit.ubl._extras import DocumentReference, Endpoint, Identifier, UblExtras
 from invoicekit.ubl._ns import (
     CAC,
     CBC,
@@ -432,7 +432,10 @@ def _header_references(ctx: _Context, root: etree._Element) -> None:
         w.text(element, "EndDate", period.end)
     if document.order_reference:
         w.text(w.agg(root, "OrderReference"), "ID", document.order_reference)
-    for reference in extras.billing_references:
+    references = extras.billing_references
+    if not references and isinstance(document, CreditNote) and document.corrects_invoice_number:
+        references = (DocumentReference(document.corrects_invoice_number, None),)
+    for reference in references:
         invoice_reference = w.agg(w.agg(root, "BillingReference"), "InvoiceDocumentReference")
         w.text(invoice_reference, "ID", reference.id)
         w.text(invoice_reference, "IssueDate", reference.issue_date)

@@ -619,6 +619,8 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         # ProviderDocument.raw: the payload as received, for whatever has no field.
         "raw": bytes(data),
     }
+    if is_credit_note and extras["billing_references"]:
+        fields["corrects_invoice_number"] = extras["billing_references"][0].id or None
     document: Invoice | CreditNote = r.build(CreditNote, "", fields) if is_credit_note else r.build(Invoice, "", fields)
     ubl_extras = UblExtras(**{key: value for key, value in extras.items() if value is not None})
     _compare_totals(r, document, ubl_extras)
