@@ -240,6 +240,7 @@ class Payments(_SyncResource):
         )
 
     def list(self, invoice: Invoice | str) -> Iterator[Payment]:
+        self._ops.require(Capability.PAYMENTS_LIST)
         invoice_id = _doc_id(invoice)
         return self._list(Capability.PAYMENTS_LIST, lambda: self._ops.adapter.list_payments(invoice_id))
 
@@ -370,6 +371,7 @@ class AsyncPayments(_AsyncResource):
         )
 
     def list(self, invoice: Invoice | str) -> AsyncIterator[Payment]:
+        self._ops.require(Capability.PAYMENTS_LIST)
         invoice_id = _doc_id(invoice)
         return self._list(Capability.PAYMENTS_LIST, lambda: self._ops.adapter.list_payments(invoice_id))
 

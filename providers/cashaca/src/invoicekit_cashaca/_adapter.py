@@ -314,10 +314,14 @@ class CashacaAdapter(Adapter):
 
     def create_credit_note(self, credit_note: CreditNote) -> Flow[CreditNote]:
         self._preflight(credit_note)
-        if not credit_note.corrects_invoice_number:
+        if not (credit_note.corrects_invoice_number or credit_note.corrects_invoice_id):
             raise ValidationError.single(
                 "corrects_invoice_number", "Cashaca links a credit note to the number of the invoice it corrects"
             )
+        if not credit_note.corrects_invoice_number:
+            # Cashaca links by number only: look the number up from the id we were given.
+            corrected = yield from self.get_invoice(credit_note.corrects_invoice_id or "")
+            credit_note = credit_note.model_copy(update={"corrects_invoice_number": corrected.number})
         serial = credit_note.number
         if serial is None:
             response = yield Step(ApiRequest("GET", "/next_credit_note_serial_number.json"))
@@ -334,6 +338,9 @@ class CashacaAdapter(Adapter):
             return (yield from self.get_credit_note(outcome.provider_id))
         created = m.invoice_from_json(read_json(outcome, self.name), CreditNote)
         assert isinstance(created, CreditNote)
+        if credit_note.corrects_invoice_id:
+            # Not stored by Cashaca (a later get has only the number), but known here: hand it back.
+            created = created.model_copy(update={"corrects_invoice_id": credit_note.corrects_invoice_id})
         return created
 
     def get_credit_note(self, credit_note_id: str) -> Flow[CreditNote]:
