@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -14,6 +14,10 @@ from invoicekit.model import Seller
 from invoicekit.registry import load_provider
 from invoicekit.vat import VatRateTable
 
+if TYPE_CHECKING:
+    # Only for annotations: a production connection never imports the sandbox machinery (uvicorn, ...).
+    from invoicekit.sandbox import Sandbox
+
 __all__ = ["connect", "connect_async"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -22,7 +26,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 def _prepare(
     name: str,
     *,
-    sandbox: bool,
+    sandbox: bool | Sandbox,
     plugins: tuple[object, ...],
     retry: RetryPolicy | None,
     credentials: dict[str, Any],
@@ -30,10 +34,13 @@ def _prepare(
     plugin = load_provider(name)
     box = None
     transport = credentials.pop("transport", None)
-    if sandbox:
-        if plugin.create_sandbox is None:
+    if sandbox is not False:
+        if sandbox is not True:
+            box = sandbox
+        elif plugin.create_sandbox is None:
             raise ConfigurationError(f"provider {name!r} ships no sandbox")
-        box = credentials.pop("sandbox_instance", None) or plugin.create_sandbox()
+        else:
+            box = plugin.create_sandbox()
         credentials = {**box.credentials(), "base_url": box.base_url, **credentials}
         transport = transport or box.transport()
     adapter = plugin.create_adapter(**credentials)
@@ -44,7 +51,7 @@ def _prepare(
 def connect(
     name: str,
     *,
-    sandbox: bool = False,
+    sandbox: bool | Sandbox = False,
     plugins: tuple[object, ...] | list[object] = (),
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
@@ -57,7 +64,8 @@ def connect(
 
     ``credentials`` are the adapter's own (``token=`` for Cashaca, ``api_key=`` for EenvoudigFactureren,
     plus ``base_url=`` to point elsewhere). ``sandbox=True`` starts the provider's in-process sandbox
-    and connects to it with fresh credentials (``books.sandbox`` gives access to it).
+    and connects to it (``books.sandbox`` gives access to it); ``sandbox=<Sandbox>`` connects to that
+    one, so several connections can share its state.
     ``transport=`` takes an httpx transport (tests use ``httpx.MockTransport``).
     A document with fields the provider cannot store is refused (ValidationError naming them) unless
     ``allow_field_loss=True``; ``seller`` enables the Peppol pre-flight before a Peppol send.
@@ -74,7 +82,7 @@ def connect(
 def connect_async(
     name: str,
     *,
-    sandbox: bool = False,
+    sandbox: bool | Sandbox = False,
     plugins: tuple[object, ...] | list[object] = (),
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,

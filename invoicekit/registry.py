@@ -10,7 +10,7 @@ from stevedore import ExtensionManager
 from invoicekit.errors import ConfigurationError, UnknownProvider
 from invoicekit.plugin import ProviderPlugin
 
-__all__ = ["ENTRY_POINT_GROUP", "installed_providers", "load_provider"]
+__all__ = ["ENTRY_POINT_GROUP", "installed_providers", "load_provider", "refresh"]
 
 ENTRY_POINT_GROUP = "invoicekit.providers"
 log = logging.getLogger("invoicekit.registry")
@@ -23,6 +23,12 @@ def _manager() -> ExtensionManager[Any]:
         invoke_on_load=False,
         on_load_failure_callback=lambda _mgr, ep, exc: log.warning("cannot load provider %s: %s", ep.name, exc),
     )
+
+
+def refresh() -> None:
+    """Forget the entry points read so far: stevedore caches them per process, so a provider installed
+    while the process runs (a notebook's pip install, a test fixture) is seen only after this call."""
+    ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
 
 
 def installed_providers() -> dict[str, ProviderPlugin]:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from invoicekit.registry import refresh
+
 TESTS = Path(__file__).resolve().parent
 
 
@@ -21,11 +23,13 @@ def toy_entry_point(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (dist / "entry_points.txt").write_text("[invoicekit.providers]\ntoy = toy_provider:plugin\n")
     added = [str(site), str(TESTS)]
     sys.path[:0] = added
+    refresh()
     try:
         yield "toy"
     finally:
         for entry in added:
             sys.path.remove(entry)
+        refresh()
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ class Target:
         plugins = [meter] if meter is not None else []
         options: dict[str, Any] = {"plugins": plugins, "allow_field_loss": allow_field_loss}
         if self.sandbox is not None:
-            options.update(sandbox=True, sandbox_instance=self.sandbox, retry=retry or sandbox_retry(self.seed))
+            options.update(sandbox=self.sandbox, retry=retry or sandbox_retry(self.seed))
         else:
             options.update(self.live_credentials())
             if retry is not None:

@@ -51,12 +51,12 @@ def session(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
     def run(op: Callable[[Any], Any], **kw: Any) -> Any:
         kw.setdefault("retry", FAST)
         if mode == "sync":
-            with invoicekit.connect("cashaca", sandbox=True, sandbox_instance=sandbox, **kw) as books:
+            with invoicekit.connect("cashaca", sandbox=sandbox, **kw) as books:
                 result = op(books)
                 return list(result) if isinstance(result, Iterator) else result
 
         async def main() -> Any:
-            async with invoicekit.connect_async("cashaca", sandbox=True, sandbox_instance=sandbox, **kw) as books:
+            async with invoicekit.connect_async("cashaca", sandbox=sandbox, **kw) as books:
                 result = op(books)
                 if asyncio.iscoroutine(result):
                     return await result

@@ -123,14 +123,12 @@ def session(request: pytest.FixtureRequest) -> Iterator[Session]:
     def run(op: Callable[[Any], Any], **kw: Any) -> Any:
         kw.setdefault("retry", FAST)
         if mode == "sync":
-            with invoicekit.connect("eenvoudigfactureren", sandbox=True, sandbox_instance=sandbox, **kw) as books:
+            with invoicekit.connect("eenvoudigfactureren", sandbox=sandbox, **kw) as books:
                 result = op(books)
                 return list(result) if isinstance(result, Iterator) else result
 
         async def main() -> Any:
-            async with invoicekit.connect_async(
-                "eenvoudigfactureren", sandbox=True, sandbox_instance=sandbox, **kw
-            ) as books:
+            async with invoicekit.connect_async("eenvoudigfactureren", sandbox=sandbox, **kw) as books:
                 result = op(books)
                 if asyncio.iscoroutine(result):
                     return await result
