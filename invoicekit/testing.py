@@ -20,20 +20,34 @@ provider's ``create_sandbox``: ``seed=`` for the fault injection, ``store=`` for
         with running(invoicekit_sandbox("cashaca")) as base_url:   # uvicorn on a free 127.0.0.1 port
             ...
 
+``run_books(mode, name, op, **connect_kwargs)`` runs one operation through a sync or an async connection,
+so a test written once covers both modes (lists come back as lists, coroutines are awaited)::
+
+    @pytest.fixture(params=["sync", "async"])
+    def mode(request):
+        return request.param
+
+    def test_get(mode, invoicekit_sandbox):
+        box = invoicekit_sandbox("cashaca")
+        clients = run_books(mode, "cashaca", lambda books: books.clients.list(), sandbox=box)
+
 A provider that is not installed raises :class:`~invoicekit.errors.UnknownProvider`; one without a
 sandbox raises :class:`~invoicekit.errors.UnsupportedOperation`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, Protocol
 
 import pytest
 
+import invoicekit
 from invoicekit.sandbox import Sandbox, create_sandbox
 
-__all__ = ["SandboxFactory", "invoicekit_sandbox"]
+__all__ = ["SandboxFactory", "invoicekit_sandbox", "run_books"]
 
 
 class SandboxFactory(Protocol):
@@ -53,3 +67,22 @@ def invoicekit_sandbox() -> Iterator[SandboxFactory]:
     yield make
     for sandbox in reversed(made):
         sandbox.close()
+
+
+def run_books(mode: Literal["sync", "async"], name: str, op: Callable[[Any], Any], **connect_kwargs: Any) -> Any:
+    """Connect to ``name`` in ``mode``, run ``op(books)`` and return its result, fully consumed."""
+    if mode == "sync":
+        with invoicekit.connect(name, **connect_kwargs) as books:
+            result = op(books)
+            return list(result) if inspect.isgenerator(result) else result
+
+    async def main() -> Any:
+        async with invoicekit.connect_async(name, **connect_kwargs) as books:
+            result = op(books)
+            if inspect.isawaitable(result):
+                return await result
+            if hasattr(result, "__aiter__"):
+                return [item async for item in result]
+            return result
+
+    return asyncio.run(main())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
 import traceback
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from invoicekit.errors import (
     UnsupportedOperation,
 )
 from invoicekit.hooks import hookimpl
+from invoicekit.testing import run_books
 
 pytestmark = pytest.mark.usefixtures("toy_entry_point")
 
@@ -62,21 +61,7 @@ def run(request: pytest.FixtureRequest) -> Callable[..., Any]:
         kw.setdefault("retry", FAST)
         kw.setdefault("token", TOKEN)
         transport = httpx.MockTransport(server.handler)
-        if mode == "sync":
-            with invoicekit.connect("toy", transport=transport, plugins=plugins, **kw) as books:
-                result = op(books)
-                return list(result) if inspect.isgenerator(result) else result
-
-        async def main() -> Any:
-            async with invoicekit.connect_async("toy", transport=transport, plugins=plugins, **kw) as books:
-                result = op(books)
-                if inspect.isawaitable(result):
-                    return await result
-                if hasattr(result, "__aiter__"):
-                    return [item async for item in result]
-                return result
-
-        return asyncio.run(main())
+        return run_books(mode, "toy", op, transport=transport, plugins=plugins, **kw)
 
     return runner
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from invoicekit import Address, Client, Invoice, InvoiceRow, Payment
 from invoicekit.engine import RetryPolicy
 from invoicekit.errors import AuthenticationError, NotFound, UncertainOutcome, UnsupportedOperation, ValidationError
 from invoicekit.sandbox import FaultRule, running
+from invoicekit.testing import run_books
 
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.01)
 TODAY = date(2026, 11, 2)
@@ -50,21 +50,7 @@ def session(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
 
     def run(op: Callable[[Any], Any], **kw: Any) -> Any:
         kw.setdefault("retry", FAST)
-        if mode == "sync":
-            with invoicekit.connect("cashaca", sandbox=sandbox, **kw) as books:
-                result = op(books)
-                return list(result) if isinstance(result, Iterator) else result
-
-        async def main() -> Any:
-            async with invoicekit.connect_async("cashaca", sandbox=sandbox, **kw) as books:
-                result = op(books)
-                if asyncio.iscoroutine(result):
-                    return await result
-                if hasattr(result, "__aiter__"):
-                    return [item async for item in result]
-                return result
-
-        return asyncio.run(main())
+        return run_books(mode, "cashaca", op, sandbox=sandbox, **kw)
 
     run.sandbox = sandbox  # type: ignore[attr-defined]
     yield run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from invoicekit.errors import (
 )
 from invoicekit.hooks import hookimpl
 from invoicekit.sandbox import FaultRule, Sandbox, running
+from invoicekit.testing import run_books
 from invoicekit.xmlsafe import parse_xml
 
 FAST = RetryPolicy(backoff=0.001, max_backoff=0.01)
@@ -122,21 +122,7 @@ def session(request: pytest.FixtureRequest) -> Iterator[Session]:
 
     def run(op: Callable[[Any], Any], **kw: Any) -> Any:
         kw.setdefault("retry", FAST)
-        if mode == "sync":
-            with invoicekit.connect("eenvoudigfactureren", sandbox=sandbox, **kw) as books:
-                result = op(books)
-                return list(result) if isinstance(result, Iterator) else result
-
-        async def main() -> Any:
-            async with invoicekit.connect_async("eenvoudigfactureren", sandbox=sandbox, **kw) as books:
-                result = op(books)
-                if asyncio.iscoroutine(result):
-                    return await result
-                if hasattr(result, "__aiter__"):
-                    return [item async for item in result]
-                return result
-
-        return asyncio.run(main())
+        return run_books(mode, "eenvoudigfactureren", op, sandbox=sandbox, **kw)
 
     run.sandbox = sandbox  # type: ignore[attr-defined]
     yield run
