@@ -241,22 +241,34 @@ class CashacaAdapter(Adapter):
 
     def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:
         self._preflight(invoice)
-        serial = invoice.number
+        created = yield from self._create_document(invoice, "invoice")
+        assert isinstance(created, Invoice)
+        return created
+
+    def _create_document(
+        self, doc: Invoice | CreditNote, kind: Literal["invoice", "credit_note"]
+    ) -> Flow[Invoice | CreditNote]:
+        serial = doc.number
         if serial is None:
             # Choosing the number ourselves makes a lost create findable again (by serial number).
-            serial = yield from self.next_invoice_number()
-        body = self._document_body(invoice, serial, "invoice")
+            response = yield Step(ApiRequest("GET", f"/next_{kind}_serial_number.json"))
+            assert isinstance(response, httpx.Response)
+            serial = str(read_json(response, self.name))  # a bare JSON string
+        path = f"/{kind}s.json"
         outcome = yield Step(
-            ApiRequest("POST", "/invoices.json", json=body),
+            ApiRequest("POST", path, json=self._document_body(doc, serial, kind)),
             idempotent=False,
-            lookup=lambda: self._find_by_serial("/invoices.json", serial),
+            lookup=lambda: self._find_by_serial(path, serial),
             reference=serial,
         )
         if isinstance(outcome, Found):
-            return (yield from self.get_invoice(outcome.provider_id))
-        created = m.invoice_from_json(read_json(outcome, self.name), Invoice)
-        assert isinstance(created, Invoice)
-        return created
+            return (yield from self._get_document(kind, outcome.provider_id))
+        return m.invoice_from_json(read_json(outcome, self.name), type(doc))
+
+    def _get_document(self, kind: Literal["invoice", "credit_note"], doc_id: str) -> Flow[Invoice | CreditNote]:
+        response = yield Step(ApiRequest("GET", f"/{kind}s/{_id(doc_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        return m.invoice_from_json(read_json(response, self.name), Invoice if kind == "invoice" else CreditNote)
 
     def _find_by_serial(self, path: str, serial: str) -> LookupFlow:
         request: ApiRequest | None = PAGE.first(ApiRequest("GET", path))
@@ -274,9 +286,7 @@ class CashacaAdapter(Adapter):
         return Lookup.ABSENT if not matches else Lookup.UNKNOWN
 
     def get_invoice(self, invoice_id: str) -> Flow[Invoice]:
-        response = yield Step(ApiRequest("GET", f"/invoices/{_id(invoice_id)}.json"))
-        assert isinstance(response, httpx.Response)
-        invoice = m.invoice_from_json(read_json(response, self.name), Invoice)
+        invoice = yield from self._get_document("invoice", invoice_id)
         assert isinstance(invoice, Invoice)
         return invoice
 
@@ -322,21 +332,7 @@ class CashacaAdapter(Adapter):
             # Cashaca links by number only: look the number up from the id we were given.
             corrected = yield from self.get_invoice(credit_note.corrects_invoice_id or "")
             credit_note = credit_note.model_copy(update={"corrects_invoice_number": corrected.number})
-        serial = credit_note.number
-        if serial is None:
-            response = yield Step(ApiRequest("GET", "/next_credit_note_serial_number.json"))
-            assert isinstance(response, httpx.Response)
-            serial = str(read_json(response, self.name))
-        body = self._document_body(credit_note, serial, "credit_note")
-        outcome = yield Step(
-            ApiRequest("POST", "/credit_notes.json", json=body),
-            idempotent=False,
-            lookup=lambda: self._find_by_serial("/credit_notes.json", serial),
-            reference=serial,
-        )
-        if isinstance(outcome, Found):
-            return (yield from self.get_credit_note(outcome.provider_id))
-        created = m.invoice_from_json(read_json(outcome, self.name), CreditNote)
+        created = yield from self._create_document(credit_note, "credit_note")
         assert isinstance(created, CreditNote)
         if credit_note.corrects_invoice_id:
             # Not stored by Cashaca (a later get has only the number), but known here: hand it back.
@@ -344,9 +340,7 @@ class CashacaAdapter(Adapter):
         return created
 
     def get_credit_note(self, credit_note_id: str) -> Flow[CreditNote]:
-        response = yield Step(ApiRequest("GET", f"/credit_notes/{_id(credit_note_id)}.json"))
-        assert isinstance(response, httpx.Response)
-        note = m.invoice_from_json(read_json(response, self.name), CreditNote)
+        note = yield from self._get_document("credit_note", credit_note_id)
         assert isinstance(note, CreditNote)
         return note
 
