@@ -17,6 +17,7 @@ import invoicekit
 from invoicekit.engine import RetryPolicy, parse_retry_after
 from invoicekit.errors import (
     AuthenticationError,
+    MalformedResponse,
     NotFound,
     ProviderUnavailable,
     TransportError,
@@ -149,6 +150,20 @@ def test_uncertain_outcome_when_there_is_nothing_to_look_up_by(run: Callable[...
     with pytest.raises(UncertainOutcome):
         run(server, lambda b: b.clients.create(new_client(None)))
     assert server.posts() == 1
+
+
+def test_unreadable_answer_to_an_accepted_create_says_it_landed(run: Callable[..., Any]) -> None:
+    server = ToyServer()
+
+    def garble(request: httpx.Request, committed: bool) -> httpx.Response:
+        server._route(request)
+        return httpx.Response(201, content=b'{"id": 1, "na')
+
+    server.faults = [garble]
+    with pytest.raises(MalformedResponse) as info:
+        run(server, lambda b: b.clients.create(new_client("ext-5")))
+    assert server.posts() == 1
+    assert "accepted (HTTP 201): do not send it again (look it up by 'ext-5')" in str(info.value)
 
 
 def test_auto_paging(run: Callable[..., Any]) -> None:

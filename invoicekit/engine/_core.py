@@ -131,13 +131,25 @@ class EngineCore:
                 step = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
+            except MalformedResponse as exc:
+                raise self._after_write(step, outcome, exc) from None
             except InvoicekitError:
                 raise
             except _PARSE_ERRORS as exc:
-                raise MalformedResponse(
+                error = MalformedResponse(
                     self.redact(f"unexpected response content ({type(exc).__name__}: {exc})"),
                     provider=self.provider,
-                ) from None
+                )
+                raise self._after_write(step, outcome, error) from None
+
+    def _after_write(self, step: Step, outcome: StepResult, error: MalformedResponse) -> MalformedResponse:
+        """An unreadable answer to an accepted write: the document exists, so say so, or the caller retries."""
+        if step.idempotent or not isinstance(outcome, httpx.Response):
+            return error
+        where = f" (look it up by {step.reference!r})" if step.reference else ""
+        error.message += f"; the write itself was accepted (HTTP {outcome.status_code}): do not send it again{where}"
+        error.args = (f"{self.provider}: {error.message}",)
+        return error
 
     def step(self, step: Step) -> Program[StepResult]:
         attempt = 0
