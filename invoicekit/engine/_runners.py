@@ -93,7 +93,8 @@ def iterate_sync(
     yield from _drive_sync(program, client, sleep)
 
 
-async def _drive_async(program: Program[Any], client: httpx.AsyncClient, emit: list[Any] | None) -> Any:
+async def _drive_async(program: Program[Any], client: httpx.AsyncClient) -> Any:
+    # Emit never reaches here: iterate_async hands in a program that pauses before each Emit.
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -109,13 +110,10 @@ async def _drive_async(program: Program[Any], client: httpx.AsyncClient, emit: l
                 error = exc
         elif isinstance(action, Sleep):
             await anyio.sleep(action.seconds)
-        elif isinstance(action, Emit) and emit is not None:
-            emit.extend(action.items)
-            return None
 
 
 async def run_async(program: Program[T], client: httpx.AsyncClient) -> T:
-    result: T = await _drive_async(program, client, None)
+    result: T = await _drive_async(program, client)
     return result
 
 
@@ -124,7 +122,7 @@ async def iterate_async(program: Program[None], client: httpx.AsyncClient) -> As
     finished = False
     while not finished:
         batch: list[Any] = []
-        await _drive_async(_until_emit(program, batch), client, None)
+        await _drive_async(_until_emit(program, batch), client)
         finished = not batch
         for item in batch:
             yield item

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Self
+from typing import Annotated, Any, Self
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -32,7 +32,7 @@ def provider_context() -> Iterator[None]:
         _from_provider.reset(token)
 
 
-def is_from_provider(context: Any = None) -> bool:
+def is_from_provider() -> bool:
     return _from_provider.get()
 
 
@@ -124,5 +124,3 @@ class ProviderDocument(NeutralModel):
     provider_id: str | None = None
     # The provider's own payload, untouched, for what the neutral model has no field for.
     raw: Any = Field(default=None, repr=False, exclude=True)
-
-    _neutral_fields: ClassVar[tuple[str, ...]] = ()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue, ValidationError
@@ -69,9 +69,9 @@ class InvoiceRow(NeutralModel):
 
     @field_validator("unit")
     @classmethod
-    def _unit(cls, value: str, info: ValidationInfo) -> str:
+    def _unit(cls, value: str) -> str:
         value = value.strip().upper()
-        if is_from_provider(info.context):
+        if is_from_provider():
             return value
         if value in _NOT_REC20:
             raise ValueError(
@@ -82,8 +82,8 @@ class InvoiceRow(NeutralModel):
         return value
 
     @model_validator(mode="after")
-    def _category_rate(self, info: ValidationInfo) -> Self:
-        if is_from_provider(info.context):
+    def _category_rate(self) -> Self:
+        if is_from_provider():
             return self
         if self.vat_category in _ZERO_RATED and self.vat_rate != 0:
             raise ValueError(f"VAT category {self.vat_category} requires a 0 % rate, not {self.vat_rate} %")
@@ -124,13 +124,13 @@ class _Document(ProviderDocument):
 
     @field_validator("structured_communication", mode="before")
     @classmethod
-    def _ogm(cls, value: object, info: ValidationInfo) -> object:
+    def _ogm(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
         try:
             return belgium.validate_ogm(value)
         except ValueError:
-            if is_from_provider(info.context):
+            if is_from_provider():
                 return value
             raise
 
@@ -162,8 +162,8 @@ class _Document(ProviderDocument):
         return belgium.format_ogm(sc) if sc and len(sc) == 12 and sc.isdigit() else sc
 
     @model_validator(mode="after")
-    def _rules(self, info: ValidationInfo) -> Self:
-        if is_from_provider(info.context):
+    def _rules(self) -> Self:
+        if is_from_provider():
             return self
         issues = list(document_issues(self))
         if issues:

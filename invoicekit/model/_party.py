@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider
@@ -100,10 +100,10 @@ class Client(ProviderDocument):
 
     @field_validator("vat_number", mode="before")
     @classmethod
-    def _vat(cls, value: object, info: ValidationInfo) -> object:
+    def _vat(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
-        if is_from_provider(info.context):
+        if is_from_provider():
             try:
                 return belgium.validate_vat(value)
             except ValueError:
@@ -112,10 +112,10 @@ class Client(ProviderDocument):
 
     @field_validator("enterprise_number", mode="before")
     @classmethod
-    def _kbo(cls, value: object, info: ValidationInfo) -> object:
+    def _kbo(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
-        if is_from_provider(info.context):
+        if is_from_provider():
             try:
                 return belgium.validate_kbo(value)
             except ValueError:
