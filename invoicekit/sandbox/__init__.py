@@ -20,6 +20,7 @@ In tests, the ``invoicekit_sandbox`` pytest fixture (:mod:`invoicekit.testing`) 
 from invoicekit.sandbox._core import LoggedRequest, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
 from invoicekit.sandbox._plugins import create_sandbox
+from invoicekit.sandbox._provenance import Origin, Provenance, ProvenanceError, UnlistedField
 from invoicekit.sandbox._server import running, serve
 from invoicekit.sandbox._store import MemoryStore, SqliteStore, StateStore
 from invoicekit.sandbox._transport import SandboxTransport
@@ -31,10 +32,14 @@ __all__ = [
     "Faults",
     "LoggedRequest",
     "MemoryStore",
+    "Origin",
+    "Provenance",
+    "ProvenanceError",
     "Sandbox",
     "SandboxTransport",
     "SqliteStore",
     "StateStore",
+    "UnlistedField",
     "create_sandbox",
     "running",
     "serve",
