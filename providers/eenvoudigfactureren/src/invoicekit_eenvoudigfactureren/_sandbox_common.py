@@ -8,6 +8,8 @@ not known it uses the nearest of these patterns (``<field> invalid``, ``<field> 
 
 from __future__ import annotations
 
+import functools
+import gettext
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,14 +17,18 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from invoicekit.sandbox import Sandbox
+import pycountry
+
+from invoicekit.sandbox import Provenance, Sandbox
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = [
     "ACCOUNT",
-    "COUNTRIES",
+    "LAYOUT",
     "Env",
     "choice",
+    "country_code_for",
+    "country_name",
     "decimal_field",
     "int_field",
     "is_empty",
@@ -50,32 +56,36 @@ ACCOUNT: Mapping[str, Any] = {
     "bic": "GKCCBEBB",
 }
 
+# The account's one layout; its id is seed 004's example (default_invoices_layout_id 8001), its name assumed.
+LAYOUT: Mapping[str, Any] = {"layout_id": 8001, "name": "Standaard"}
+
 # Settings > Taxes: the three rates an invoice item may use besides 0 (woo: GET /settings?fields=taxes).
 TAX_RATES = (Decimal(21), Decimal(12), Decimal(6))
 
 # Settings > Advanced: the custom client fields this account has defined (seed 004's example field).
 DEFAULT_CUSTOM_FIELDS: Mapping[str, str] = {"myreference": "Onze referentie"}
 
-# EF derives `country` from `country_code` (seed 004); the sandbox knows the names of the usual ones.
-COUNTRIES: Mapping[str, str] = {
-    "BE": "België",
-    "NL": "Nederland",
-    "LU": "Luxemburg",
-    "FR": "Frankrijk",
-    "DE": "Duitsland",
-    "GB": "Verenigd Koninkrijk",
-    "IE": "Ierland",
-    "ES": "Spanje",
-    "IT": "Italië",
-    "PT": "Portugal",
-    "AT": "Oostenrijk",
-    "PL": "Polen",
-    "DK": "Denemarken",
-    "SE": "Zweden",
-    "FI": "Finland",
-    "CH": "Zwitserland",
-    "US": "Verenigde Staten",
-}
+
+
+@functools.cache
+def _dutch() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"], fallback=True)
+
+
+def country_name(code: str) -> str:
+    """EF derives ``country`` from ``country_code`` (seed 004: "Bij opvragen wordt dit veld automatisch bepaald
+    a.d.h.v. country_code", example BE -> België), for any ISO 3166 code; the Dutch names come from pycountry."""
+    country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    return _dutch().gettext(country.name) if country is not None else code
+
+
+def country_code_for(name: str) -> str | None:
+    """The ISO code of a country named in Dutch (or English), for a ``country`` sent without ``country_code``."""
+    wanted = name.strip().lower()
+    for country in pycountry.countries:
+        if wanted in (_dutch().gettext(country.name).lower(), country.name.lower()):
+            return str(country.alpha_2)
+    return None
 
 
 @dataclass
@@ -92,6 +102,22 @@ class Env:
 
     def uri(self, *parts: object) -> str:
         return "/".join([self.base, *(str(p) for p in parts)])
+
+    @property
+    def provenance(self) -> Provenance:
+        provenance = self.sandbox.provenance
+        assert provenance is not None, "create_sandbox always loads provenance.toml"
+        return provenance
+
+    def enforces(self, refusal: str) -> bool:
+        """Whether a refusal is on: an assumed one is off in strict mode."""
+        return self.provenance.enforces(refusal, strict=self.sandbox.strict)
+
+    def serves_behaviour(self, name: str) -> bool:
+        return self.provenance.serves("behaviour", name, strict=self.sandbox.strict)
+
+    def serves_endpoint(self, name: str) -> bool:
+        return self.provenance.serves("endpoint", name, strict=self.sandbox.strict)
 
     def custom_fields(self) -> dict[str, str]:
         return {str(r["name"]): str(r.get("description", "")) for r in self.store.all("custom_field_definitions")}

@@ -165,15 +165,26 @@ def item_input(data: Any, *, tax_included: bool, existing: Mapping[str, Any] | N
         raise ApiError(400, "tax_rate_special_status invalid")
     amount = decimal_field(data, "amount", places=6)
     with_tax = decimal_field(data, "amount_with_tax", places=6)
-    if amount is None and with_tax is not None and (tax_included or "amount" not in data):
-        # Either the price excluding VAT or the price including it; EF keeps the former.
-        amount = (with_tax * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
-    elif amount is not None and tax_included:
-        amount = (amount * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
-    if amount is not None:
-        if abs(amount) > MAX_AMOUNT:
+    for value in (amount, with_tax):
+        if value is not None and abs(value) > MAX_AMOUNT:
             raise ApiError(400, "amount too large")
-        item["amount"] = f"{amount:f}"
+    if tax_included:
+        # Prices include VAT: the price that counts is the one with VAT. The vendor's WooCommerce plugin sends
+        # both (generation.php build_document: amount = net / quantity, amount_with_tax = gross / quantity,
+        # each rounded to cents) with tax_included = the shop's prices_include_tax, and expects the order's
+        # total back; the gross price is the one that adds up to it. Without amount_with_tax, amount is
+        # the price with VAT (assumed: the meaning of tax_included).
+        gross = with_tax if with_tax is not None else amount
+        if gross is not None:
+            item["amount_with_tax"] = f"{gross:f}"
+            item["amount"] = f"{(gross * HUNDRED / (HUNDRED + rate)).quantize(Decimal('0.000001')):f}"
+    else:
+        if amount is None and with_tax is not None and "amount" not in data:
+            # Only the price with VAT was sent: EF keeps the price without it.
+            amount = (with_tax * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
+        if amount is not None:
+            item["amount"] = f"{amount:f}"
+            item.pop("amount_with_tax", None)
     item.setdefault("amount", "0")
     for key, limit in (("stockitem_code", 50), ("general_ledger_account", 20)):
         value = text(data, key, max_len=limit)
@@ -345,35 +356,59 @@ def _line(item: Mapping[str, Any]) -> Decimal:
     return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(item.get("amount", "0"))))
 
 
+def _gross_line(item: Mapping[str, Any]) -> Decimal:
+    rate = Decimal(str(item.get("tax_rate", "0")))
+    gross = item.get("amount_with_tax")
+    if gross is None:
+        gross = Decimal(str(item.get("amount", "0"))) * (HUNDRED + rate) / HUNDRED
+    return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(gross)))
+
+
 def totals(record: Mapping[str, Any]) -> dict[str, Any]:
-    """EF's totals. With tax_calculation "total" (the default) VAT is computed once per rate on the
-    rate's total, as EN 16931 and Belgian law want; with "item" it is rounded per item."""
+    """EF's totals, by the sandbox's own rule. With tax_calculation "total" (the default) VAT is computed once
+    per rate on the rate's total, as EN 16931 and Belgian law want; with "item" it is rounded per item. With
+    tax_included the gross line totals are summed per rate and the VAT is taken out of that sum, so that the
+    total is what the prices with VAT add up to (assumed rounding; no source states EF's)."""
     discount_pct = Decimal(str(record.get("discount_percentage") or "0"))
+    gross_mode = record.get("tax_included") == "yes"
+    line = _gross_line if gross_mode else _line
     per_item = record.get("tax_calculation") == "item"
     groups: dict[tuple[Decimal, str], Decimal] = {}
     item_tax = Decimal(0)
+    item_net = Decimal(0)
     item_discount = Decimal(0)
     for item in record.get("items", []):
         rate = Decimal(str(item.get("tax_rate", "0")))
         key = (rate, str(item.get("tax_rate_special_status", "")))
-        groups[key] = groups.get(key, Decimal(0)) + _line(item)
+        groups[key] = groups.get(key, Decimal(0)) + line(item)
         if per_item:
-            discount = round2(_line(item) * discount_pct / HUNDRED)
-            item_discount += discount
-            item_tax += round2((_line(item) - discount) * rate / HUNDRED)
+            discount = round2(line(item) * discount_pct / HUNDRED)
+            base = line(item) - discount
+            tax = round2(base * rate / (HUNDRED + rate)) if gross_mode else round2(base * rate / HUNDRED)
+            item_tax += tax
+            item_net += base - tax if gross_mode else base
+            item_discount += round2(discount * HUNDRED / (HUNDRED + rate)) if gross_mode else discount
     discount_without = Decimal(0)
     discount_with = Decimal(0)
     by_rate: dict[Decimal, Decimal] = {}
     taxable_total = Decimal(0)
     for (rate, _), base in groups.items():
         discount = round2(base * discount_pct / HUNDRED)
-        taxable = base - discount
-        discount_without += discount
-        discount_with += round2(discount * (HUNDRED + rate) / HUNDRED)
+        after = base - discount
+        if gross_mode:
+            tax = round2(after * rate / (HUNDRED + rate))
+            taxable = after - tax
+            discount_with += discount
+            discount_without += round2(discount * HUNDRED / (HUNDRED + rate))
+        else:
+            tax = round2(after * rate / HUNDRED)
+            taxable = after
+            discount_without += discount
+            discount_with += round2(discount * (HUNDRED + rate) / HUNDRED)
         taxable_total += taxable
-        by_rate[rate] = by_rate.get(rate, Decimal(0)) + round2(taxable * rate / HUNDRED)
+        by_rate[rate] = by_rate.get(rate, Decimal(0)) + tax
     if per_item:
-        taxable_total = sum((_line(i) for i in record.get("items", [])), Decimal(0)) - item_discount
+        taxable_total = item_net
         discount_without = item_discount
     tax_total = item_tax if per_item else sum(by_rate.values(), Decimal(0))
     total_with_tax = taxable_total + tax_total
@@ -405,7 +440,12 @@ def _status(record: Mapping[str, Any], figures: Mapping[str, Any], today: date) 
 
 def render_item(env: Env, invoice_id: int, item: Mapping[str, Any]) -> dict[str, Any]:
     rate = Decimal(str(item.get("tax_rate", "0")))
-    line = _line(item)
+    if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
+        gross = _gross_line(item)
+        line, line_with_tax = round2(gross * HUNDRED / (HUNDRED + rate)), gross
+    else:
+        line = _line(item)
+        line_with_tax = round2(line * (HUNDRED + rate) / HUNDRED)
     return {
         "item_id": int(item["item_id"]),
         "invoice_id": invoice_id,
@@ -420,7 +460,7 @@ def render_item(env: Env, invoice_id: int, item: Mapping[str, Any]) -> dict[str,
         "tax_rate": _number(item.get("tax_rate", "0")),
         "tax_rate_special_status": item.get("tax_rate_special_status", ""),
         "general_ledger_account": item.get("general_ledger_account", ""),
-        "total_with_tax": money(line * (HUNDRED + rate) / HUNDRED),
+        "total_with_tax": money(line_with_tax),
     }
 
 
@@ -443,7 +483,8 @@ def render_event(env: Env, invoice_id: int, event: Mapping[str, Any]) -> dict[st
         "uri": env.uri("invoices", invoice_id, "events", event["event_id"]),
         "date": event.get("date", ""),
         "type": event.get("type", ""),
-        "description": event.get("description", ""),
+        "content": event.get("content", ""),
+        "recipients": [{"recipient": r} for r in event.get("recipients", [])],
     }
 
 
@@ -508,7 +549,7 @@ def render_invoice(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
             "total_with_tax": money(figures["total_with_tax"]),
             "total_paid": money(figures["total_paid"]),
             "structured_message": record.get("structured_message", ""),
-            "tags": list(record.get("tags", [])),
+            "tags": [{"tag": tag} for tag in record.get("tags", [])],
             "payments": [render_payment(env, invoice_id, p) for p in record.get("payments", [])],
             "remarks": list(record.get("remarks", [])),
             "events": [render_event(env, invoice_id, e) for e in record.get("events", [])],

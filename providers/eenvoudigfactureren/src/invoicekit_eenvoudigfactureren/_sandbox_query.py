@@ -73,6 +73,9 @@ def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
         if match is None:
             raise ApiError(400, "filter invalid")
         name, op, value = match["field"], _WORD_OPS.get(match["op"], match["op"]), match["value"]
+        if name == "tag":
+            tests.append(_tag_test(op, value))
+            continue
         if name not in fields:
             raise ApiError(400, f"filter field {name} unknown")
 
@@ -81,6 +84,23 @@ def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
 
         tests.append(test)
     return tests
+
+
+def _tags(item: Item) -> list[str]:
+    return [str(t.get("tag", "")) if isinstance(t, dict) else str(t) for t in item.get("tags") or []]
+
+
+def _tag_test(op: str, value: str) -> Callable[[Item], bool]:
+    """``tag`` filters on the document's tags (download.rb: ``tag__ne__accountant`` keeps the invoices not yet
+    sent to the accountant, ``tag__eq__<tag>`` those that carry it): ``!=`` holds when no tag matches."""
+    if op not in ("=", "!=", "=~"):
+        raise ApiError(400, "filter invalid")
+
+    def test(item: Item) -> bool:
+        hit = any(_compare(tag, "=~" if op == "=~" else "=", value) for tag in _tags(item))
+        return not hit if op == "!=" else hit
+
+    return test
 
 
 def _sort_key(name: str) -> Callable[[Item], Any]:

@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from invoicekit.sandbox import Provenance
 from invoicekit.xmlsafe import XmlError
-from invoicekit_eenvoudigfactureren._xml import from_xml, to_xml
+from invoicekit_eenvoudigfactureren._sandbox_xml import read_xml, write_xml
 
 __all__ = ["ApiError", "Call", "read_call", "render", "render_error"]
 
@@ -100,7 +101,7 @@ def _parse_body(body: bytes, body_format: Format | Literal["form"] | None) -> An
             raise SyntaxQuirk("Syntax error", "json") from None
     if body_format == "xml":
         try:
-            return from_xml(body, max_bytes=MAX_BODY)
+            return read_xml(body, max_bytes=MAX_BODY)
         except XmlError:
             # Assumption (reference #6): EF answers unparsable XML the way it answers unparsable JSON.
             raise SyntaxQuirk("Syntax error", "xml") from None
@@ -117,7 +118,7 @@ def _response_format(query: dict[str, str], accept: str, body_format: str | None
     return "json" if body_format == "json" else "xml"
 
 
-async def read_call(request: Request, base: str, path: str) -> Call:
+async def read_call(request: Request, base: str, segments: list[str]) -> Call:
     """Parse a request; raises :class:`SyntaxQuirk` or :class:`ApiError` for a body EF would refuse."""
     query = dict(parse_qsl(request.url.query, keep_blank_values=True))
     accept = request.headers.get("accept", "")
@@ -127,7 +128,6 @@ async def read_call(request: Request, base: str, path: str) -> Call:
     if len(body) > MAX_BODY:
         raise ApiError(400, "request too large")
     parsed = _parse_body(body, body_format)
-    segments = [segment for segment in path.split("/") if segment]
     return Call(
         method=request.method,
         segments=segments,
@@ -140,11 +140,13 @@ async def read_call(request: Request, base: str, path: str) -> Call:
     )
 
 
-def render(data: Any, root: str, fmt: Format, status: int = 200) -> Response:
+def render(
+    data: Any, root: str, fmt: Format, status: int = 200, provenance: Provenance | None = None
+) -> Response:
     """``data`` as EF sends it: JSON, or XML under ``root`` (a list root is the plural domain name)."""
     if fmt == "json":
         return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type=JSON_TYPE)
-    return Response(to_xml(root, data), status_code=status, media_type=XML_TYPE)
+    return Response(write_xml(root, data, provenance), status_code=status, media_type=XML_TYPE)
 
 
 def render_error(status: int, message: str, fmt: Format) -> Response:
