@@ -499,8 +499,8 @@ def test_peppolbis3_download_is_ubl(http: httpx.Client) -> None:
     assert root.tag == "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
     assert Decimal(root.findtext(".//{*}LegalMonetaryTotal/{*}PayableAmount") or "0") == Decimal("919.60")
     assert root.findtext(".//{*}AccountingSupplierParty//{*}RegistrationName") == "EF Sandbox BV"
-    pdf = http.get(f"/invoices/{invoice_id}", params={"format": "pdf"}, headers=JSON)
-    assert pdf.status_code == 400
+    unknown = http.get(f"/invoices/{invoice_id}", params={"format": "docx"}, headers=JSON)
+    assert (unknown.status_code, unknown.json()) == (400, {"error": "format docx unknown"})
 
 
 def test_account_and_settings(http: httpx.Client) -> None:

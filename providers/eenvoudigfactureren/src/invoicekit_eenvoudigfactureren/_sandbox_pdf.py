@@ -9,9 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from invoicekit.sandbox import PdfDocument, PdfLine, render_pdf
 from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, Env, money
 from invoicekit_eenvoudigfactureren._sandbox_invoices import render_invoice
-from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = ["invoice_pdf"]
 
@@ -21,19 +21,21 @@ def _lines(*parts: Any) -> list[str]:
 
 
 def invoice_pdf(env: Env, record: dict[str, Any]) -> bytes:
-    try:
-        from invoicekit.sandbox import PdfDocument, PdfLine, render_pdf  # type: ignore[attr-defined]
-    except ImportError:  # the shared renderer has not landed in this checkout
-        raise ApiError(400, "format pdf unknown") from None
     data = render_invoice(env, record)
+    # EF keeps a credit note's amounts negative; the printed credit note states them as amounts credited.
+    sign = Decimal(-1) if data["type"] == "creditnote" else Decimal(1)
+
+    def amount(value: Any) -> str:
+        return money(Decimal(str(value)) * sign)
+
     client = env.store.get("clients", int(record["client_id"])) or {}
     lines = [
         PdfLine(
             description=str(item["description"]),
             quantity=str(item["quantity"]),
-            unit_price=str(item["amount"]),
+            unit_price=amount(item["amount"]),
             vat_rate=str(item["tax_rate"]),
-            net=str(item["total_without_tax"]),
+            net=amount(item["total_without_tax"]),
         )
         for item in data["items"]
     ]
@@ -43,7 +45,7 @@ def invoice_pdf(env: Env, record: dict[str, Any]) -> bytes:
         title=title,
         number=str(data["number"]),
         issue_date=str(data["date"]),
-        due_date=str(data["date_overdue"] or data["date"]),
+        due_date=str(data["date_overdue"]) or None,
         seller=_lines(
             ACCOUNT["name"],
             ACCOUNT["street"],
@@ -57,9 +59,9 @@ def invoice_pdf(env: Env, record: dict[str, Any]) -> bytes:
             client.get("tax_code"),
         ),
         lines=lines,
-        net_total=str(data["total_without_tax"]),
-        vat_total=money(vat_total),
-        payable=str(data["total_with_tax"]),
+        net_total=amount(data["total_without_tax"]),
+        vat_total=amount(vat_total),
+        payable=amount(data["total_with_tax"]),
         currency=str(data["currency"]),
         payment_reference=_ogm(str(data["structured_message"])) or None,
     )
