@@ -477,7 +477,8 @@ def test_send_peppol_and_email(http: httpx.Client) -> None:
     events = http.get(f"/invoices/{invoice_id}/events", headers=JSON).json()
     # Events carry content and recipients, as hvr4's efInvoicesEventsBean reads them.
     assert "0208:0403019261" in events[0]["content"]
-    assert events[1]["recipients"] == [{"recipient": "ap@company.example"}]
+    assert events[1]["recipients"] == [{"name": "", "email_address": "ap@company.example"}]
+    assert events[1]["type"] == "email sent"  # the type the 2017 JSON shows (hvierendeels/efAPI)
     # The older query-flag form does the same.
     assert http.post(f"/invoices/{invoice_id}?send_peppol", headers=JSON).json()["success"] == "invoice sent"
     person_invoice = make_invoice(http, person)

@@ -341,8 +341,8 @@ def _recipients(env: Env, client: dict[str, Any], spec: str) -> list[str]:
 
 
 def _log_event(env: Env, invoice: dict[str, Any], kind: str, content: str, recipients: list[str]) -> None:
-    # An invoice's events carry type, date, content and recipients (hvr4 efInvoicesEventsBean); the type
-    # names the sandbox uses are its own (no source shows EF's), so no client may rely on them.
+    # An invoice's events carry type, date, content and recipients (hvr4 efInvoicesEventsBean). Only
+    # "email sent" is seen in a real answer; the other type names are the sandbox's own.
     invoice.setdefault("events", []).append(
         {
             "event_id": env.store.next_value("event_id"),
@@ -379,7 +379,7 @@ def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
             if not vat and env.enforces("send.peppol.tax_code_invalid"):
                 raise ApiError(400, "client tax_code invalid")
             participant = f"0208:{vat[2:]}" if vat.startswith("BE") else f"9925:{vat}" if vat else ""
-        _log_event(env, invoice, "peppol", f"Verzonden via Peppol {participant}".strip(), [])
+        _log_event(env, invoice, "peppol sent", f"Verzonden via Peppol {participant}".strip(), [])
         if env.serves_behaviour("invoice.tags.after_send"):
             _tag(invoice, "peppol")
         results["peppol"] = "sent"
@@ -394,7 +394,10 @@ def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
         addresses = _recipients(env, client, spec)
         if not addresses:
             raise ApiError(400, "recipient invalid")
-        _log_event(env, invoice, "email", "Verzonden per e-mail", addresses)
+        # The 2017 JSON of an invoice (hvierendeels/efAPI json/invoice_good.txt) shows an "email sent" event
+        # whose content is the mail's text and whose recipients are {name, email_address}.
+        message = str(options.get("message") or "Beste,\n\nIn bijlage vindt u uw factuur terug.\n\nMet vriendelijke groeten.")
+        _log_event(env, invoice, "email sent", message, addresses)
         if env.serves_behaviour("invoice.tags.after_send"):
             _tag(invoice, "email")
         results["email"] = "sent"
@@ -410,7 +413,7 @@ def _send_accountant(env: Env, invoice: dict[str, Any], body: Any) -> Answer:
     options = body if isinstance(body, dict) else {}
     mark_only = str(options.get("mark_as_sent", "")).strip().lower() in ("1", "yes", "true")
     content = "Gemarkeerd als verzonden naar boekhouder" if mark_only else "Verzonden naar boekhouder"
-    _log_event(env, invoice, "accountant", content, [])
+    _log_event(env, invoice, "accountant sent", content, [])
     _tag(invoice, "accountant")
     env.store.replace(si.INVOICES, int(invoice["id"]), invoice)
     return _message(200, "invoice sent to accountant")

@@ -484,8 +484,16 @@ def render_event(env: Env, invoice_id: int, event: Mapping[str, Any]) -> dict[st
         "date": event.get("date", ""),
         "type": event.get("type", ""),
         "content": event.get("content", ""),
-        "recipients": [{"recipient": r} for r in event.get("recipients", [])],
+        "recipients": [{"name": "", "email_address": r} for r in event.get("recipients", [])],
     }
+
+
+def tag_id(env: Env, name: str) -> int:
+    """A tag's id, the same for every document that carries it."""
+    for row in env.store.all("tags"):
+        if row.get("name") == name:
+            return int(row["id"])
+    return int(env.store.insert("tags", {"name": name}))
 
 
 def _number(value: Any) -> int | str:
@@ -549,7 +557,8 @@ def render_invoice(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
             "total_with_tax": money(figures["total_with_tax"]),
             "total_paid": money(figures["total_paid"]),
             "structured_message": record.get("structured_message", ""),
-            "tags": [{"tag": tag} for tag in record.get("tags", [])],
+            # {tag_id, name} as hvr4's efTagsBean reads them; the ids are the sandbox's.
+            "tags": [{"tag_id": tag_id(env, tag), "name": tag} for tag in record.get("tags", [])],
             "payments": [render_payment(env, invoice_id, p) for p in record.get("payments", [])],
             "remarks": list(record.get("remarks", [])),
             "events": [render_event(env, invoice_id, e) for e in record.get("events", [])],

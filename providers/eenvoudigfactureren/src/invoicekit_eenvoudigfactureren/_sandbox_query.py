@@ -87,7 +87,7 @@ def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
 
 
 def _tags(item: Item) -> list[str]:
-    return [str(t.get("tag", "")) if isinstance(t, dict) else str(t) for t in item.get("tags") or []]
+    return [str(t.get("name", "")) if isinstance(t, dict) else str(t) for t in item.get("tags") or []]
 
 
 def _tag_test(op: str, value: str) -> Callable[[Item], bool]:
