@@ -705,6 +705,7 @@ class EenvoudigFacturerenAdapter(Adapter):
             idempotent=False,
             reference=f"{via} send of {doc_id}",
         )
+        assert isinstance(outcome, httpx.Response)  # a step without a lookup never ends in Found
         data = self._object(outcome)
         return SendResult(via=via, accepted=True, message=str(data.get("success") or "") or None, raw=dict(data))
 

@@ -359,6 +359,10 @@ def _tag(invoice: dict[str, Any], tag: str) -> None:
         invoice["tags"].append(tag)
 
 
+# The mail text of the 2017 JSON's "email sent" event (hvierendeels/efAPI json/invoice_good.txt).
+_DEFAULT_MAIL = "Beste,\n\nIn bijlage vindt u uw factuur terug.\n\nMet vriendelijke groeten."
+
+
 def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
     unknown = set(methods) - {"peppol", "email"}
     if unknown:
@@ -396,7 +400,7 @@ def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
             raise ApiError(400, "recipient invalid")
         # The 2017 JSON of an invoice (hvierendeels/efAPI json/invoice_good.txt) shows an "email sent" event
         # whose content is the mail's text and whose recipients are {name, email_address}.
-        message = str(options.get("message") or "Beste,\n\nIn bijlage vindt u uw factuur terug.\n\nMet vriendelijke groeten.")
+        message = str(options.get("message") or _DEFAULT_MAIL)
         _log_event(env, invoice, "email sent", message, addresses)
         if env.serves_behaviour("invoice.tags.after_send"):
             _tag(invoice, "email")
@@ -551,8 +555,10 @@ def _authenticated(sandbox: Sandbox, request: Request) -> bool:
     # the 2017 Java client and the WooCommerce plugin's older settings. The sandbox has no users: it takes its
     # API key as the password (assumed).
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic" or not sandbox.provenance or not sandbox.provenance.serves(
-        "behaviour", "auth.basic", strict=sandbox.strict
+    if (
+        scheme.lower() != "basic"
+        or not sandbox.provenance
+        or not sandbox.provenance.serves("behaviour", "auth.basic", strict=sandbox.strict)
     ):
         return False
     try:
@@ -583,7 +589,7 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
             return response
         account = request.headers.get("x-accountid")
         # Assumption: an X-AccountId the key has no access to is a 403, EF's "access denied" status.
-        if account and account != ACCOUNT["account_id"]:
+        if account and account != ACCOUNT["account_id"] and provenance.enforces("account.other", strict=sandbox.strict):
             return render_error(403, "access denied", fmt)
         base = f"{request.url.scheme}://{request.url.netloc}{API_ROOT}"
         try:

@@ -12,9 +12,9 @@ from typing import Any
 
 from invoicekit_eenvoudigfactureren._sandbox_common import (
     Env,
+    choice,
     country_code_for,
     country_name,
-    choice,
     date_field,
     decimal_field,
     int_field,
@@ -160,8 +160,10 @@ def custom_values_input(value: Any, env: Env) -> dict[str, str]:
             raise ApiError(400, "name is required")
         if name not in defined:
             # Custom fields are defined under Settings > Advanced (seed 004). Assumption: a name the account
-            # lacks is refused rather than ignored.
-            raise ApiError(400, f"custom_value {name} unknown")
+            # lacks is refused rather than ignored (in strict mode it is ignored).
+            if env.enforces("custom_value.undefined"):
+                raise ApiError(400, f"custom_value {name} unknown")
+            continue
         result[name] = text(item, "value", max_len=75) or ""
     return result
 
@@ -196,7 +198,8 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
         extra |= {"custom_values", "contacts", "default_structured_message", "default_tax_country_code"}
         if not (known or key in extra or key in _READ_ONLY):
             # Assumption: EF ignores what it does not know; the sandbox refuses it, to catch adapter typos.
-            raise ApiError(400, f"{key} unknown")
+            if env.enforces("client.unknown_field"):
+                raise ApiError(400, f"{key} unknown")
     for key, limit in _TEXT.items():
         value = text(data, key, max_len=limit)
         if value is not None:
@@ -222,9 +225,10 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
         # "Bij aanmaken/bewerken enkel te gebruiken indien country_code niet werd opgegeven" (seed 004).
         name = text(data, "country", max_len=25) or ""
         found = country_code_for(name) if name else ""
-        if found is None:
+        if found is None and env.enforces("client.country.unknown"):
             raise ApiError(400, "country unknown")
-        record["country_code"] = found
+        if found is not None:
+            record["country_code"] = found
     if "default_tax_country_code" in data:
         oss = text(data, "default_tax_country_code") or ""
         if oss and (len(oss) != 2 or not oss.isalpha()):

@@ -66,7 +66,6 @@ TAX_RATES = (Decimal(21), Decimal(12), Decimal(6))
 DEFAULT_CUSTOM_FIELDS: Mapping[str, str] = {"myreference": "Onze referentie"}
 
 
-
 @functools.cache
 def _dutch() -> gettext.NullTranslations:
     return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"], fallback=True)

@@ -187,9 +187,9 @@ def item_input(data: Any, *, tax_included: bool, existing: Mapping[str, Any] | N
             item.pop("amount_with_tax", None)
     item.setdefault("amount", "0")
     for key, limit in (("stockitem_code", 50), ("general_ledger_account", 20)):
-        value = text(data, key, max_len=limit)
-        if value is not None:
-            item[key] = value
+        given = text(data, key, max_len=limit)
+        if given is not None:
+            item[key] = given
     if "stockitem_id" in data:
         stock = int_field(data, "stockitem_id")
         item["stockitem_id"] = "" if stock is None else str(stock)
@@ -207,14 +207,14 @@ def payment_input(env: Env, data: Any, invoice: Mapping[str, Any]) -> dict[str, 
         amount: Decimal | None = figures["total_with_tax"] - figures["total_paid"]
     else:
         amount = decimal_field(data, "amount", places=2)
-        if amount is None:
+        if amount is None and env.enforces("payment.amount.required"):
             raise ApiError(400, "amount is required")
     if amount is None or round2(amount) == 0:
         raise ApiError(400, "amount can not be 0.00")
     payment["amount"] = money(amount)
     payment["description"] = text(data, "description", max_len=255) or ""
     method = text(data, "method") or ""
-    if method and method.lower() not in PAYMENT_METHODS:
+    if method and method.lower() not in PAYMENT_METHODS and env.enforces("payment.method.invalid"):
         raise ApiError(400, "method invalid")
     payment["method"] = method.lower()
     payment["created"] = timestamp()
@@ -255,7 +255,7 @@ def apply_invoice(env: Env, record: dict[str, Any], data: Any, *, create: bool, 
     if not isinstance(data, dict):
         raise ApiError(400, "invoice invalid")
     for key in data:
-        if key not in _WRITABLE and key not in _READ_ONLY:
+        if key not in _WRITABLE and key not in _READ_ONLY and env.enforces("invoice.unknown_field"):
             raise ApiError(400, f"{key} unknown")
     invoice_id = record.get("id")
     if replace:
@@ -354,6 +354,16 @@ def find_invoice(env: Env, segment: str | int) -> dict[str, Any]:
 
 def _line(item: Mapping[str, Any]) -> Decimal:
     return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(item.get("amount", "0"))))
+
+
+def line_net(item: Mapping[str, Any], *, gross: bool = False) -> Decimal:
+    """An item's line total as the invoice shows it: without VAT, or with it (``gross``)."""
+    if gross:
+        return _gross_line(item)
+    if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
+        rate = Decimal(str(item.get("tax_rate", "0")))
+        return round2(_gross_line(item) * HUNDRED / (HUNDRED + rate))
+    return _line(item)
 
 
 def _gross_line(item: Mapping[str, Any]) -> Decimal:

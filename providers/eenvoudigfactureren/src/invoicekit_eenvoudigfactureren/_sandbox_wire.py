@@ -140,9 +140,7 @@ async def read_call(request: Request, base: str, segments: list[str]) -> Call:
     )
 
 
-def render(
-    data: Any, root: str, fmt: Format, status: int = 200, provenance: Provenance | None = None
-) -> Response:
+def render(data: Any, root: str, fmt: Format, status: int = 200, provenance: Provenance | None = None) -> Response:
     """``data`` as EF sends it: JSON, or XML under ``root`` (a list root is the plural domain name)."""
     if fmt == "json":
         return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type=JSON_TYPE)
