@@ -585,3 +585,14 @@ def test_over_a_real_uvicorn_server() -> None:
                 assert from_xml(raw.content)[0]["number"] == invoice.number
     finally:
         sandbox.close()
+
+
+def test_a_document_refused_before_its_write_leaves_no_new_client(session: Session) -> None:
+    # Issue 10: the inline client was created first, then the credit note's corrected invoice was looked up.
+    person = Client(kind="person", name="An Janssens", email="an@home.example")
+    rows = [InvoiceRow(description="Terugbetaling", quantity=1, unit_price="50.00", vat_rate=21)]
+    note = CreditNote(issue_date=TODAY, client=person, rows=rows, corrects_invoice_id="999")
+    with pytest.raises(NotFound):
+        session(lambda b: b.credit_notes.create(note))
+    assert box(session).store.all("clients") == []
+    assert [r.method for r in box(session).request_log] == ["GET"]

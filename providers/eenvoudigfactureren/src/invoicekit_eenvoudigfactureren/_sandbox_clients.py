@@ -196,10 +196,9 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
         known = key in _TEXT or key in _CHOICES or key in _INTS or key in _PERCENTS
         extra = {"country", "country_code", "delivery_address", "site_address", "sepa_collection"}
         extra |= {"custom_values", "contacts", "default_structured_message", "default_tax_country_code"}
-        if not (known or key in extra or key in _READ_ONLY):
-            # Assumption: EF ignores what it does not know; the sandbox refuses it, to catch adapter typos.
-            if env.enforces("client.unknown_field"):
-                raise ApiError(400, f"{key} unknown")
+        # Assumption: EF ignores what it does not know; the sandbox refuses it, to catch adapter typos.
+        if not (known or key in extra or key in _READ_ONLY) and env.enforces("client.unknown_field"):
+            raise ApiError(400, f"{key} unknown")
     for key, limit in _TEXT.items():
         value = text(data, key, max_len=limit)
         if value is not None:
