@@ -154,17 +154,21 @@ def _party(
     parent: etree._Element,
     *,
     endpoint: Endpoint | None,
+    party_ids: tuple[Identifier, ...],
     trading_name: str | None,
     address: Address | None,
     vat_number: str | None,
     registration_name: str,
     legal_id: Identifier | None,
+    legal_form: str | None,
     contact: tuple[str | None, str | None, str | None],
 ) -> None:
     w = ctx.w
     party = w.agg(parent, "Party")
     if endpoint is not None:
         w.text(party, "EndpointID", endpoint.identifier, schemeID=endpoint.scheme)
+    for party_id in party_ids:
+        w.text(w.agg(party, "PartyIdentification"), "ID", party_id.value, schemeID=party_id.scheme)
     if trading_name:
         w.text(w.agg(party, "PartyName"), "Name", trading_name)
     if address is not None:
@@ -178,6 +182,7 @@ def _party(
     w.text(legal, "RegistrationName", registration_name)
     if legal_id is not None:
         w.text(legal, "CompanyID", legal_id.value, schemeID=legal_id.scheme)
+    w.text(legal, "CompanyLegalForm", legal_form)
     name, phone, email = contact
     if name or phone or email:
         element = w.agg(party, "Contact")
@@ -192,12 +197,14 @@ def _supplier(ctx: _Context, root: etree._Element) -> None:
         ctx,
         ctx.w.agg(root, "AccountingSupplierParty"),
         endpoint=seller_endpoint(seller, extras),
+        party_ids=extras.seller_party_ids,
         trading_name=extras.seller_trading_name,
         address=seller.address,
         vat_number=seller.vat_number,
         registration_name=seller.name,
         legal_id=_legal_id(extras.seller_legal_id, seller.enterprise_number),
-        contact=(None, seller.phone, seller.email),
+        legal_form=extras.seller_legal_form,
+        contact=(extras.seller_contact_name, seller.phone, seller.email),
     )
 
 
@@ -208,11 +215,13 @@ def _customer(ctx: _Context, root: etree._Element) -> None:
         ctx,
         ctx.w.agg(root, "AccountingCustomerParty"),
         endpoint=buyer_endpoint(client, extras),
+        party_ids=extras.buyer_party_ids,
         trading_name=extras.buyer_trading_name,
         address=client.address,
         vat_number=client.vat_number,
         registration_name=client.name,
         legal_id=_legal_id(extras.buyer_legal_id, client.enterprise_number),
+        legal_form=None,
         contact=(
             contact.name if contact else None,
             (contact.phone if contact else None) or client.phone,
@@ -232,12 +241,19 @@ def _delivery(ctx: _Context, root: etree._Element) -> None:
         # An intra-EU supply needs a deliver-to country (BR-IC-12); without a separate delivery address the
         # goods go to the buyer's own address.
         address = document.client.address
-    if document.delivery_date is None and address is None:
+    location_id, party_name = ctx.extras.delivery_location_id, ctx.extras.delivery_party_name
+    if document.delivery_date is None and address is None and location_id is None and not party_name:
         return
     delivery = ctx.w.agg(root, "Delivery")
     ctx.w.text(delivery, "ActualDeliveryDate", document.delivery_date)
-    if address is not None:
-        _address(ctx, ctx.w.agg(delivery, "DeliveryLocation"), "Address", address)
+    if address is not None or location_id is not None:
+        location = ctx.w.agg(delivery, "DeliveryLocation")
+        if location_id is not None:
+            ctx.w.text(location, "ID", location_id.value, schemeID=location_id.scheme)
+        if address is not None:
+            _address(ctx, location, "Address", address)
+    if party_name:
+        ctx.w.text(ctx.w.agg(ctx.w.agg(delivery, "DeliveryParty"), "PartyName"), "Name", party_name)
 
 
 def _payment_means(ctx: _Context, root: etree._Element, *, due_date: date | None) -> None:

@@ -78,6 +78,15 @@ class UblExtras:
     #: Legal registration identifiers (BT-30, BT-47); default for Belgian parties: 0208 + enterprise number.
     seller_legal_id: Identifier | None = None
     buyer_legal_id: Identifier | None = None
+    #: Party identifiers (BT-29, BT-46: PartyIdentification), e.g. a GLN (0088) or a SEPA creditor id.
+    seller_party_ids: tuple[Identifier, ...] = ()
+    buyer_party_ids: tuple[Identifier, ...] = ()
+    #: Seller additional legal information (BT-33) and contact point name (BT-41).
+    seller_legal_form: str | None = None
+    seller_contact_name: str | None = None
+    #: Deliver-to location identifier (BT-71) and party name (BT-70).
+    delivery_location_id: Identifier | None = None
+    delivery_party_name: str | None = None
     #: Preceding invoices (BG-3); on a credit note, the invoice(s) it credits.
     billing_references: tuple[DocumentReference, ...] = ()
     contract_reference: str | None = None

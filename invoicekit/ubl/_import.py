@@ -187,15 +187,31 @@ def _legal(r: _Reader, party: etree._Element) -> tuple[str | None, str | None, I
     return name, None, Identifier(value, scheme)
 
 
+def _identifier(r: _Reader, element: etree._Element | None) -> Identifier | None:
+    if element is None:
+        return None
+    r.mark(element)
+    value = (element.text or "").strip()
+    return Identifier(value, element.get("schemeID")) if value else None
+
+
+def _party_ids(r: _Reader, party: etree._Element) -> tuple[Identifier, ...]:
+    """BT-29 / BT-46 (and BT-90, the SEPA creditor id, which UBL also puts in PartyIdentification)."""
+    found = (_identifier(r, r.el("cbc:ID", element)) for element in r.all("cac:PartyIdentification", party))
+    return tuple(identifier for identifier in found if identifier is not None)
+
+
 def _seller(
     r: _Reader, party: etree._Element | None, means: etree._Element | None
 ) -> tuple[Seller | None, dict[str, Any]]:
     if party is None:
         return None, {}
-    extras: dict[str, Any] = {"seller_endpoint": _endpoint(r, party)}
+    extras: dict[str, Any] = {"seller_endpoint": _endpoint(r, party), "seller_party_ids": _party_ids(r, party)}
     trading = r.text("cac:PartyName/cbc:Name", party)
     name, kbo, legal_id = _legal(r, party)
     extras["seller_legal_id"] = legal_id
+    extras["seller_legal_form"] = r.text("cac:PartyLegalEntity/cbc:CompanyLegalForm", party)
+    extras["seller_contact_name"] = r.text("cac:Contact/cbc:Name", party)
     if trading and trading != name:
         extras["seller_trading_name"] = trading
     vat = _vat_number(r, party)
@@ -228,6 +244,7 @@ def _client(r: _Reader, party: etree._Element | None, delivery: Address | None) 
         r.issues.append(FieldIssue("client", "the document has no AccountingCustomerParty"))
         return r.build(Client, "client", {"name": "(unknown buyer)"}), extras
     extras["buyer_endpoint"] = _endpoint(r, party)
+    extras["buyer_party_ids"] = _party_ids(r, party)
     trading = r.text("cac:PartyName/cbc:Name", party)
     name, kbo, legal_id = _legal(r, party)
     extras["buyer_legal_id"] = legal_id
@@ -569,6 +586,9 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         if delivery is not None
         else None
     )
+    if delivery is not None:
+        extras["delivery_location_id"] = _identifier(r, r.el("cac:DeliveryLocation/cbc:ID", delivery))
+        extras["delivery_party_name"] = r.text("cac:DeliveryParty/cac:PartyName/cbc:Name", delivery)
     client, client_extras = _client(r, r.el("cac:AccountingCustomerParty/cac:Party"), delivery_address)
     extras.update(seller_extras)
     extras.update(client_extras)
