@@ -8,14 +8,18 @@ blocks they share are built by the helpers in between. Every amount comes from t
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from lxml import etree
+from pydantic import BaseModel
 
-from invoicekit.errors import ValidationError
+from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import Address, Client, CreditNote, Invoice, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
 from invoicekit.ubl._extras import DocumentReference, Endpoint, Identifier, UblExtras
@@ -536,11 +540,44 @@ def document_totals(document: Document, extras: UblExtras) -> Totals:
     )
 
 
+# XML 1.0 cannot carry these characters at all (not even escaped): C0 controls other than tab, line feed and
+# carriage return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text_issues(value: object, path: str) -> Iterator[FieldIssue]:
+    """Every string in a model, dataclass or container that XML cannot hold, with its dotted field path."""
+    if isinstance(value, str):
+        found = _NOT_XML.search(value)
+        if found:
+            yield FieldIssue(path, f"contains the control character U+{ord(found.group()):04X}, which XML cannot hold")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            if name != "raw":
+                yield from _text_issues(getattr(value, name), f"{path}.{name}" if path else name)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _text_issues(getattr(value, item.name), f"{path}.{item.name}" if path else item.name)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _text_issues(item, f"{path}.{index}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _text_issues(item, f"{path}.{key}")
+
+
 def build_tree(document: Document, seller: Seller, extras: UblExtras | None = None) -> etree._Element:
     if not isinstance(document, Invoice | CreditNote):
         raise TypeError(f"to_ubl takes an Invoice or a CreditNote, not {type(document).__name__}")
     if not isinstance(seller, Seller):
         raise TypeError(f"the seller must be an invoicekit.model.Seller, not {type(seller).__name__}")
+    issues = [
+        *_text_issues(document, ""),
+        *_text_issues(seller, "seller"),
+        *_text_issues(extras, "extras"),
+    ]
+    if issues:
+        raise ValidationError(issues)
     if not document.number:
         raise ValidationError.single(
             "number", "required to export UBL (BT-1); a provider assigns it when the document is created"

@@ -44,6 +44,8 @@ def _version() -> str:
 
 
 PREFLIGHT_VERSION = f"invoicekit {_version()} pre-flight"
+#: A text field holds a character XML 1.0 cannot carry (a C0 control character, U+FFFE, ...).
+XML_CHARACTER_RULE = "INVOICEKIT-XML-CHAR"
 
 _NS = {"cac": CAC, "cbc": CBC}
 _CENT = Decimal("0.01")
@@ -99,6 +101,7 @@ COVERED_RULES: frozenset[str] = frozenset(
         "PEPPOL-EN16931-R121",
         "PEPPOL-COMMON-R043",
         "INVOICEKIT-9925",
+        "INVOICEKIT-XML-CHAR",
         "BR-10",
         "BR-27",
         "BR-61",
@@ -224,9 +227,17 @@ def _header_findings(doc: _Doc) -> Iterator[Finding]:
             doc.where(root),
         )
     notes = doc.findall("cbc:Note")
-    if len(notes) > 1:
+    # 3.0.19: several notes are allowed when seller and buyer both have a German postal address.
+    country = "cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+    both_german = all(
+        (doc.text(f"{party}/{country}") or "").upper() == "DE"
+        for party in ("cac:AccountingSupplierParty", "cac:AccountingCustomerParty")
+    )
+    if len(notes) > 1 and not both_german:
         yield _finding(
-            "PEPPOL-EN16931-R002", f"at most one document Note is allowed, found {len(notes)}", doc.where(notes[1])
+            "PEPPOL-EN16931-R002",
+            f"at most one document Note is allowed unless seller and buyer are both German, found {len(notes)}",
+            doc.where(notes[1]),
         )
     if doc.text("cbc:BuyerReference") is None and doc.text("cac:OrderReference/cbc:ID") is None:
         yield _finding("PEPPOL-EN16931-R003", "a BuyerReference or an OrderReference/ID is required", doc.where(root))
@@ -669,8 +680,13 @@ def _endpoint_findings(endpoint: Endpoint | None, path: str) -> Iterator[Finding
 def _model_findings(document: Invoice | CreditNote, seller: Seller, extras: UblExtras) -> Iterator[Finding]:
     if not document.number:
         yield _finding("BT-1", "an invoice number is required before the document can be sent", "number")
+    period = extras.invoice_period
+    has_period = period is not None and (period.start is not None or period.end is not None)
     for issue in document_issues(document):
-        yield _finding(_rule_of(issue.reason, "INVOICEKIT-MODEL"), issue.reason, issue.path)
+        rule = _rule_of(issue.reason, "INVOICEKIT-MODEL")
+        if rule == "BR-IC-11" and has_period:
+            continue  # BR-IC-11 asks for a delivery date *or* an invoicing period, which the model cannot see
+        yield _finding(rule, issue.reason, issue.path)
     client = document.client
     if seller_endpoint(seller, extras) is None:
         yield _finding(
@@ -763,7 +779,12 @@ def _document_findings(document: Invoice | CreditNote, seller: Seller, extras: U
     if not document.number or not document.rows:
         return findings  # no UBL can be built; the model findings say why
     reported = {f.rule_id for f in findings}
-    tree_findings = preflight_tree(build_tree(document, seller, extras))
+    try:
+        tree = build_tree(document, seller, extras)
+    except ValidationError as exc:  # text XML cannot hold: no UBL can be built
+        findings.extend(_finding(XML_CHARACTER_RULE, issue.reason, issue.path) for issue in exc.issues)
+        return findings
+    tree_findings = preflight_tree(tree)
     # The model checks named the field to fix; only add what the XML checks found beyond them.
     findings.extend(f for f in tree_findings if f.rule_id not in reported)
     return findings
