@@ -15,7 +15,18 @@ from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provi
 # A full RFC 5322 check needs a dependency and still cannot tell if the mailbox exists; this catches typos.
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
-__all__ = ["COUNTRY_CODES", "Address", "Client", "ClientKind", "Contact", "Language", "Seller", "SepaMandate", "SequenceType", "check_country"]
+__all__ = [
+    "COUNTRY_CODES",
+    "Address",
+    "Client",
+    "ClientKind",
+    "Contact",
+    "Language",
+    "Seller",
+    "SepaMandate",
+    "SequenceType",
+    "check_country",
+]
 
 
 class Language(StrEnum):

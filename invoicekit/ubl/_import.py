@@ -14,7 +14,7 @@ complete by construction rather than by a list of known gaps.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar, cast
 
 from lxml import etree
@@ -44,7 +44,7 @@ from invoicekit.ubl._extras import (
     Period,
     UblExtras,
 )
-from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SCHEME_KBO
+from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SCHEME_KBO, parse_decimal
 from invoicekit.vat import VatCategory
 from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
@@ -94,12 +94,10 @@ class _Reader:
         raw = self.text(path, base)
         if raw is None:
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            self.issues.append(FieldIssue(path, f"{raw!r} is not a number; ignored"))
-            return None
-        return value if value.is_finite() else None
+        value = parse_decimal(raw)
+        if value is None:
+            self.issues.append(FieldIssue(path, f"{raw[:40]!r} is not a number an invoice can hold; ignored"))
+        return value
 
     def day(self, path: str, base: etree._Element | None = None) -> date | None:
         raw = self.text(path, base)
@@ -419,10 +417,7 @@ def _own_discount(r: _Reader, line: etree._Element, quantity: Decimal, price: De
 
 
 def _plain_decimal(text: str | None) -> Decimal | None:
-    try:
-        return Decimal(text.strip()) if text else None
-    except InvalidOperation:
-        return None
+    return parse_decimal(text)
 
 
 def _allowances(r: _Reader, rows: list[InvoiceRow]) -> tuple[Decimal | None, list[AllowanceCharge]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Final
 
 CAC: Final = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -74,3 +76,24 @@ def cac(name: str) -> str:
 
 def cbc(name: str) -> str:
     return f"{{{CBC}}}{name}"
+
+
+# xs:decimal's lexical form: no exponent, no NaN or INF (which Python's Decimal would accept). The digit
+# bounds keep every value well inside the 28 significant digits of decimal's default context, so the totals
+# arithmetic (quantize to cents) can never overflow or raise InvalidOperation on a hostile number.
+_XS_DECIMAL = re.compile(r"^[+-]?(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))$")
+MAX_INTEGER_DIGITS = 15
+MAX_FRACTION_DIGITS = 12
+
+
+def parse_decimal(text: str | None) -> Decimal | None:
+    """A UBL number as Decimal; None when absent, not an xs:decimal, or beyond what an invoice can hold."""
+    if text is None:
+        return None
+    found = _XS_DECIMAL.match(text.strip())
+    if found is None:
+        return None
+    whole, fraction = found.group(1) or "", found.group(2) or found.group(3) or ""
+    if len(whole.lstrip("0")) > MAX_INTEGER_DIGITS or len(fraction.rstrip("0")) > MAX_FRACTION_DIGITS:
+        return None
+    return Decimal(text.strip())

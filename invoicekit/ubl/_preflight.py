@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 from collections.abc import Iterable, Iterator
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
@@ -28,7 +28,15 @@ from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import CreditNote, Invoice, Seller, document_issues
 from invoicekit.ubl._export import build_tree, buyer_endpoint, seller_endpoint
 from invoicekit.ubl._extras import Endpoint, UblExtras
-from invoicekit.ubl._ns import CAC, CBC, CUSTOMIZATION_ID, SCHEME_BE_VAT, SCHEME_KBO
+from invoicekit.ubl._ns import (
+    CAC,
+    CBC,
+    CUSTOMIZATION_ID,
+    MAX_INTEGER_DIGITS,
+    SCHEME_BE_VAT,
+    SCHEME_KBO,
+    parse_decimal,
+)
 from invoicekit.ubl._report import Finding, Flag, Layer
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
 from invoicekit.xmlsafe import XmlError, parse_xml
@@ -46,6 +54,8 @@ def _version() -> str:
 PREFLIGHT_VERSION = f"invoicekit {_version()} pre-flight"
 #: A text field holds a character XML 1.0 cannot carry (a C0 control character, U+FFFE, ...).
 XML_CHARACTER_RULE = "INVOICEKIT-XML-CHAR"
+#: An amount that is not a plain decimal (1e30, NaN, INF) or too large for any invoice.
+NUMBER_RULE = "INVOICEKIT-NUMBER"
 
 _NS = {"cac": CAC, "cbc": CBC}
 _CENT = Decimal("0.01")
@@ -102,6 +112,7 @@ COVERED_RULES: frozenset[str] = frozenset(
         "PEPPOL-COMMON-R043",
         "INVOICEKIT-9925",
         "INVOICEKIT-XML-CHAR",
+        "INVOICEKIT-NUMBER",
         "BR-10",
         "BR-27",
         "BR-61",
@@ -153,13 +164,7 @@ def _finding(rule_id: str, message: str, location: str, flag: Flag = Flag.FATAL)
 
 
 def _dec(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    return parse_decimal(text)
 
 
 def _xpath_round2(value: Decimal) -> Decimal:
@@ -344,7 +349,14 @@ def _currency_findings(doc: _Doc) -> Iterator[Finding]:
         if grandparent is not None and etree.QName(grandparent).localname == "Price":
             continue
         text = (element.text or "").strip()
-        if "." in text and len(text.split(".", 1)[1]) > 2:
+        if parse_decimal(text) is None:
+            yield _finding(
+                NUMBER_RULE,
+                f"{text[:40]!r} is not a number an invoice can hold (a plain decimal of at most "
+                f"{MAX_INTEGER_DIGITS} digits before the point; no exponent, NaN or INF)",
+                doc.where(element),
+            )
+        elif "." in text and len(text.split(".", 1)[1]) > 2:
             yield _finding("UBL-DT-01", f"amounts have at most two decimals, found {text!r}", doc.where(element))
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-from lxml import etree
-
 from datetime import date
 from pathlib import Path
+
+from lxml import etree
 
 from invoicekit.ubl._artefacts import (
     Artefact,

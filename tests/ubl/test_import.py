@@ -127,7 +127,9 @@ def test_party_identifiers_legal_form_and_delivery_survive_a_round_trip(examples
     for path in ("cac:PartyIdentification", "cac:DeliveryLocation/cbc:ID", "cac:DeliveryParty"):
         assert not [p for p in imported.leftovers.unmapped if p.endswith(path)]
     again = etree.fromstring(imported.to_ubl())
-    assert again.findtext("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", None, NS) == "99887766"
+    assert (
+        again.findtext("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", None, NS) == "99887766"
+    )
     [buyer_id] = again.findall("cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", NS)
     assert (buyer_id.text, buyer_id.get("schemeID")) == ("FR23342", "0002")
 

@@ -88,7 +88,9 @@ def test_fetch_of_an_unpinned_release_says_how_to_install_it(tmp_path: Path) -> 
         fetch_pack("3.0.22", directory=tmp_path)
 
 
-def test_fetch_reports_an_unreachable_upstream(tmp_path: Path) -> None:
-    with pytest.raises(RulePackError, match="HTTP 404|ConnectError"):
-        # Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-        fetch_pack("3.0.19", directory=tmp_path, mirror="http://127.0.0.1:9", timeout=2)
+def test_fetch_reports_a_missing_upstream_file(upstream_copy: tuple[str, Path], tmp_path: Path) -> None:
+    mirror, root = upstream_copy
+    [pipeline] = root.rglob("pipeline-for-svrl.xsl")
+    pipeline.unlink()
+    with pytest.raises(RulePackError, match=r"pipeline-for-svrl\.xsl: HTTP 404"):
+        fetch_pack("3.0.19", directory=tmp_path / "rules", mirror=mirror)

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 from invoicekit.ubl import (
+    OUTDATED_RULE_ID,
     ArtefactUnavailable,
     Finding,
     Flag,
-    OUTDATED_RULE_ID,
     Layer,
     RulePack,
     RulePackError,
     ValidationReport,
-    installed_packs,
     _artefacts,
+    installed_packs,
     to_ubl,
     validate,
 )
