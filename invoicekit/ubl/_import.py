@@ -43,6 +43,7 @@ from invoicekit.ubl._extras import (
     Leftovers,
     Period,
     UblExtras,
+    extras_issues,
 )
 from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SCHEME_KBO, parse_decimal
 from invoicekit.vat import VatCategory
@@ -521,10 +522,19 @@ def _compare_totals(r: _Reader, document: Invoice | CreditNote, extras: UblExtra
 def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocument:
     """Read a UBL 2.1 Invoice or CreditNote (Peppol BIS 3.0 or any EN 16931 CIUS) into neutral documents.
 
-    Parsing goes through :func:`invoicekit.xmlsafe.parse_xml` (raises its ``UnsafeXml`` / ``XmlSyntaxError``);
-    :class:`UblImportError` means the XML is not an Invoice/CreditNote or lacks its issue date.
+    Parsing goes through :func:`invoicekit.xmlsafe.parse_xml` (raises its ``UnsafeXml`` / ``XmlSyntaxError``;
+    ``max_bytes`` raises the 10 MiB bound); :class:`UblImportError` means the XML is not an Invoice/CreditNote or
+    lacks its issue date. Values the model or :class:`UblExtras` would refuse are kept as read and listed in
+    ``leftovers.issues``.
     """
     root = parse_xml(data, max_bytes=max_bytes)
+    # Like a provider's data, a received document is read tolerantly: its extras too (a wrong EAS code or GLN
+    # is reported below, not raised).
+    with provider_context():
+        return _read(root, data)
+
+
+def _read(root: etree._Element, data: bytes) -> ImportedDocument:
     model = _ROOTS.get(root.tag)
     if model is None:
         raise UblImportError(f"the root element {root.tag} is neither a UBL 2.1 Invoice nor a CreditNote")
@@ -638,6 +648,7 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         fields["corrects_invoice_number"] = extras["billing_references"][0].id or None
     document: Invoice | CreditNote = r.build(CreditNote, "", fields) if is_credit_note else r.build(Invoice, "", fields)
     ubl_extras = UblExtras(**{key: value for key, value in extras.items() if value is not None})
+    r.issues.extend(FieldIssue(f"extras.{i.path}", f"{i.reason} (kept as read)") for i in extras_issues(ubl_extras))
     _compare_totals(r, document, ubl_extras)
     leftovers = Leftovers(
         raw=bytes(data),

@@ -39,7 +39,7 @@ from invoicekit.ubl._ns import (
 )
 from invoicekit.ubl._report import Finding, Flag, Layer
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
-from invoicekit.xmlsafe import XmlError, parse_xml
+from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 
 __all__ = ["COVERED_RULES", "PREFLIGHT_VERSION", "preflight", "preflight_or_raise", "preflight_tree"]
 
@@ -807,11 +807,13 @@ def preflight(
     seller: Seller | None = None,
     *,
     extras: UblExtras | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> list[Finding]:
     """Check UBL bytes, or a neutral document about to be exported, against the rules users hit most.
 
     For a document, ``seller`` is required and findings name model fields (``client.address``); for bytes
-    they carry an XPath. Needs neither saxon nor the XSDs. See :data:`COVERED_RULES`.
+    they carry an XPath (bytes above ``max_bytes`` are refused). Needs neither saxon nor the XSDs. See
+    :data:`COVERED_RULES`.
     """
     if isinstance(data_or_document, Invoice | CreditNote):
         if seller is None:
@@ -820,7 +822,7 @@ def preflight(
     if not isinstance(data_or_document, bytes | bytearray | memoryview):
         raise TypeError(f"preflight takes UBL bytes or an Invoice/CreditNote, not {type(data_or_document).__name__}")
     try:
-        root = parse_xml(bytes(data_or_document))
+        root = parse_xml(bytes(data_or_document), max_bytes=max_bytes)
     except XmlError as exc:
         return [_finding("XML-WELLFORMED", str(exc), "")]
     return preflight_tree(root)

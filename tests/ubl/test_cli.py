@@ -175,3 +175,26 @@ def test_validate_reports_malformed_xml(tmp_path: Path) -> None:
     result = runner.invoke(ubl_app, ["validate", "--layers", "preflight", str(path)])
     assert result.exit_code == 1
     assert "XML-WELLFORMED" in result.output
+
+
+def test_export_of_a_control_character_names_the_field(tmp_path: Path) -> None:
+    invoice = standard_21_6().model_dump(mode="json", exclude_none=True)
+    invoice["client"]["name"] = "IT Services\u0007 BV"
+    result = runner.invoke(ubl_app, ["export", str(document_file(tmp_path, invoice=invoice))])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = flat(result.output)
+    assert "INVOICEKIT-XML-CHAR" in text
+    assert "client.name" in text
+    assert not (tmp_path / "invoice.xml").exists()
+
+
+def test_validate_size_limit_can_be_raised(tmp_path: Path, xsd_validate: Validator) -> None:
+    path = tmp_path / "doc.xml"
+    data = to_ubl(standard_21_6(), seller())
+    path.write_bytes(data)
+    small = runner.invoke(ubl_app, ["validate", "--layers", "xsd", "--max-bytes", str(len(data) - 1), str(path)])
+    assert small.exit_code == 1
+    assert "XML-UNSAFE" in small.output
+    enough = runner.invoke(ubl_app, ["validate", "--layers", "xsd", "--max-bytes", str(len(data)), str(path)])
+    assert enough.exit_code == 0, enough.output

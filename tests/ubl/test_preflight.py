@@ -101,7 +101,9 @@ def test_reverse_charge_without_buyer_vat() -> None:
     with provider_context():
         row = InvoiceRow(description="Works", unit_price=Decimal(100), vat_rate=0, vat_category=VatCategory.AE)
         client = Client(name="Jan", enterprise_number=None, address={"street": "a", "postal_code": "1", "city": "b"})
-    found = issues(provider_invoice(rows=[row], client=client), extras=UblExtras(buyer_endpoint=Endpoint("0088", "1")))
+    found = issues(
+        provider_invoice(rows=[row], client=client), extras=UblExtras(buyer_endpoint=Endpoint("0088", "5412345000013"))
+    )
     assert "BR-AE-02" in found["client.vat_number"]
 
 
