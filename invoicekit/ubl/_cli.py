@@ -18,6 +18,7 @@ the optional ``"extras"`` the fields of :class:`invoicekit.ubl.UblExtras` (endpo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,7 +35,7 @@ from invoicekit.model import CreditNote, Invoice, Seller
 from invoicekit.ubl._artefacts import ArtefactUnavailable, RulePackError
 from invoicekit.ubl._export import to_ubl
 from invoicekit.ubl._extras import UblExtras
-from invoicekit.ubl._packs import fetch_pack, install_pack, installed_packs, rules_dir
+from invoicekit.ubl._packs import RulePack, fetch_pack, install_pack, installed_packs, rules_dir
 from invoicekit.ubl._preflight import preflight
 from invoicekit.ubl._releases import RELEASES, mandatory_release
 from invoicekit.ubl._report import Finding, Layer, ValidationReport
@@ -211,6 +212,15 @@ def validate_command(
     raise typer.Exit(1 if any_fatal else 0)
 
 
+def _report_install(build: Callable[[], RulePack]) -> None:
+    try:
+        pack = build()
+    except (RulePackError, ArtefactUnavailable) as exc:
+        console.print(f"[bold red]✗[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/] installed {escape(pack.label)} in {escape(str(pack.path))}")
+
+
 _RULES_DIR_HELP = "Rule pack directory (default: $INVOICEKIT_RULES_DIR, else the user cache directory)."
 
 
@@ -225,12 +235,7 @@ def rules_install_command(
     directory: Annotated[Path | None, typer.Option("--rules-dir", help=_RULES_DIR_HELP)] = None,
 ) -> None:
     """Build a rule pack from a Peppol BIS release's Schematron sources with SchXslt (needs saxonche)."""
-    try:
-        pack = install_pack(sources, schxslt, directory=directory)
-    except (RulePackError, ArtefactUnavailable) as exc:
-        console.print(f"[bold red]✗[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
-    console.print(f"[green]✓[/] installed {escape(pack.label)} in {escape(str(pack.path))}")
+    _report_install(lambda: install_pack(sources, schxslt, directory=directory))
 
 
 @rules_app.command("fetch")
@@ -242,12 +247,7 @@ def rules_fetch_command(
     ] = None,
 ) -> None:
     """Download a release and SchXslt from upstream, check each file's pinned sha256, build the pack."""
-    try:
-        pack = fetch_pack(version, directory=directory, mirror=mirror)
-    except (RulePackError, ArtefactUnavailable) as exc:
-        console.print(f"[bold red]✗[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
-    console.print(f"[green]✓[/] installed {escape(pack.label)} in {escape(str(pack.path))}")
+    _report_install(lambda: fetch_pack(version, directory=directory, mirror=mirror))
 
 
 @rules_app.command("list")

@@ -94,3 +94,21 @@ def test_fetch_reports_a_missing_upstream_file(upstream_copy: tuple[str, Path], 
     pipeline.unlink()
     with pytest.raises(RulePackError, match=r"pipeline-for-svrl\.xsl: HTTP 404"):
         fetch_pack("3.0.19", directory=tmp_path / "rules", mirror=mirror)
+
+
+def test_rules_fetch_command(upstream_copy: tuple[str, Path], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from invoicekit.ubl._cli import ubl_app
+
+    mirror, root = upstream_copy
+    target = tmp_path / "rules"
+    args = ["rules", "fetch", "3.0.19", "--rules-dir", str(target), "--mirror", mirror]
+    result = CliRunner().invoke(ubl_app, args)
+    assert result.exit_code == 0, result.output
+    assert "installed Peppol BIS 3.0.19 (CEN 1.3.14.1)" in " ".join(result.output.split())
+    [svrl] = root.rglob("svrl.xsl")
+    svrl.write_bytes(svrl.read_bytes() + b"\n")
+    refused = CliRunner().invoke(ubl_app, args)
+    assert refused.exit_code == 1
+    assert "differs from the pinned" in " ".join(refused.output.split())

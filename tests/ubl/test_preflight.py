@@ -107,7 +107,7 @@ def test_reverse_charge_without_buyer_vat() -> None:
     assert "BR-AE-02" in found["client.vat_number"]
 
 
-def test_intra_eu_supply_without_delivery_date() -> None:
+def test_intra_eu_supply_needs_a_delivery_date_or_an_invoicing_period() -> None:
     with provider_context():
         row = InvoiceRow(description="Goods", unit_price=Decimal(100), vat_rate=0, vat_category=VatCategory.K)
         client = Client(
@@ -115,8 +115,10 @@ def test_intra_eu_supply_without_delivery_date() -> None:
             vat_number="NL004495445B01",
             address={"street": "a", "postal_code": "1", "city": "b", "country": "NL"},
         )
-    found = issues(provider_invoice(rows=[row], client=client))
-    assert "BR-IC-11" in found["delivery_date"]
+    document = provider_invoice(rows=[row], client=client)
+    assert "BR-IC-11" in issues(document)["delivery_date"]
+    period = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 31)))
+    assert [f for f in preflight_or_raise(document, seller(), extras=period) if f.is_fatal] == []
 
 
 def test_invoice_without_due_date_or_terms() -> None:
@@ -167,17 +169,3 @@ def test_foreign_currency_invoice_is_warned_about_the_eur_vat_amount() -> None:
     assert [(f.rule_id, f.flag) for f in findings] == [("INVOICEKIT-BE-EUR", Flag.WARNING)]
     extras = UblExtras(tax_currency_code="EUR", tax_total_in_tax_currency=Decimal("150.12"))
     assert preflight_or_raise(document, seller(), extras=extras) == []
-
-
-def test_intra_eu_supply_with_an_invoicing_period_instead_of_a_delivery_date() -> None:
-    with provider_context():
-        row = InvoiceRow(description="Goods", unit_price=Decimal(100), vat_rate=0, vat_category=VatCategory.K)
-        client = Client(
-            name="Van Dijk",
-            vat_number="NL004495445B01",
-            address={"street": "a", "postal_code": "1", "city": "b", "country": "NL"},
-        )
-    period = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 31)))
-    document = provider_invoice(rows=[row], client=client)
-    assert [f for f in preflight_or_raise(document, seller(), extras=period) if f.is_fatal] == []
-    assert "BR-IC-11" in issues(document)["delivery_date"]
