@@ -41,7 +41,7 @@ from invoicekit.model import (
 from invoicekit.registry import installed_providers
 from invoicekit.vat import VatCategory
 
-__version__ = "0.1.0"
+from invoicekit._version import __version__
 
 __all__ = [
     "Address",

@@ -6,6 +6,7 @@ its own: ``python -m invoicekit.sandbox._cli serve cashaca``.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,9 @@ def serve_command(
         float, typer.Option(help="Answer 429 above this many requests per second (0: no limit).")
     ] = 0.0,
     error_rate: Annotated[float, typer.Option(help="Answer 503 to this fraction of requests.")] = 0.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the base URL and credentials as one JSON line, for scripts.")
+    ] = False,
 ) -> None:
     """Serve NAME's sandbox until Ctrl-C; prints the base URL, the credentials and a curl example."""
     store = SqliteStore(db) if db is not None else None
@@ -72,6 +76,11 @@ def serve_command(
 
     def banner(base_url: str) -> None:
         credentials = sandbox.credentials()
+        if as_json:
+            state = str(db) if db else None
+            line = {"provider": name, "base_url": base_url, "credentials": credentials, "state": state}
+            typer.echo(json.dumps(line), nl=True)
+            return
         typer.echo(f"{name} sandbox on {base_url}" + (f" (state in {db})" if db else " (state in memory)"))
         typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
         example = sandbox.curl_example(base_url)
@@ -85,7 +94,8 @@ def serve_command(
         sandbox.close()
         if store is not None:
             store.close()
-    typer.echo("stopped.")
+    if not as_json:
+        typer.echo("stopped.")
 
 
 if __name__ == "__main__":
