@@ -8,6 +8,7 @@ Switching provider changes the first argument of :func:`connect`. See docs/ for 
 """
 
 from invoicekit._connect import connect, connect_async
+from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
@@ -41,8 +42,6 @@ from invoicekit.model import (
 from invoicekit.registry import installed_providers
 from invoicekit.vat import VatCategory
 
-from invoicekit._version import __version__
-
 __all__ = [
     "Address",
     "AllowanceCharge",
@@ -72,6 +71,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "VatCategory",
+    "__version__",
     "connect",
     "connect_async",
     "installed_providers",
