@@ -292,3 +292,13 @@ def test_the_matrix_says_passed_failed_unsupported_and_unverified() -> None:
     assert "| `email` | async: ❌ dropped (undeclared) / sync: ➖ dropped (declared) |" in text
     assert render([run]) == text
     assert date.today().isoformat() not in text
+
+
+def test_matrix_says_invoicekit_builds_the_ubl_a_provider_cannot_give() -> None:
+    """Books builds the UBL of a fetched invoice for a provider without invoices.ubl, given the seller."""
+    from invoicekit_conformance.matrix import BUILT_UBL
+
+    can_fetch = ProviderRun(name="fetcher", title="Fetcher", declared=["invoices.get"])
+    cannot = ProviderRun(name="blind", title="Blind", declared=["clients.get"])
+    assert f"| `invoices.ubl` | {BUILT_UBL} |" in render([can_fetch])
+    assert f"| `invoices.ubl` | {UNSUPPORTED} |" in render([cannot])
