@@ -109,36 +109,48 @@ def test_an_optional_hook_and_an_unmarked_valid_one_are_accepted() -> None:
     assert unmarked.seen == ["/api/v2/clients.json"]
 
 
-@pytest.fixture
-def entry_point_hook(tmp_path: Path) -> Iterator[type]:
-    """A plugin published in the invoicekit.hooks entry point group, as an installed package would."""
-    (tmp_path / "ik_hook_plugin.py").write_text(
-        "from invoicekit.hooks import hookimpl\n"
-        "seen = []\n"
-        "@hookimpl\n"
-        "def invoicekit_before_request(provider, request):\n"
-        "    seen.append(provider)\n"
-    )
-    dist = tmp_path / "ik_hook_plugin-0.0.1.dist-info"
+def _publish_hook(site: Path, source: str) -> None:
+    """Publish module ik_hook_plugin in the invoicekit.hooks entry point group, as an installed package would."""
+    (site / "ik_hook_plugin.py").write_text(source)
+    dist = site / "ik_hook_plugin-0.0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ik-hook-plugin\nVersion: 0.0.1\n")
     (dist / "entry_points.txt").write_text("[invoicekit.hooks]\ncounter = ik_hook_plugin\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
     sys.path.insert(0, str(tmp_path))
     refresh()
     try:
-        import ik_hook_plugin  # type: ignore[import-not-found]
-
-        yield ik_hook_plugin
+        yield tmp_path
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("ik_hook_plugin", None)
         refresh()
 
 
-def test_entry_point_hooks_load_unless_turned_off(entry_point_hook: Any) -> None:
+def test_entry_point_hooks_load_unless_turned_off(site: Path) -> None:
+    _publish_hook(
+        site,
+        "from invoicekit.hooks import hookimpl\n"
+        "seen = []\n"
+        "@hookimpl\n"
+        "def invoicekit_before_request(provider, request):\n"
+        "    seen.append(provider)\n",
+    )
     with invoicekit.connect("cashaca", sandbox=True) as books:
         list(books.clients.list())
-    assert entry_point_hook.seen == ["cashaca"]
+    published: Any = sys.modules["ik_hook_plugin"]
+    assert published.seen == ["cashaca"]
     with invoicekit.connect("cashaca", sandbox=True, load_entry_point_hooks=False) as books:
         list(books.clients.list())
-    assert entry_point_hook.seen == ["cashaca"]
+    assert published.seen == ["cashaca"]
+
+
+def test_a_broken_entry_point_hook_is_a_configuration_error_that_can_be_turned_off(site: Path) -> None:
+    _publish_hook(site, "import a_module_that_is_not_installed\n")
+    with pytest.raises(ConfigurationError, match=r"'invoicekit.hooks'.*load_entry_point_hooks=False"):
+        invoicekit.connect("cashaca", sandbox=True)
+    with invoicekit.connect("cashaca", sandbox=True, load_entry_point_hooks=False) as books:
+        assert list(books.clients.list()) == []
