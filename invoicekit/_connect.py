@@ -62,7 +62,6 @@ def _check_credentials(plugin: ProviderPlugin, given: dict[str, Any], defaults: 
 
 def _prepare(
     name: str,
-    *,
     sandbox: bool | Sandbox,
     plugins: tuple[object, ...],
     load_entry_point_hooks: bool,
@@ -117,13 +116,7 @@ def connect(
     ``allow_field_loss=True``; ``seller`` enables the Peppol pre-flight before a Peppol send.
     """
     core, transport, box = _prepare(
-        name,
-        sandbox=sandbox,
-        plugins=tuple(plugins),
-        load_entry_point_hooks=load_entry_point_hooks,
-        retry=retry,
-        transport=transport,
-        credentials=dict(credentials),
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
     client = httpx.Client(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
     books = Books(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
@@ -147,13 +140,7 @@ def connect_async(
 ) -> AsyncBooks:
     """The async twin of :func:`connect`; use ``async with invoicekit.connect_async(...) as books``."""
     core, transport, box = _prepare(
-        name,
-        sandbox=sandbox,
-        plugins=tuple(plugins),
-        load_entry_point_hooks=load_entry_point_hooks,
-        retry=retry,
-        transport=transport,
-        credentials=dict(credentials),
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
     client = httpx.AsyncClient(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
     books = AsyncBooks(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
