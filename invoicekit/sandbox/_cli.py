@@ -79,7 +79,7 @@ def serve_command(
         if as_json:
             state = str(db) if db else None
             line = {"provider": name, "base_url": base_url, "credentials": credentials, "state": state}
-            typer.echo(json.dumps(line), nl=True)
+            typer.echo(json.dumps(line))
             return
         typer.echo(f"{name} sandbox on {base_url}" + (f" (state in {db})" if db else " (state in memory)"))
         typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
