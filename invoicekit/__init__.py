@@ -13,6 +13,7 @@ from invoicekit.books import AsyncBooks, Books
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
     AuthenticationError,
+    ConfigurationError,
     InvoicekitError,
     NotFound,
     ProviderError,
@@ -51,6 +52,7 @@ __all__ = [
     "Capability",
     "Client",
     "ClientKind",
+    "ConfigurationError",
     "Contact",
     "CreditNote",
     "DocumentStatus",
