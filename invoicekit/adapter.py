@@ -351,6 +351,10 @@ class Adapter:
     def invoice_ubl(self, invoice_id: str) -> Flow[bytes]:
         raise self._unsupported(Capability.INVOICES_UBL)
 
+    def invoice_pdf(self, invoice_id: str) -> Flow[bytes]:
+        """The provider's own PDF of the invoice (the bytes of a ``%PDF-`` file)."""
+        raise self._unsupported(Capability.INVOICES_PDF)
+
     def next_invoice_number(self) -> Flow[str]:
         raise self._unsupported(Capability.INVOICES_NEXT_NUMBER)
 
@@ -372,6 +376,10 @@ class Adapter:
     ) -> Flow[SendResult]:
         cap = Capability.CREDIT_NOTES_SEND_PEPPOL if via == "peppol" else Capability.CREDIT_NOTES_SEND_EMAIL
         raise self._unsupported(cap)
+
+    def credit_note_pdf(self, credit_note_id: str) -> Flow[bytes]:
+        """The provider's own PDF of the credit note (the bytes of a ``%PDF-`` file)."""
+        raise self._unsupported(Capability.CREDIT_NOTES_PDF)
 
     # --- payments --------------------------------------------------------------------------------
     def create_payment(self, payment: Payment) -> Flow[Payment]:

@@ -201,6 +201,10 @@ class Invoices(_SyncResource):
         the provider has none and the connection knows the seller."""
         return run_sync(self._ops.core.run(self._ops.ubl_flow(invoice)), self._client)
 
+    def pdf(self, invoice: Invoice | str) -> bytes:
+        """The provider's own PDF of an invoice, as bytes (capability ``invoices.pdf``)."""
+        return self._run(Capability.INVOICES_PDF, lambda: self._ops.adapter.invoice_pdf(_doc_id(invoice)))
+
     def next_number(self) -> str:
         return self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
 
@@ -230,6 +234,10 @@ class CreditNotes(_SyncResource):
         if via == "peppol" and isinstance(credit_note, CreditNote):
             self._ops.check_peppol(credit_note)
         return self._run(cap, lambda: self._ops.adapter.send_credit_note(_doc_id(credit_note), via, to))
+
+    def pdf(self, credit_note: CreditNote | str) -> bytes:
+        """The provider's own PDF of a credit note, as bytes (capability ``credit_notes.pdf``)."""
+        return self._run(Capability.CREDIT_NOTES_PDF, lambda: self._ops.adapter.credit_note_pdf(_doc_id(credit_note)))
 
 
 class Payments(_SyncResource):
@@ -330,6 +338,10 @@ class AsyncInvoices(_AsyncResource):
         """See :meth:`Invoices.ubl`."""
         return await run_async(self._ops.core.run(self._ops.ubl_flow(invoice)), self._client)
 
+    async def pdf(self, invoice: Invoice | str) -> bytes:
+        """See :meth:`Invoices.pdf`."""
+        return await self._run(Capability.INVOICES_PDF, lambda: self._ops.adapter.invoice_pdf(_doc_id(invoice)))
+
     async def next_number(self) -> str:
         return await self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
 
@@ -361,6 +373,12 @@ class AsyncCreditNotes(_AsyncResource):
         if via == "peppol" and isinstance(credit_note, CreditNote):
             self._ops.check_peppol(credit_note)
         return await self._run(cap, lambda: self._ops.adapter.send_credit_note(_doc_id(credit_note), via, to))
+
+    async def pdf(self, credit_note: CreditNote | str) -> bytes:
+        """See :meth:`CreditNotes.pdf`."""
+        return await self._run(
+            Capability.CREDIT_NOTES_PDF, lambda: self._ops.adapter.credit_note_pdf(_doc_id(credit_note))
+        )
 
 
 class AsyncPayments(_AsyncResource):

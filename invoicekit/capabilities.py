@@ -28,6 +28,7 @@ class Capability(StrEnum):
     INVOICES_SEND_EMAIL = "invoices.send_email"
     INVOICES_SEND_PEPPOL = "invoices.send_peppol"
     INVOICES_UBL = "invoices.ubl"
+    INVOICES_PDF = "invoices.pdf"
     INVOICES_NEXT_NUMBER = "invoices.next_number"
 
     CREDIT_NOTES_CREATE = "credit_notes.create"
@@ -36,6 +37,7 @@ class Capability(StrEnum):
     CREDIT_NOTES_DELETE = "credit_notes.delete"
     CREDIT_NOTES_SEND_EMAIL = "credit_notes.send_email"
     CREDIT_NOTES_SEND_PEPPOL = "credit_notes.send_peppol"
+    CREDIT_NOTES_PDF = "credit_notes.pdf"
 
     PAYMENTS_CREATE = "payments.create"
     PAYMENTS_LIST = "payments.list"

@@ -19,7 +19,9 @@ In tests, the ``invoicekit_sandbox`` pytest fixture (:mod:`invoicekit.testing`) 
 
 from invoicekit.sandbox._core import LoggedRequest, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
+from invoicekit.sandbox._pdf import PdfDocument, PdfLine, render_pdf
 from invoicekit.sandbox._plugins import create_sandbox
+from invoicekit.sandbox._provenance import Origin, Provenance, ProvenanceError, UnlistedField
 from invoicekit.sandbox._server import running, serve
 from invoicekit.sandbox._store import MemoryStore, SqliteStore, StateStore
 from invoicekit.sandbox._transport import SandboxTransport
@@ -31,11 +33,18 @@ __all__ = [
     "Faults",
     "LoggedRequest",
     "MemoryStore",
+    "Origin",
+    "PdfDocument",
+    "PdfLine",
+    "Provenance",
+    "ProvenanceError",
     "Sandbox",
     "SandboxTransport",
     "SqliteStore",
     "StateStore",
+    "UnlistedField",
     "create_sandbox",
+    "render_pdf",
     "running",
     "serve",
     "utc_timestamp",

@@ -6,6 +6,7 @@ its own: ``python -m invoicekit.sandbox._cli serve cashaca``.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,10 +47,18 @@ def serve_command(
         float, typer.Option(help="Answer 429 above this many requests per second (0: no limit).")
     ] = 0.0,
     error_rate: Annotated[float, typer.Option(help="Answer 503 to this fraction of requests.")] = 0.0,
+    strict: Annotated[
+        bool, typer.Option(help="Serve only what the provider documents or a public client shows: no assumptions.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the base URL and credentials as one JSON line, for scripts.")
+    ] = False,
 ) -> None:
     """Serve NAME's sandbox until Ctrl-C; prints the base URL, the credentials and a curl example."""
     store = SqliteStore(db) if db is not None else None
     options: dict[str, Any] = {"seed": seed}
+    if strict:
+        options["strict"] = True
     if store is not None:
         options["store"] = store
     try:
@@ -72,7 +81,18 @@ def serve_command(
 
     def banner(base_url: str) -> None:
         credentials = sandbox.credentials()
-        typer.echo(f"{name} sandbox on {base_url}" + (f" (state in {db})" if db else " (state in memory)"))
+        if as_json:
+            line = {
+                "provider": name,
+                "base_url": base_url,
+                "credentials": credentials,
+                "state": str(db) if db else None,
+                "strict": strict,
+            }
+            typer.echo(json.dumps(line))
+            return
+        state = f" (state in {db})" if db else " (state in memory)"
+        typer.echo(f"{name} sandbox on {base_url}" + state + (", strict" if strict else ""))
         typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
         example = sandbox.curl_example(base_url)
         if example:
@@ -85,7 +105,8 @@ def serve_command(
         sandbox.close()
         if store is not None:
             store.close()
-    typer.echo("stopped.")
+    if not as_json:
+        typer.echo("stopped.")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
+from invoicekit.sandbox._provenance import Provenance
 from invoicekit.sandbox._store import MemoryStore, StateStore
 
 if TYPE_CHECKING:
@@ -78,6 +79,10 @@ class Sandbox:
 
     Handlers doing read-modify-write on the store (next serial number, then insert) hold
     ``sandbox.lock``: requests arrive on the uvicorn thread, the in-process loop thread and test threads.
+
+    ``provenance`` lists where everything the sandbox serves comes from (:mod:`invoicekit.sandbox._provenance`);
+    with ``strict=True`` the provider's app serves only what is documented or observed (it asks
+    ``sandbox.provenance`` before serving an assumed field, refusal or endpoint).
     """
 
     def __init__(
@@ -92,8 +97,14 @@ class Sandbox:
         curl_template: str | None = None,
         api_root: str = "",
         base_url: str | None = None,
+        provenance: Provenance | None = None,
+        strict: bool = False,
     ) -> None:
+        if strict and provenance is None:
+            raise ValueError(f"the {name} sandbox has no provenance data, so it cannot run in strict mode")
         self.name = name
+        self.provenance = provenance
+        self.strict = strict
         self._owns_store = store is None
         self.store: StateStore = MemoryStore() if store is None else store
         self.faults = Faults(faults, seed=seed)
@@ -119,7 +130,7 @@ class Sandbox:
         # Deliberately no credentials: reprs end up in logs and test reports.
         return (
             f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r}, "
-            f"store={self.store!r}, faults={self.faults!r})"
+            f"store={self.store!r}, faults={self.faults!r}, strict={self.strict!r})"
         )
 
     # --- credentials -------------------------------------------------------------------------------------

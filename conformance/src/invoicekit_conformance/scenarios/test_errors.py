@@ -168,6 +168,7 @@ def _calls(books: Books, target: Target) -> dict[C, Callable[[], Any]]:
         C.INVOICES_SEND_EMAIL: lambda: books.invoices.send(uid, via="email", to="someone@client.example"),
         C.INVOICES_SEND_PEPPOL: lambda: books.invoices.send(uid, via="peppol"),
         C.INVOICES_UBL: lambda: books.invoices.ubl(uid),
+        C.INVOICES_PDF: lambda: books.invoices.pdf(uid),
         C.INVOICES_NEXT_NUMBER: lambda: books.invoices.next_number(),
         C.CREDIT_NOTES_CREATE: lambda: books.credit_notes.create(note),
         C.CREDIT_NOTES_GET: lambda: books.credit_notes.get(uid),
@@ -175,6 +176,7 @@ def _calls(books: Books, target: Target) -> dict[C, Callable[[], Any]]:
         C.CREDIT_NOTES_DELETE: lambda: books.credit_notes.delete(uid),
         C.CREDIT_NOTES_SEND_EMAIL: lambda: books.credit_notes.send(uid, via="email", to="someone@client.example"),
         C.CREDIT_NOTES_SEND_PEPPOL: lambda: books.credit_notes.send(uid, via="peppol"),
+        C.CREDIT_NOTES_PDF: lambda: books.credit_notes.pdf(uid),
         C.PAYMENTS_CREATE: lambda: books.payments.create(
             Payment(invoice_id=uid, date=date.today(), amount=Decimal("1.00"))
         ),
