@@ -6,8 +6,8 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -77,8 +77,10 @@ class Sandbox:
     ready-to-run request shown by ``invoicekit sandbox serve``, with ``{base_url}`` and the credential
     name as placeholders.
 
-    Handlers doing read-modify-write on the store (next serial number, then insert) hold
-    ``sandbox.lock``: requests arrive on the uvicorn thread, the in-process loop thread and test threads.
+    Handlers doing read-modify-write on the store (next serial number, then insert) run it in
+    ``with sandbox.store.transaction():``, which holds across threads and, on a :class:`SqliteStore`,
+    across processes sharing the file. ``with sandbox.lock:`` is the same transaction under its old name;
+    it stays for the handlers written before, and will be deprecated once none uses it.
 
     ``provenance`` lists where everything the sandbox serves comes from (:mod:`invoicekit.sandbox._provenance`);
     with ``strict=True`` the provider's app serves only what is documented or observed (it asks
@@ -108,7 +110,6 @@ class Sandbox:
         self._owns_store = store is None
         self.store: StateStore = MemoryStore() if store is None else store
         self.faults = Faults(faults, seed=seed)
-        self.lock = threading.RLock()
         self.request_log: list[LoggedRequest] = []
         self.api_root = api_root.rstrip("/")
         self.base_url = base_url or f"http://{name}.sandbox{self.api_root}"
@@ -119,6 +120,11 @@ class Sandbox:
             self.issue_credentials()
         self.provider_app: ASGIApp = self.build_app()
         self.app: ASGIApp = self._asgi
+
+    @property
+    def lock(self) -> AbstractContextManager[None]:
+        """The store's transaction (``with sandbox.lock:``); prefer ``sandbox.store.transaction()``."""
+        return self.store.transaction()
 
     def build_app(self) -> ASGIApp:
         """Return the provider's ASGI app; override this or pass ``app_factory``."""
