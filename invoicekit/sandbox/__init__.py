@@ -19,6 +19,25 @@ In tests, the ``invoicekit_sandbox`` pytest fixture (:mod:`invoicekit.testing`) 
 
 from invoicekit.sandbox._core import LoggedRequest, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
+from invoicekit.sandbox._kit import (
+    ApiError,
+    BodyError,
+    FieldError,
+    FieldErrors,
+    Nested,
+    Window,
+    coerce_bool,
+    coerce_date,
+    coerce_decimal,
+    coerce_int,
+    coerce_str,
+    page_window,
+    read_form,
+    read_json,
+    served,
+    served_json,
+    skip_take_window,
+)
 from invoicekit.sandbox._pdf import PdfDocument, PdfLine, render_pdf
 from invoicekit.sandbox._plugins import create_sandbox
 from invoicekit.sandbox._provenance import Origin, Provenance, ProvenanceError, UnlistedField
@@ -27,12 +46,17 @@ from invoicekit.sandbox._store import MemoryStore, SqliteStore, StateStore
 from invoicekit.sandbox._transport import SandboxTransport
 
 __all__ = [
+    "ApiError",
+    "BodyError",
     "FaultDecision",
     "FaultKind",
     "FaultRule",
     "Faults",
+    "FieldError",
+    "FieldErrors",
     "LoggedRequest",
     "MemoryStore",
+    "Nested",
     "Origin",
     "PdfDocument",
     "PdfLine",
@@ -43,9 +67,21 @@ __all__ = [
     "SqliteStore",
     "StateStore",
     "UnlistedField",
+    "Window",
+    "coerce_bool",
+    "coerce_date",
+    "coerce_decimal",
+    "coerce_int",
+    "coerce_str",
     "create_sandbox",
+    "page_window",
+    "read_form",
+    "read_json",
     "render_pdf",
     "running",
     "serve",
+    "served",
+    "served_json",
+    "skip_take_window",
     "utc_timestamp",
 ]
