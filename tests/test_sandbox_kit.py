@@ -169,3 +169,48 @@ def test_bodies_are_bounded_and_answers_follow_the_provenance() -> None:
                 headers={"content-type": "application/x-www-form-urlencoded"},
             )
             assert form.json() == {"client": {"name": "Acme"}, "tags": ["a", "b"]}
+
+
+ACME_PROVENANCE = """
+[provider]
+name = "acme"
+""" + "".join(
+    f'\n[[served]]\nkind = "field"\nname = "invoice.{field}"\nsource = "{source}"\n{extra}\n'
+    for field, source, extra in [
+        ("id", "seed", 'ref = "acme-api.txt"'),
+        ("number", "seed", 'ref = "acme-api.txt"'),
+        ("total", "seed", 'ref = "acme-api.txt"'),
+        ("client", "assumed", 'why = "a test"'),
+    ]
+)
+
+
+def _docstring_example() -> dict[str, Any]:
+    import textwrap
+
+    import invoicekit.sandbox
+
+    doc = invoicekit.sandbox.__doc__ or ""
+    start = doc.index("draws a document::") + len("draws a document::")
+    end = doc.index("docs/plugin-authors.md")
+    namespace: dict[str, Any] = {}
+    exec(textwrap.dedent(doc[start:end]), namespace)  # noqa: S102 - our own docstring
+    return namespace
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_the_package_docstring_example_is_a_working_sandbox(strict: bool) -> None:
+    example = _docstring_example()
+    box = Sandbox("acme", example["acme_app"], provenance=Provenance.from_toml(ACME_PROVENANCE), strict=strict)
+    with httpx.Client(base_url="http://acme", transport=box.transport()) as http:
+        made = http.post("/invoices", json={"total": "121.00", "client": "Acme"})
+        assert made.status_code == 201
+        expected = {"id": 1, "number": "2026-0001", "total": "121.00"} | ({} if strict else {"client": "Acme"})
+        assert made.json() == expected
+        http.post("/invoices", json={"total": 10.5})
+        assert [i["number"] for i in http.get("/invoices", params={"per_page": 1, "page": 2}).json()] == ["2026-0002"]
+        refused = http.post("/invoices", json={"total": "1.234"})
+        assert (refused.status_code, refused.json()) == (422, {"errors": {"total": ["has more than 2 decimals"]}})
+        paid = http.post("/invoices/1/payments", json={"amount": "21.00"})
+        assert (paid.status_code, paid.json()) == (201, {"amount": "21.00", "invoice_id": 1, "id": 1})
+        assert http.post("/invoices/9/payments", json={"amount": "1"}).json() == {"error": "not found"}
