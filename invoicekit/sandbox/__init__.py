@@ -76,7 +76,7 @@ dropped in strict mode); ``store.transaction()`` makes a read-modify-write atomi
 docs/plugin-authors.md ("Writing a sandbox") says how to adopt each piece.
 """
 
-from invoicekit.sandbox._core import LoggedRequest, Sandbox, utc_timestamp
+from invoicekit.sandbox._core import LoggedRequest, RequestLog, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
 from invoicekit.sandbox._kit import (
     ApiError,
@@ -121,6 +121,7 @@ __all__ = [
     "PdfLine",
     "Provenance",
     "ProvenanceError",
+    "RequestLog",
     "Sandbox",
     "SandboxTransport",
     "SqliteStore",

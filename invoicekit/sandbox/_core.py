@@ -22,7 +22,7 @@ from invoicekit.sandbox._store import MemoryStore, StateStore
 if TYPE_CHECKING:
     from invoicekit.sandbox._transport import SandboxTransport
 
-__all__ = ["LoggedRequest", "Sandbox"]
+__all__ = ["LoggedRequest", "RequestLog", "Sandbox"]
 
 logger = logging.getLogger("invoicekit.sandbox")
 
@@ -59,6 +59,35 @@ class LoggedRequest(tuple[str, str]):
     def __repr__(self) -> str:
         fault = f", fault={self.fault.value!r}" if self.fault else ""
         return f"LoggedRequest({self[0]!r}, {self[1]!r}, status={self.status!r}{fault})"
+
+
+class RequestLog(list[LoggedRequest]):
+    """The requests a sandbox saw, oldest first: a plain list that keeps only the last ``maxlen``.
+
+    A test's sandbox sees a few thousand requests; ``invoicekit sandbox serve`` may run for days, so the
+    server keeps a short log. Trimming happens in batches, so an append stays O(1) on average.
+    """
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+        #: How many of the oldest entries were dropped to respect ``maxlen``.
+        self.dropped = 0
+
+    def append(self, entry: LoggedRequest) -> None:
+        super().append(entry)
+        if self.maxlen is not None and len(self) >= 2 * self.maxlen:
+            excess = len(self) - self.maxlen
+            del self[:excess]
+            self.dropped += excess
+
+    def recent(self) -> list[LoggedRequest]:
+        """At most ``maxlen`` newest entries (the list itself may hold up to twice that between trims)."""
+        return list(self if self.maxlen is None else self[-self.maxlen :])
+
+
+#: Entries an in-process sandbox keeps (a served one keeps :data:`SERVED_LOG_SIZE`, see _cli).
+DEFAULT_LOG_SIZE = 100_000
 
 
 class Sandbox:
@@ -110,7 +139,7 @@ class Sandbox:
         self._owns_store = store is None
         self.store: StateStore = MemoryStore() if store is None else store
         self.faults = Faults(faults, seed=seed)
-        self.request_log: list[LoggedRequest] = []
+        self.request_log = RequestLog(DEFAULT_LOG_SIZE)
         self.api_root = api_root.rstrip("/")
         self.base_url = base_url or f"http://{name}.sandbox{self.api_root}"
         self.credential_name = credential_name
