@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import re
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["MemoryStore", "SqliteStore", "StateStore"]
 
@@ -298,33 +296,8 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
-#: How long a writer waits for another connection's transaction (seconds) before giving up.
+#: How long a writer waits for another connection's transaction (seconds) before SQLite gives up.
 BUSY_TIMEOUT = 30.0
-_T = TypeVar("_T")
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc)
-    return "locked" in text or "busy" in text
-
-
-def _when_free(action: Callable[[], _T]) -> _T:
-    """Run ``action``, retrying while another connection holds the write lock.
-
-    By hand rather than SQLite's busy timeout: Python's sqlite3 only offers SQLite's default busy handler,
-    whose sleeps grow to 100 ms, so four processes taking turns spent most of their time asleep. Short
-    jittered sleeps keep the turns tight.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    delay = 0.0002
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(random.uniform(delay / 2, delay))
-        delay = min(delay * 2, 0.004)
 
 
 class SqliteStore(_Counted):
@@ -345,7 +318,7 @@ class SqliteStore(_Counted):
         self._closed = False
         conn = self._conn
         # WAL is a property of the file: set once, every later connection uses it.
-        _when_free(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+        conn.execute("PRAGMA journal_mode=WAL")
         with self.transaction():
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
@@ -361,9 +334,9 @@ class SqliteStore(_Counted):
         if conn is None:
             # isolation_level=None: no implicit transactions; transaction() says BEGIN IMMEDIATE itself.
             # check_same_thread=False only so close() can close every thread's connection.
-            # timeout=0: waiting for the write lock is _when_free's job.
-            conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-            _when_free(lambda: conn.execute("PRAGMA synchronous=NORMAL"))
+            # timeout: SQLite's busy handler queues a writer behind another connection's transaction.
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn, self._local.depth = conn, 0
             with self._lock:
                 self._connections.append(conn)
@@ -380,7 +353,7 @@ class SqliteStore(_Counted):
                 self._local.depth -= 1
             return
         # IMMEDIATE takes the write lock up front: two read-modify-writes cannot both read the old state.
-        _when_free(lambda: conn.execute("BEGIN IMMEDIATE"))
+        conn.execute("BEGIN IMMEDIATE")
         self._local.depth = 1
         try:
             yield
@@ -389,7 +362,7 @@ class SqliteStore(_Counted):
             conn.execute("ROLLBACK")
             raise
         self._local.depth = 0
-        _when_free(lambda: conn.execute("COMMIT"))
+        conn.execute("COMMIT")
 
     def _bump(self, name: str) -> int:
         row = self._conn.execute(
@@ -409,9 +382,7 @@ class SqliteStore(_Counted):
             return record_id
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        conn = self._conn
-        # A reader in WAL mode waits only in rare cases (a checkpoint restarting the log).
-        return _when_free(lambda: conn.execute(sql, params).fetchall())
+        return self._conn.execute(sql, params).fetchall()
 
     def get(self, collection: str, record_id: int) -> Record | None:
         rows = self._rows("SELECT data FROM records WHERE collection = ? AND id = ?", (collection, record_id))
