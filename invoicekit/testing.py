@@ -23,6 +23,9 @@ provider's ``create_sandbox``: ``seed=`` for the fault injection, ``store=`` for
 ``run_books(mode, name, op, **connect_kwargs)`` runs one operation through a sync or an async connection,
 so a test written once covers both modes (lists come back as lists, coroutines are awaited)::
 
+    import pytest
+    from invoicekit.testing import run_books
+
     @pytest.fixture(params=["sync", "async"])
     def mode(request):
         return request.param

@@ -294,6 +294,16 @@ def test_the_matrix_says_passed_failed_unsupported_and_unverified() -> None:
     assert date.today().isoformat() not in text
 
 
+def test_matrix_says_invoicekit_builds_the_ubl_a_provider_cannot_give() -> None:
+    """Books builds the UBL of a fetched invoice for a provider without invoices.ubl, given the seller."""
+    from invoicekit_conformance.matrix import BUILT_UBL
+
+    can_fetch = ProviderRun(name="fetcher", title="Fetcher", declared=["invoices.get"])
+    cannot = ProviderRun(name="blind", title="Blind", declared=["clients.get"])
+    assert f"| `invoices.ubl` | {BUILT_UBL} |" in render([can_fetch])
+    assert f"| `invoices.ubl` | {UNSUPPORTED} |" in render([cannot])
+
+
 # --- the PDF scenarios' checks ---------------------------------------------------------------------------
 def test_the_pdf_check_finds_number_payable_in_either_spelling_and_the_ogm() -> None:
     from invoicekit_conformance.scenarios.test_pdf import amount_spellings, pdf_problems, pdf_text
