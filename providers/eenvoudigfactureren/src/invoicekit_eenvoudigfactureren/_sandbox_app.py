@@ -28,6 +28,7 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
     timestamp,
 )
 from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query
+from invoicekit_eenvoudigfactureren._sandbox_xml import ITEM_NAMES
 from invoicekit_eenvoudigfactureren._sandbox_wire import (
     ApiError,
     Call,
@@ -495,26 +496,11 @@ _DOMAINS: dict[str, Callable[[Env, Call], Answer | Response]] = {
 }
 
 
-# What a list or object answer is made of, for provenance: the resource each XML root holds.
-_RESOURCES: dict[str, str] = {
-    "clients": "client",
-    "invoices": "invoice",
-    "contacts": "contact",
-    "custom_values": "custom_value",
-    "details": "detail",
-    "items": "item",
-    "payments": "payment",
-    "events": "event",
-    "layouts": "layout",
-    "responses": "response",
-}
-
-
 def _shape(provenance: Provenance, root: str, data: Any, strict: bool) -> Any:
     """Every answer passes through provenance: an unlisted field is a sandbox bug, an assumed one is
     left out in strict mode."""
     if isinstance(data, list):
-        resource = _RESOURCES[root]
+        resource = ITEM_NAMES[root]  # a list's items are the resource its XML items are named after
         return [provenance.shape(resource, item, strict=strict) for item in data]
     return provenance.shape(root, data, strict=strict)
 

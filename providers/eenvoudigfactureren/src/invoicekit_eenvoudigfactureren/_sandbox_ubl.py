@@ -40,6 +40,19 @@ _SPECIAL: Mapping[str, tuple[str, str]] = {
 }
 
 
+# The Peppol electronic address scheme (EAS) of a VAT number, by country, where one exists.
+_VAT_SCHEMES: Mapping[str, str] = {
+    "NL": "9944",
+    "DE": "9930",
+    "FR": "9957",
+    "LU": "9938",
+    "AT": "9914",
+    "ES": "9920",
+    "IE": "9935",
+    "PT": "9946",
+}
+
+
 def _category(rate: Decimal, special: str) -> tuple[str, str, str]:
     """(category, exemption code, exemption reason) of an item."""
     if rate > 0:
@@ -80,8 +93,8 @@ def _party(parent: etree._Element, role: str, data: Mapping[str, str]) -> None:
     vat, company, email = _vat(data.get("vat", "")), _digits(data.get("company_id", "")), data.get("email", "")
     if vat.startswith("BE") or company:
         _cbc(party, "EndpointID", company or vat[2:], schemeID="0208")
-    elif vat:
-        _cbc(party, "EndpointID", vat, schemeID="9925")
+    elif vat[:2] in _VAT_SCHEMES:
+        _cbc(party, "EndpointID", vat, schemeID=_VAT_SCHEMES[vat[:2]])
     else:
         _cbc(party, "EndpointID", email or "unknown@invalid.example", schemeID="EM")
     _cbc(_cac(party, "PartyName"), "Name", data["name"])
@@ -174,6 +187,10 @@ def invoice_ubl(env: Env, record: dict[str, Any]) -> bytes:
         if data["structured_message"]:
             _cbc(means, "PaymentID", str(data["structured_message"]))
         _cbc(_cac(means, "PayeeFinancialAccount"), "ID", str(ACCOUNT["iban"]))
+    days = int(data["days_due"] or 0)
+    # An amount due needs a due date or payment terms (BR-CO-25); a credit note has no DueDate element.
+    terms = f"Betaling binnen {days} dagen" if days and not credit else "Contant" if not credit else "Creditnota"
+    _cbc(_cac(root, "PaymentTerms"), "Note", terms)
 
     # Line nets as EF shows them; with prices including VAT the last line of a rate absorbs the cent that
     # taking VAT out of the rate's total leaves, so that the lines add up to the taxable amount (BR-CO-10).
