@@ -28,7 +28,6 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
     timestamp,
 )
 from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query
-from invoicekit_eenvoudigfactureren._sandbox_xml import ITEM_NAMES
 from invoicekit_eenvoudigfactureren._sandbox_wire import (
     ApiError,
     Call,
@@ -38,6 +37,7 @@ from invoicekit_eenvoudigfactureren._sandbox_wire import (
     render_error,
     render_quirk,
 )
+from invoicekit_eenvoudigfactureren._sandbox_xml import ITEM_NAMES
 
 __all__ = ["build_app"]
 
