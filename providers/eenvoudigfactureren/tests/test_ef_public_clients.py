@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -375,3 +376,55 @@ def test_java_client_flow(server: Server) -> None:
         f"{java.base}clients/{java.post('clients?format=json', {'name': 'Tweede'})['client_id']}?format=json"
     )
     assert (removed.status_code, removed.json()["success"]) == (200, "client removed")  # deleteClientById
+
+
+def coda_file(iban: str, movements: list[tuple[str, str]]) -> str:
+    """A CODA statement (Febelfin, 128-character records) with credit movements of (amount, OGM)."""
+    records = ["0" + "0000" + "011226" + "725" + "05" + " " * 7 + "EF SANDBOX".ljust(26)]
+    records.append("1" + "2" + "001" + iban.ljust(34) + "EUR" + "0" + "0" * 15 + "011226" + "EF Sandbox BV".ljust(26))
+    for number, (amount, ogm) in enumerate(movements, start=1):
+        thousandths = str(int(Decimal(amount) * 1000)).rjust(15, "0")
+        communication = "1" + "101" + ogm
+        records.append(
+            "21"
+            + f"{number:04d}"
+            + "0000"
+            + "REF".ljust(21)
+            + "0"
+            + thousandths
+            + "011226"
+            + "00150000"
+            + communication.ljust(54)
+            + "011226"
+            + "001"
+            + "0"
+            + " "
+            + "0"
+        )
+    records.append("8" + "001" + iban.ljust(37) + "0" + "0" * 15 + "011226")
+    records.append("9" + " " * 15 + f"{len(movements) + 2:06d}" + "0" * 15 + "0" * 15)
+    return "\r\n".join(line.ljust(128) for line in records) + "\r\n"
+
+
+def test_vendor_tool_coda_import_flow(server: Server) -> None:
+    woo = Woo(server)
+    client_id = woo.post("clients", {"name": "IT Services BV", "tax_code": "BE0403019261"})["client_id"]
+    items = [{"description": "Consultancy", "amount": 95.0, "quantity": 8, "tax_rate": 21}]
+    invoice_id = woo.post("invoices", {"client_id": client_id, "items": items})["invoice_id"]
+    invoice = woo.get(f"invoices/{invoice_id}")
+    content = coda_file(
+        "BE71096123456769", [(invoice["total_with_tax"], invoice["structured_message"]), ("12.00", "000000000097")]
+    )
+    # importcoda.rb find_account (lines 101-116): ApiClient.new(@domain, nil).post('coda/parse', content):
+    # no key, a String body (so the Content-Type stays json), URL "https://#{domain}/coda/parse".
+    anonymous = httpx.Client(headers={"Content-Type": "application/json", "Accept": "application/json"})
+    parsed = anonymous.post(f"{server.origin}/coda/parse", content=content.strip())
+    assert parsed.status_code in (200, 201), parsed.text
+    assert parsed.json()[0]["account"]["number"] == "BE71096123456769"
+    # import_file (lines 118-121): the same body with the account's key.
+    tool = Tool(server)
+    imported = tool.http.post(f"{server.origin}/coda/import", content=content.strip())
+    assert imported.status_code in (200, 201), imported.text
+    result = imported.json()
+    assert (result["transactions_success_count"], result["transactions_count"]) == (1, 2)
+    assert woo.get(f"invoices/{invoice_id}")["status"] == "closed"

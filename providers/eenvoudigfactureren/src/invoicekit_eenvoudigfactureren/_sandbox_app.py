@@ -18,6 +18,7 @@ from invoicekit import belgium
 from invoicekit.sandbox import Provenance, Sandbox
 from invoicekit_eenvoudigfactureren import _sandbox_clients as sc
 from invoicekit_eenvoudigfactureren import _sandbox_invoices as si
+from invoicekit_eenvoudigfactureren._sandbox_coda import import_coda, parse_coda
 from invoicekit_eenvoudigfactureren._sandbox_common import (
     ACCOUNT,
     LAYOUT,
@@ -29,6 +30,7 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
 )
 from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query
 from invoicekit_eenvoudigfactureren._sandbox_wire import (
+    MAX_BODY,
     ApiError,
     Call,
     SyntaxQuirk,
@@ -563,6 +565,8 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
         fmt: Any = "json" if "application/json" in request.headers.get("accept", "").lower() else "xml"
         if request.query_params.get("format") in ("json", "xml"):
             fmt = request.query_params["format"]
+        if [part for part in request.url.path.split("/") if part] in (["coda", "parse"], ["coda", "import"]):
+            return await coda(request, fmt)
         segments = api_segments(request.url.path)
         if segments is None:
             # Assumption: outside /api/v1 the site answers a plain 404 page, not the API's error shape.
@@ -598,6 +602,28 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
         status, data, root = answer
         shaped = _shape(provenance, root, data, sandbox.strict)
         return render(shaped, root, call.wants, status, provenance)
+
+    async def coda(request: Request, fmt: Any) -> Response:
+        # importcoda.rb: parse without a key (find_account), import with the account's key (import_file).
+        action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        if request.method != "POST":
+            return render_error(405, "method not allowed", fmt)
+        if action == "import" and not _authenticated(sandbox, request):
+            return render_error(401, "authentication failed", fmt)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return render_error(400, "request too large", fmt)
+        try:
+            with sandbox.lock:
+                env = Env(sandbox, "", today)
+                if action == "parse":
+                    data: Any = parse_coda(body)
+                    root = "coda_statements"
+                else:
+                    data, root = import_coda(env, body), "coda_import"
+        except ApiError as exc:
+            return render_error(exc.status, exc.message, fmt)
+        return render(_shape(provenance, root, data, sandbox.strict), root, fmt, 200, provenance)
 
     methods = ["GET", "POST", "PUT", "DELETE"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])

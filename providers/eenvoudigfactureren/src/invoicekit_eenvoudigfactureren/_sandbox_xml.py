@@ -36,6 +36,8 @@ ITEM_NAMES: Mapping[str, str] = {
     "layouts": "layout",
     "custom_fields": "custom_field",
     "responses": "response",
+    "coda_statements": "coda_statement",
+    "transactions": "transaction",
 }
 # Request fields that are lists even when they hold one element.
 _LIST_INPUT = frozenset({"contacts", "custom_values", "items", "payments", "recipients"})
