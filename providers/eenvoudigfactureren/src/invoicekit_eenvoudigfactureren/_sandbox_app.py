@@ -53,7 +53,7 @@ def _message(status: int, text: str, **extra: Any) -> Answer:
 
 
 def _created(domain: str, singular: str, env: Env, new_id: int) -> Answer:
-    # {"success":"invoice created","invoice_id":1001,"uri":".../invoices/1001"} (reference #7).
+    # {"success":"invoice created","invoice_id":1001,"uri":".../invoices/1001"} (EF help; efAPI.java).
     return _message(201, f"{singular} created", **{f"{singular}_id": new_id, "uri": env.uri(domain, new_id)})
 
 
@@ -374,7 +374,7 @@ def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
     results: dict[str, str] = {}
     if "peppol" in methods:
         tax_code = str(client.get("tax_code") or "").strip()
-        # A Peppol send needs the client's VAT number, its Peppol address (reference #9, assumed).
+        # A Peppol send needs the client's VAT number, its Peppol address (assumed, see provenance.toml).
         if not tax_code and env.enforces("send.peppol.tax_code_required"):
             raise ApiError(400, "client tax_code is required")
         participant = ""

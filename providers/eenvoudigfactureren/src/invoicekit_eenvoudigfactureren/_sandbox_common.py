@@ -2,8 +2,8 @@
 
 EF's error messages name the field first: ``name is required``, ``phone_number too long``, ``structured_message
 too short``, ``number not unique``, ``amount can not be 0.00``, ``items cannot be empty``, ``detail_id
-unknown`` (reference "EF, Transport"). The sandbox words every refusal that way; where EF's exact message is
-not known it uses the nearest of these patterns (``<field> invalid``, ``<field> unknown``).
+unknown`` (hvierendeels/efAPI efAPI.java, seed 004). The sandbox words every refusal that way; where
+EF's exact message is not known it uses the nearest of these patterns (``<field> invalid``, ``<field> unknown``).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def choice(data: Mapping[str, Any], name: str, allowed: set[str] | frozenset[str
     if isinstance(data[name], bool):
         value = "yes" if data[name] else "no"
     value = value.lower()
-    # Assumption (reference "EF, Invoices": tax_included "yes/no or bool"): true/false/1/0 mean yes/no.
+    # true/false/1/0 mean yes/no: the WooCommerce plugin sends tax_included as a JSON bool (generation.php).
     value = {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(value, value) if "yes" in allowed else value
     if value not in allowed:
         raise ApiError(400, f"{prefix}{name} invalid")

@@ -1,7 +1,7 @@
 """The sandbox's ``invoices`` domain: invoices and credit notes, their items, payments and events.
 
 A credit note is an invoice whose total is negative: EF computes ``type`` (``invoice|creditnote``, read
-only) from the amounts (reference "EF, Invoices"). Totals, ``status`` (``open|overdue|closed``) and
+only) from the amounts (EF help, api-invoices). Totals, ``status`` (``open|overdue|closed``) and
 ``total_paid`` are computed whenever an invoice is rendered, so they always agree with its items and
 payments.
 """
@@ -322,7 +322,7 @@ def apply_invoice(env: Env, record: dict[str, Any], data: Any, *, create: bool, 
     record["type"] = "creditnote" if totals(record)["total_with_tax"] < 0 else "invoice"
     message = text(data, "structured_message")
     if record["type"] == "creditnote":
-        # "niet gebruikt bij een creditnota" (reference "EF, Invoices").
+        # "niet gebruikt bij een creditnota" (EF help, api-invoices: not used for a credit note).
         record["structured_message"] = ""
     elif message:
         record["structured_message"] = check_structured_message(message)

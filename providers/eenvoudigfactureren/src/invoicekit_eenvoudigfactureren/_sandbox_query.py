@@ -17,7 +17,7 @@ from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query"]
 
-# Assumption (reference #8): 50 by default; a take above 100 is served as 100, not refused.
+# Assumed (provenance default list.take): 50 by default; a take above 100 is served as 100, not refused.
 DEFAULT_TAKE = 50
 MAX_TAKE = 100
 

@@ -1,8 +1,8 @@
 """The sandbox's HTTP surface: format negotiation, request bodies, responses and errors, as EF does them.
 
 EF answers in XML unless asked otherwise: ``?format=json``, ``Accept: application/json`` or a JSON request
-body switch to JSON (reference "EF, Transport"). Errors are ``{"error": "<message>"}`` with a 4xx status,
-except for one quirk kept on purpose: a body that cannot be parsed gets HTTP **200** with
+body switch to JSON (EF help, eenvoudigfactureren.be/info/help/api). Errors are ``{"error": "<message>"}``
+with a 4xx status, except for one quirk kept on purpose: a body that cannot be parsed gets HTTP **200** with
 ``{"code": 400, "error": "Syntax error"}`` (hvr4 efAPI.java).
 """
 
@@ -103,7 +103,7 @@ def _parse_body(body: bytes, body_format: Format | Literal["form"] | None) -> An
         try:
             return read_xml(body, max_bytes=MAX_BODY)
         except XmlError:
-            # Assumption (reference #6): EF answers unparsable XML the way it answers unparsable JSON.
+            # Assumed: EF answers unparsable XML the way it answers unparsable JSON.
             raise SyntaxQuirk("Syntax error", "xml") from None
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
@@ -148,7 +148,7 @@ def render(data: Any, root: str, fmt: Format, status: int = 200, provenance: Pro
 
 
 def render_error(status: int, message: str, fmt: Format) -> Response:
-    # Assumption (reference #7): the XML form of {"error": ...} is <response><error>..</error></response>,
+    # Assumed (provenance xml.root.response): the XML form of {"error": ...} is <response><error>..</error></response>,
     # the same <response> root as the success messages.
     return render({"error": message}, "response", fmt, status)
 
