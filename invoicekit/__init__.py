@@ -20,6 +20,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     UnsupportedOperation,
     ValidationError,
+    WriteLanded,
 )
 from invoicekit.model import (
     Address,
@@ -72,6 +73,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "VatCategory",
+    "WriteLanded",
     "connect",
     "connect_async",
     "installed_providers",

@@ -24,6 +24,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     UnknownProvider,
     UnsupportedOperation,
+    WriteLanded,
 )
 from invoicekit.hooks import hookimpl
 from invoicekit.testing import run_books
@@ -160,10 +161,13 @@ def test_unreadable_answer_to_an_accepted_create_says_it_landed(run: Callable[..
         return httpx.Response(201, content=b'{"id": 1, "na')
 
     server.faults = [garble]
-    with pytest.raises(MalformedResponse) as info:
+    with pytest.raises(WriteLanded) as info:
         run(server, lambda b: b.clients.create(new_client("ext-5")))
     assert server.posts() == 1
-    assert "accepted (HTTP 201): do not send it again (look it up by 'ext-5')" in str(info.value)
+    assert len(server.clients) == 1
+    assert isinstance(info.value.cause, MalformedResponse)
+    assert (info.value.operation, info.value.provider_id, info.value.reference) == ("POST /clients", None, "ext-5")
+    assert "do not send it again; look it up by 'ext-5'" in str(info.value)
 
 
 def test_auto_paging(run: Callable[..., Any]) -> None:
