@@ -213,9 +213,13 @@ class EngineCore:
             try:
                 response: httpx.Response = yield Send(request, self.max_body)
             except UnreadableBody as exc:
-                # A success status came, its body did not: for a write, the write itself was accepted.
                 failure = self._unreadable(exc)
                 if not step.idempotent:
+                    # A success status came and its body did not: the write landed. Its lookup may still
+                    # name the document; sending it again is out of the question.
+                    recovered = yield from self._find_landed(step)
+                    if recovered is not None:
+                        return recovered
                     answered = httpx.Response(exc.status, headers=exc.headers, request=request)
                     raise self._landed(step, answered, failure) from None
                 if exc.lost is None:
@@ -255,6 +259,16 @@ class EngineCore:
             if delay is None:
                 raise self.error(response, retry_after=retry_after)
             yield from self._wait(request, attempt, delay, f"HTTP {status}")
+
+    def _find_landed(self, step: Step) -> Program[Found | None]:
+        """The document a write that certainly landed made, if its lookup finds it."""
+        if step.lookup is None:
+            return None
+        try:
+            result = yield from self.run(step.lookup())
+        except InvoicekitError:
+            return None
+        return result if isinstance(result, Found) else None
 
     def _unreadable(self, exc: UnreadableBody) -> InvoicekitError:
         reason = self.redact(exc.reason)
