@@ -210,6 +210,16 @@ def test_what_json_readers_refuse_is_malformed(get: Callable[..., Any], body: by
     assert len(str(caught.value)) < 400  # says why, without quoting the body back
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_error_answer_the_adapter_cannot_read_is_still_its_typed_error(mode: str) -> None:
+    # Cashaca reads its error shape with response.json(), which a body nested 200k deep breaks.
+    deep = b'{"error": ' * 200_000 + b"1" + b"}" * 200_000
+    transport = httpx.MockTransport(lambda request: httpx.Response(404, content=deep))
+    with pytest.raises(NotFound) as caught:
+        run_books(mode, "cashaca", lambda b: b.clients.get("1"), token="tok-deep-0001", transport=transport)
+    assert caught.value.status == 404
+
+
 def test_json_numbers_are_decimals_within_range() -> None:
     answer = httpx.Response(200, content=b'{"a": 0.1, "b": 1e30, "c": 7, "d": -2.50}')
     data = read_json(answer, "toy")

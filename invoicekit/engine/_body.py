@@ -59,7 +59,6 @@ class _Inflate:
     """One gzip or deflate coding, inflated in bounded pieces."""
 
     def __init__(self, wbits: int, limit: int) -> None:
-        self._wbits = wbits
         self._z = zlib.decompressobj(wbits)
         self._limit = limit
         self._produced = 0
@@ -141,7 +140,9 @@ class BodyReader:
 
     def finish(self) -> bytes:
         self._run(self._flush)
-        return b"".join(self._parts)
+        body = b"".join(self._parts)
+        self._parts.clear()
+        return body
 
     def lost(self, error: httpx.TransportError) -> UnreadableBody:
         """The error to raise when the connection failed in the middle of the body."""
