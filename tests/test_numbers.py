@@ -188,3 +188,76 @@ def test_hostile_numbers_in_cashaca_answers_are_typed(cashaca_answers: dict[str,
     print(kind, mode, outcomes)
     assert set(outcomes) <= {"read", "ValidationError", "MalformedResponse"}
     assert outcomes.get("MalformedResponse", 0) > 0
+
+
+XML_LITERALS = ["1e30", "1e999999", "-1e999999", "1e99999999999999999999", "NaN", "Infinity", "sNaN"]
+
+
+def numeric_elements(root: Any) -> list[str]:
+    """The paths (lxml ``getpath``) of elements whose text reads as a number."""
+    found = []
+    for element in root.iter():
+        if len(element) == 0 and element.text and element.text.strip():
+            try:
+                Decimal(element.text.strip())
+            except ArithmeticError:
+                continue
+            found.append(root.getroottree().getpath(element))
+    return found
+
+
+@pytest.fixture(scope="module")
+def ef_answers() -> dict[str, bytes]:
+    """The EF sandbox's real XML answers to an invoice read and to the read of its client."""
+    from invoicekit.sandbox import create_sandbox
+
+    box = create_sandbox("eenvoudigfactureren")
+    capture = Capture()
+    client = Client(name="IT Services BV", vat_number="BE0403019261")
+    rows = [
+        InvoiceRow(description="Consultancy", quantity=8, unit_price="95.00", vat_rate=21),
+        InvoiceRow(description="Training", unit_price="150", vat_rate=0, vat_category="E", exemption_reason="Art. 44"),
+    ]
+    with invoicekit.connect("eenvoudigfactureren", sandbox=box, plugins=[capture]) as books:
+        invoice = books.invoices.create(
+            Invoice(issue_date="2026-11-30", client=client, rows=rows, payment_term_days=30)
+        )
+        capture.bodies.clear()
+        books.invoices.get(invoice.provider_id or "")
+    box.close()
+    invoice_path = next(path for path in capture.bodies if path.startswith("/api/v1/invoices/"))
+    client_path = next(path for path in capture.bodies if path.startswith("/api/v1/clients/"))
+    return {"invoice": capture.bodies[invoice_path], "client": capture.bodies[client_path]}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["invoice", "client"])
+def test_hostile_numbers_in_ef_answers_are_typed(ef_answers: dict[str, bytes], kind: str, mode: str) -> None:
+    from lxml import etree
+
+    from invoicekit.xmlsafe import parse_xml
+
+    paths = numeric_elements(parse_xml(ef_answers[kind]))
+    assert len(paths) >= (8 if kind == "invoice" else 1)
+    outcomes: dict[str, int] = {}
+    for path in paths:
+        for literal in XML_LITERALS:
+            root = parse_xml(ef_answers[kind])
+            root.xpath(path)[0].text = literal
+            answers = {**ef_answers, kind: etree.tostring(root)}
+
+            def handler(request: httpx.Request, answers: dict[str, bytes] = answers) -> httpx.Response:
+                which = "invoice" if "/invoices/" in request.url.path else "client"
+                return httpx.Response(200, content=answers[which], headers={"Content-Type": "application/xml"})
+
+            op = (lambda b: b.invoices.get("1")) if kind == "invoice" else (lambda b: b.clients.get("1"))
+            try:
+                key = "ef-numbers-key-0001"
+                run_books(mode, "eenvoudigfactureren", op, api_key=key, transport=httpx.MockTransport(handler))
+                outcome = "read"
+            except InvoicekitError as exc:
+                outcome = type(exc).__name__
+            except Exception as exc:
+                raise AssertionError(f"{path} = {literal}: {type(exc).__name__}: {exc}") from exc
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert set(outcomes) <= {"read", "ValidationError", "MalformedResponse"}
