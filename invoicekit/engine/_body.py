@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
-__all__ = ["ACCEPT_ENCODING", "BODY_HEADERS", "PIECE", "BodyReader", "UnreadableBody"]
+__all__ = ["ACCEPT_ENCODING", "BODY_HEADERS", "PIECE", "BodyReader", "UnreadableBody", "reading"]
 
 ACCEPT_ENCODING = "gzip, deflate"
 PIECE = 64 * 1024
@@ -107,8 +108,35 @@ def _coding(name: str, limit: int) -> _Inflate | None:
     raise _Undecodable(f"the answer is in a Content-Encoding invoicekit did not ask for ({name!r})")
 
 
+@contextmanager
+def reading(response: httpx.Response, limit: int) -> Iterator[BodyReader]:
+    """Read ``response``'s body under ``limit``: the with-block feeds the reader raw chunks while it
+    ``wants_more``; afterwards the response holds the decoded body.
+
+    A success whose body cannot be read raises :class:`UnreadableBody`. An error status whose body cannot be
+    read goes on without it (a 503 is still retried, a 404 still NotFound): only a success needs its body.
+    """
+    reader = BodyReader(response, limit)
+    try:
+        try:
+            yield reader
+        except httpx.TransportError as exc:
+            raise reader.lost(exc) from None
+        body = reader.finish()
+    except UnreadableBody:
+        if response.is_success:
+            raise
+        body = b""
+    # What httpx's own read() does with the body it decoded; here the decoding was bounded.
+    response._content = body
+
+
 class BodyReader:
-    """Collects one response's body: fed raw chunks, it decodes them and refuses anything past ``limit``."""
+    """Collects one response's body: fed raw chunks, it decodes them and refuses anything past ``limit``.
+
+    Nothing raises on construction: a body refused from its headers alone (a Content-Length past the cap, a
+    coding we cannot read) does not ``want_more`` and raises from :meth:`finish`.
+    """
 
     def __init__(self, response: httpx.Response, limit: int) -> None:
         self._response = response
@@ -116,20 +144,31 @@ class BodyReader:
         self._received = 0
         self._size = 0
         self._parts: list[bytes] = []
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise self._too_large()
+        self._codings: list[_Inflate] = []
+        self._refused: UnreadableBody | None = None
         # An in-memory transport (a test's MockTransport) may hand over a body it read and decoded itself.
-        self.already_read = response.is_stream_consumed
-        names = [v.strip().lower() for v in response.headers.get_list("content-encoding", split_commas=True)]
-        names = [name for name in names if name and not self.already_read]
-        if len(names) > MAX_CODINGS:
-            reason = f"the answer has {len(names)} Content-Encodings, more than {MAX_CODINGS}"
-            raise UnreadableBody(self._response, reason)
+        already_read = response.is_stream_consumed
         try:
-            codings = [_coding(name, limit) for name in reversed(names)]  # the last coding applied comes off first
+            self._start(response, already_read)
+            if already_read:
+                self.feed(response.content)
+        except UnreadableBody as exc:
+            self._refused = exc
+        self.wants_more = not already_read and self._refused is None
+
+    def _start(self, response: httpx.Response, already_read: bool) -> None:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            raise self._too_large()
+        names = [v.strip().lower() for v in response.headers.get_list("content-encoding", split_commas=True)]
+        names = [name for name in names if name and not already_read]
+        if len(names) > MAX_CODINGS:
+            raise UnreadableBody(response, f"the answer has {len(names)} Content-Encodings, more than {MAX_CODINGS}")
+        try:
+            # The last coding applied comes off first.
+            codings = [_coding(name, self._limit) for name in reversed(names)]
         except _Undecodable as exc:
-            raise UnreadableBody(self._response, str(exc)) from None
+            raise UnreadableBody(response, str(exc)) from None
         self._codings = [coding for coding in codings if coding is not None]
 
     def feed(self, raw: bytes) -> None:
@@ -139,6 +178,8 @@ class BodyReader:
         self._run(lambda: self._through(0, raw))
 
     def finish(self) -> bytes:
+        if self._refused is not None:
+            raise self._refused
         self._run(self._flush)
         body = b"".join(self._parts)
         self._parts.clear()
@@ -146,7 +187,8 @@ class BodyReader:
 
     def lost(self, error: httpx.TransportError) -> UnreadableBody:
         """The error to raise when the connection failed in the middle of the body."""
-        return UnreadableBody(self._response, f"the connection failed while the answer was read ({error})", lost=error)
+        reason = f"the connection failed while the answer was read ({error})"
+        return UnreadableBody(self._response, reason, lost=error)
 
     def _run(self, pieces: Callable[[], Iterator[bytes]]) -> None:
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import aclosing, closing
 from typing import Any, TypeVar
 
 import anyio
 import httpx
 
-from invoicekit.engine._body import BodyReader, UnreadableBody
+from invoicekit.engine._body import UnreadableBody, reading
 from invoicekit.engine._core import Emit, Program, Send, Sleep
 
 __all__ = ["iterate_async", "iterate_sync", "run_async", "run_sync"]
@@ -19,56 +20,20 @@ T = TypeVar("T")
 
 def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
     response = client.send(action.request, stream=True)
-    try:
-        reader = BodyReader(response, action.max_bytes)
-        try:
-            if reader.already_read:
-                reader.feed(response.content)
-            else:
-                for chunk in response.iter_raw():
-                    reader.feed(chunk)
-        except httpx.TransportError as exc:
-            raise reader.lost(exc) from None
-        return _with_body(response, reader)
-    except UnreadableBody:
-        if response.is_success:
-            raise
-        return _without_body(response)
-    finally:
-        response.close()
+    with closing(response), reading(response, action.max_bytes) as reader:
+        if reader.wants_more:
+            for chunk in response.iter_raw():
+                reader.feed(chunk)
+    return response
 
 
 async def _send_async(client: httpx.AsyncClient, action: Send) -> httpx.Response:
     response = await client.send(action.request, stream=True)
-    try:
-        reader = BodyReader(response, action.max_bytes)
-        try:
-            if reader.already_read:
-                reader.feed(response.content)
-            else:
+    async with aclosing(response):
+        with reading(response, action.max_bytes) as reader:
+            if reader.wants_more:
                 async for chunk in response.aiter_raw():
                     reader.feed(chunk)
-        except httpx.TransportError as exc:
-            raise reader.lost(exc) from None
-        return _with_body(response, reader)
-    except UnreadableBody:
-        if response.is_success:
-            raise
-        return _without_body(response)
-    finally:
-        await response.aclose()
-
-
-def _with_body(response: httpx.Response, reader: BodyReader) -> httpx.Response:
-    # What httpx's own read() does with the body it decoded; here the decoding was bounded (see _body.py).
-    response._content = reader.finish()
-    return response
-
-
-def _without_body(response: httpx.Response) -> httpx.Response:
-    # An error status whose body cannot be read is still that error (a 503 is retried, a 404 is NotFound):
-    # only a success needs its body, so only a success raises UnreadableBody.
-    response._content = b""
     return response
 
 
