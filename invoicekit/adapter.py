@@ -111,6 +111,9 @@ class Step:
     non-idempotent step (a create) is retried only when it certainly did not land: after a 429 or a
     connection that never opened. After an ambiguous failure the engine runs ``lookup`` and retries only
     on :attr:`Lookup.ABSENT`; :class:`Found` is sent back into the flow instead of a response.
+    Once a non-idempotent step is accepted, any later failure of the flow is raised as
+    :class:`~invoicekit.errors.WriteLanded`; a flow reports a success answer that is really a refusal by
+    raising its typed error (a ProviderError, or a ValidationError with ``provider=``) as it reads it.
     ``allow`` lists error statuses the flow wants to see itself (e.g. 404 in a lookup).
     """
 
