@@ -11,15 +11,16 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from invoicekit.model import round2
-from invoicekit.sandbox import Sandbox
+from invoicekit.sandbox import Provenance, Sandbox
 
 __all__ = [
     "CLIENTS",
@@ -30,23 +31,31 @@ __all__ = [
     "FINANCIAL_TRANSACTIONS",
     "INVOICES",
     "MONEY_ACCOUNTS",
+    "PROJECTS",
+    "QUOTATIONS",
     "SALES",
     "ApiError",
     "Errors",
     "Handler",
     "Params",
+    "api_route",
     "as_bool",
     "as_date",
     "as_decimal",
     "as_int",
     "blank",
+    "cents",
     "endpoint",
+    "enforces",
     "json_response",
     "lines_param",
     "money",
     "not_found",
     "page_of",
+    "provenance",
     "read_params",
+    "shaped",
+    "squeeze_paths",
     "wrapped",
 ]
 
@@ -55,6 +64,8 @@ MAX_PAGE = 100
 # Store collections.
 CLIENTS = "clients"
 INVOICES = "invoices"
+QUOTATIONS = "quotations"
+PROJECTS = "projects"
 CREDIT_NOTES = "credit_notes"
 SALES = "sales"
 FINANCIAL_TRANSACTIONS = "financial_transactions"
@@ -104,12 +115,27 @@ def json_response(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
+def provenance(sandbox: Sandbox) -> Provenance:
+    assert sandbox.provenance is not None, "the Cashaca sandbox is always built with its provenance data"
+    return sandbox.provenance
+
+
+def shaped(sandbox: Sandbox, resource: str, record: Params) -> Params:
+    """``record`` as served: every field listed in provenance.toml, the assumed ones dropped in strict mode."""
+    return provenance(sandbox).shape(resource, record, strict=sandbox.strict)
+
+
+def enforces(sandbox: Sandbox, refusal: str) -> bool:
+    """Whether a refusal is on (assumed refusals are off in strict mode)."""
+    return provenance(sandbox).enforces(refusal, strict=sandbox.strict)
+
+
 def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
     """Wrap a handler with Cashaca's token check and the error answers."""
 
     async def wrapper(request: Request) -> Response:
-        # Assumption (reference #1): every call, POST and PUT included, authenticates with ?token= only;
-        # a missing or wrong token answers 401 {"error": ...}.
+        # Every call, POST and PUT included, authenticates with ?token= (seed 000 lists it on every path).
+        # Assumed: a missing or wrong token answers 401 {"error": ...}.
         if not sandbox.accepts(request.query_params.get("token")):
             return json_response({"error": "Invalid or missing API token"}, 401)
         try:
@@ -120,9 +146,30 @@ def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
     return wrapper
 
 
+def api_route(sandbox: Sandbox, path: str, handler: Handler, methods: list[str]) -> Route:
+    """A route under ``/api/v2`` whose every method is listed in provenance.toml as an endpoint; an assumed
+    one answers like an unknown route in strict mode."""
+    full = "/api/v2" + path
+    listed = full.replace("{id:int}", "{id}")
+    served = {
+        method
+        for method in methods
+        if provenance(sandbox).serves("endpoint", f"{method} {listed}", strict=sandbox.strict)
+    }
+    wrapped_handler = endpoint(sandbox, handler)
+
+    async def gate(request: Request) -> Response:
+        if request.method not in served:
+            return json_response({"error": "not found"}, 404)
+        return await wrapped_handler(request)
+
+    return Route(full, gate, methods=methods)
+
+
 # --- request parsing -------------------------------------------------------------------------------------
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
+_FORM_MARK = "\0form"
 
 
 def _set_nested(target: Params, key: str, value: str) -> None:
@@ -159,7 +206,8 @@ async def read_params(request: Request) -> Params:
         params: Params = {}
         for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
             _set_nested(params, key, value)
-        return params
+        # Rails wraps JSON bodies only; a form body keeps its keys as they are.
+        return {**params, _FORM_MARK: True} if params else params
     try:
         # parse_float=Decimal: 123.97 sent as a JSON number must not pick up binary float noise.
         data = json.loads(raw, parse_float=Decimal)
@@ -171,10 +219,21 @@ async def read_params(request: Request) -> Params:
     return data
 
 
-def wrapped(params: Params, name: str, errors: Errors, *, required: bool = True) -> Params:
-    """The part of the body wrapped in a resource name: ``{"client": {...}}``."""
+def wrapped(
+    params: Params, name: str, errors: Errors, *, required: bool = True, beside: tuple[str, ...] = ()
+) -> Params:
+    """The part of the body wrapped in a resource name: ``{"client": {...}}``.
+
+    Rails' wrap_parameters (on for JSON by default) wraps an unwrapped JSON body in the controller's name,
+    so ``{"name": ...}`` posted to clients.json reads as ``{"client": {"name": ...}}``; stijn1989/Zenfactuur
+    posts client bodies that way. ``beside`` names the other top-level blocks a request carries
+    (``client`` and ``sale`` next to ``invoice``), which are not wrapped.
+    """
     value = params.get(name)
     if value is None:
+        loose = {key: item for key, item in params.items() if key not in beside and key != name}
+        if loose and not params.get(_FORM_MARK):
+            return loose
         if required:
             errors.add(name, "is missing")
         return {}
@@ -276,15 +335,20 @@ def as_bool(value: Any) -> bool:
 # --- rendering -------------------------------------------------------------------------------------------
 
 
-def money(value: Decimal | str) -> str:
-    """An amount as Cashaca shows it.
+_CENT = Decimal("0.01")
 
-    Assumption (reference §1 Payments: "Amounts are strings"): amounts render as strings with exactly two
-    decimals ("1133.17"); prices and quantities with more precision keep it ("0.125").
-    """
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, halves away from zero (assumed: the rule a Belgian invoice program applies)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: Decimal | str) -> str:
+    """An amount as Cashaca shows it: a string with two decimals ("1133.17"); prices and quantities with
+    more precision keep it ("0.125"). Strings, as maartendeblock's docblocks send and the Apps Script reads."""
     number = Decimal(value)
-    if number == round2(number):
-        return f"{round2(number):f}"
+    if number == cents(number):
+        return f"{cents(number):f}"
     return f"{number.normalize():f}"
 
 
@@ -304,3 +368,24 @@ def page_of(request: Request, items: list[Any]) -> list[Any]:
     size = MAX_PAGE if size is None or size < 1 else min(size, MAX_PAGE)
     start = (page - 1) * size
     return items[start : start + size]
+
+
+def squeeze_paths(app: ASGIApp) -> ASGIApp:
+    """Route ``/api/v2//clients/1.json`` and ``/api/v2/api_tokens`` like Rails does.
+
+    Rails squeezes repeated slashes before routing, and its routes take the format as an optional
+    ``(.:format)`` suffix with JSON the API's only format; stijn1989/Zenfactuur requests both forms
+    (``v2//clients/<id>.json``, ``api_tokens``) in its live tests.
+    """
+
+    async def squeezed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = re.sub(r"/{2,}", "/", scope["path"])
+            last = path.rsplit("/", 1)[-1]
+            if path.startswith("/api/") and last and "." not in last:
+                path += ".json"
+            if path != scope["path"]:
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+        await app(scope, receive, send)
+
+    return squeezed
