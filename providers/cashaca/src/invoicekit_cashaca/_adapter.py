@@ -33,6 +33,7 @@ from invoicekit.capabilities import Capability
 from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, MalformedResponse, ValidationError
 from invoicekit.model import Client, CreditNote, Invoice, Payment
 from invoicekit.model._documents import _Document
+from invoicekit.vat import VatCategory
 from invoicekit_cashaca import _mapping as m
 
 __all__ = ["CashacaAdapter"]
@@ -221,7 +222,7 @@ class CashacaAdapter(Adapter):
             "discount_percentage": m._money(doc.discount_percent) if doc.discount_percent else None,
             "commercial_document_lines_attributes": m.document_lines(doc),
         }
-        exempt = [row.exemption_reason or row.exemption_code for row in doc.rows if row.vat_rate == 0]
+        exempt = [row.exemption_reason or row.exemption_code for row in doc.rows if row.vat_category is VatCategory.E]
         if exempt and exempt[0]:
             # Assumption: the `no_vat_reason` the invoice JSON shows is accepted on create as well.
             fields["no_vat_reason"] = exempt[0]

@@ -138,14 +138,15 @@ def _spread(groups: dict[Decimal, Decimal], discount: Decimal) -> dict[Decimal, 
 def document_totals(rows: list[Row], style: int, percentage: Decimal | None, fixed: Decimal | None) -> DocumentTotals:
     groups = _by_rate(rows)
     lines = sum(groups.values(), Decimal(0))
-    discount = Decimal(0)
+    parts = {rate: Decimal(0) for rate in groups}
     if style == PERCENT_DISCOUNT and percentage:
-        discount = cents(lines * percentage / 100)
+        # A percentage comes off each rate's lines, rounded per rate (assumed, like the rest).
+        parts = {rate: cents(amount * percentage / 100) for rate, amount in groups.items()}
     elif style == FIXED_DISCOUNT and fixed:
-        discount = cents(fixed)
-    # Assumption: an early-payment discount (style 3) only applies if the client pays within
+        parts = _spread(groups, cents(fixed))
+    # Assumed: an early-payment discount (style 3) only applies if the client pays within
     # financial_discount_days; it does not change the invoiced totals.
-    parts = _spread(groups, discount)
+    discount = sum(parts.values(), Decimal(0))
     by_rate = []
     for rate, amount in groups.items():
         taxable = amount - parts[rate]
