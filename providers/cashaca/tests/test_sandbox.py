@@ -154,9 +154,11 @@ def test_422_names_the_fields_rails_style(api: httpx.Client) -> None:
     assert errors["type_id"] == ["is not included in the list"]
     assert all(isinstance(messages, list) and messages for messages in errors.values())
 
-    missing = api.post("/clients.json", json={"name": "not wrapped"})
-    assert missing.status_code == 422
-    assert missing.json() == {"errors": {"client": ["is missing"]}}
+    # Rails wraps an unwrapped JSON body in the resource name (stijn1989 posts clients that way).
+    unwrapped = api.post("/clients.json", json={"name": "not wrapped"})
+    assert unwrapped.status_code == 422
+    assert unwrapped.json() == {"errors": {"type_id": ["can't be blank"]}}
+    assert api.post("/clients.json", json={}).json() == {"errors": {"client": ["is missing"]}}
     assert api.put("/clients/999.json", json={"client": {"name": "x"}}).status_code == 404
 
 
@@ -174,12 +176,14 @@ def test_unknown_ids_and_routes_are_404(api: httpx.Client) -> None:
         assert response.json() == {"error": "not found"}
 
 
-def test_search_clients_by_text_and_phone(api: httpx.Client) -> None:
+def test_search_clients_by_part_of_the_name_and_phone(api: httpx.Client) -> None:
     api.post("/clients.json", json={"client": a_client(reference="shop-1001", tel="+32 3 123 45 67")})
     api.post("/clients.json", json={"client": a_client(name="Bakkerij Peeters", type_id=0, vat_number=None)})
     assert [c["name"] for c in api.get("/clients/search.json", params={"q": "bakkerij"}).json()] == ["Bakkerij Peeters"]
-    assert len(api.get("/clients/search.json", params={"q": "shop-1001"}).json()) == 1
-    assert len(api.get("/clients/search.json", params={"q": "0403019261"}).json()) == 1
+    assert len(api.get("/clients/search.json", params={"q": "services"}).json()) == 1
+    # "by name or part of it" (stijn1989's docblock): the reference, VAT number or city do not match.
+    for other in ("shop-1001", "0403019261", "Antwerpen"):
+        assert api.get("/clients/search.json", params={"q": other}).json() == []
     assert len(api.get("/clients/search.json", params={"phone": "123 45 67"}).json()) == 1
     assert api.get("/clients/search.json", params={"q": "nobody"}).json() == []
 
@@ -208,7 +212,9 @@ def test_create_invoice_books_a_sale_and_renders_plain_json(api: httpx.Client) -
     assert response.status_code == 201
     invoice = response.json()
     assert invoice["serial_number"] == "2025_0001"
-    assert (invoice["amount"], invoice["vat_amount"], invoice["paid_amount"]) == ("969.97", "163.20", "0.00")
+    assert (invoice["amount"], invoice["vat_amount"]) == ("969.97", "163.20")
+    assert "paid_amount" not in invoice  # no source shows a paid amount on an invoice
+    assert "reallocation_of_vat" not in invoice  # a sale field (seed 002), not an invoice field
     assert invoice["due_date"] == "2025-05-31"
     assert invoice["delivery_date"] == "2025-04-30"
     assert invoice["po_number"] == "PO-7"
@@ -325,7 +331,8 @@ def test_invoice_validation_errors(api: httpx.Client) -> None:
     )
     assert bad.status_code == 422
     errors = bad.json()["errors"]
-    assert {"type_id", "street", "postcode", "city", "date"} <= set(errors)
+    assert {"type_id", "date"} <= set(errors)
+    assert not {"street", "postcode", "city"} & set(errors)  # no address is required
     assert {
         "commercial_document_lines.description",
         "commercial_document_lines.unit_price",
@@ -412,7 +419,8 @@ def test_ogm_is_built_from_the_number_and_shown_formatted(api: httpx.Client) -> 
     bad = api.post("/invoices.json", json=invoice_body(ogm="010806817184"))
     assert list(bad.json()["errors"]) == ["ogm"]
     proposal = api.get("/proposed_invoice_ogm.json", params={"serial_number": "2025_0108"})
-    assert proposal.json() == format_ogm(ogm_from_reference("2025_0108"))
+    # An object: maartendeblock types the answer as an array (its key names are assumed).
+    assert proposal.json() == {"ogm": format_ogm(ogm_from_reference("2025_0108")), "serial_number": "2025_0108"}
 
 
 def test_paging_250_invoices_over_3_pages(api: httpx.Client) -> None:
@@ -450,12 +458,9 @@ def test_unpaid_until_the_payments_reach_the_total(api: httpx.Client) -> None:
     payment = partial.json()
     assert (payment["amount"], payment["sale_id"], payment["storage_id"]) == ("50.00", invoice["sale_id"], 1)
     assert isinstance(payment["id"], int)
-    partly = api.get(f"/invoices/{invoice['id']}.json").json()
-    assert partly["paid_amount"] == "50.00"
     assert invoice["id"] in [i["id"] for i in api.get("/invoices/unpaid.json").json()]
 
     assert pay(api, invoice["sale_id"], "71.00").status_code == 201
-    assert api.get(f"/invoices/{invoice['id']}.json").json()["paid_amount"] == "121.00"
     assert [i["id"] for i in api.get("/invoices/unpaid.json").json()] == [other["id"]]
 
 
@@ -477,7 +482,7 @@ def test_financial_transaction_validation(api: httpx.Client) -> None:
     assert pay(api, invoice["sale_id"], "ten").json() == {"errors": {"amount": ["is not a number"]}}
     empty = api.post("/financial_transactions.json", json={"financial_transaction": {}})
     assert set(empty.json()["errors"]) == {"sale_id", "storage_id", "amount", "date"}
-    assert api.get(f"/invoices/{invoice['id']}.json").json()["paid_amount"] == "0.00"
+    assert invoice["id"] in [i["id"] for i in api.get("/invoices/unpaid.json").json()]
 
 
 def test_two_money_accounts_are_seeded(api: httpx.Client) -> None:
@@ -489,24 +494,20 @@ def test_two_money_accounts_are_seeded(api: httpx.Client) -> None:
 # --- sending ---------------------------------------------------------------------------------------------
 
 
-def test_peppol_needs_a_belgian_vat_number(api: httpx.Client, sandbox: CashacaSandbox) -> None:
-    person = create_invoice(
-        api, client={"type_id": 0, "name": "Jan Peeters", "street": "Dorp 1", "postcode": "9000", "city": "Gent"}
-    )
+def test_peppol_needs_a_vat_number_of_any_country(api: httpx.Client, sandbox: CashacaSandbox) -> None:
+    person = create_invoice(api, client={"type_id": 0, "name": "Jan Peeters"})
     refused = api.post(f"/invoices/{person['id']}/send_to_peppol.json")
     assert refused.status_code == 422
     assert list(refused.json()["errors"]) == ["vat_number"]
-    dutch = create_invoice(api, client=a_client(type_id=2, name="Dutch BV", vat_number="NL004495445B01"))
-    refused_nl = api.post(f"/invoices/{dutch['id']}/send_to_peppol.json")
-    assert refused_nl.status_code == 422
-    assert "NL004495445B01" in refused_nl.json()["errors"]["vat_number"][0]
     assert sandbox.store.all("deliveries") == []
+    # No source limits Peppol to Belgian numbers (maartendeblock maps 31 countries to participant ids).
+    dutch = create_invoice(api, client=a_client(type_id=2, name="Dutch BV", vat_number="NL004495445B01"))
+    assert api.post(f"/invoices/{dutch['id']}/send_to_peppol.json").status_code == 200
 
     company = create_invoice(api)
     sent = api.post(f"/invoices/{company['id']}/send_to_peppol.json")  # no body at all
     assert sent.status_code == 200
-    assert sent.json()["receiver"] == "0208:0403019261"
-    delivery = sandbox.store.all("deliveries")[0]
+    delivery = sandbox.store.all("deliveries")[1]
     assert (delivery["channel"], delivery["document_id"], delivery["receiver"]) == (
         "peppol",
         company["id"],

@@ -30,6 +30,7 @@ from invoicekit_cashaca._sandbox_http import (
     cents,
     enforces,
     json_response,
+    money,
     not_found,
     page_of,
     read_params,
@@ -147,7 +148,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
             if not enforces(sandbox, "vat_rates.country_not_eu"):
                 return json_response([])
             raise ApiError(422, {"errors": {"country": ["is not an EU member state"]}})
-        return json_response(list(rates))
+        return json_response([money(Decimal(rate)) for rate in rates])
 
     routes = [
         api_route(sandbox, "/sales.json", sales, ["GET", "POST"]),
