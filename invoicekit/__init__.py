@@ -8,10 +8,12 @@ Switching provider changes the first argument of :func:`connect`. See docs/ for 
 """
 
 from invoicekit._connect import connect, connect_async
+from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
     AuthenticationError,
+    ConfigurationError,
     InvoicekitError,
     NotFound,
     ProviderError,
@@ -41,8 +43,6 @@ from invoicekit.model import (
 from invoicekit.registry import installed_providers
 from invoicekit.vat import VatCategory
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Address",
     "AllowanceCharge",
@@ -52,6 +52,7 @@ __all__ = [
     "Capability",
     "Client",
     "ClientKind",
+    "ConfigurationError",
     "Contact",
     "CreditNote",
     "DocumentStatus",
@@ -72,6 +73,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "VatCategory",
+    "__version__",
     "connect",
     "connect_async",
     "installed_providers",

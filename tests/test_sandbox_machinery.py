@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from invoicekit.errors import UnknownProvider
+from invoicekit.errors import ConfigurationError, UnknownProvider
 from invoicekit.sandbox import (
     FaultKind,
     FaultRule,
@@ -553,6 +553,15 @@ def test_the_pytest_fixture_builds_fresh_sandboxes(tiny_provider: str, invoiceki
         assert post_note(http, one, "only in one").status_code == 201
     assert two.store.all("notes") == []
     assert one.credentials() != two.credentials()
+
+
+def test_the_fixture_asks_for_strict_mode_and_names_a_provider_without_it(
+    tiny_provider: str, invoicekit_sandbox: SandboxFactory
+) -> None:
+    # The tiny provider's create_sandbox takes no strict= option: one clear error naming it, not a TypeError.
+    with pytest.raises(ConfigurationError, match="the sandbox of provider 'tiny' has no strict mode yet"):
+        invoicekit_sandbox("tiny", strict=True)
+    assert invoicekit_sandbox("tiny", strict=False).strict is False
 
 
 def test_uses_nothing_but_starlette_for_the_app() -> None:

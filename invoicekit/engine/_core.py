@@ -36,6 +36,7 @@ from invoicekit.errors import (
     RateLimited,
     TransportError,
     UncertainOutcome,
+    ValidationError,
 )
 
 __all__ = ["Action", "BodyTooLarge", "Emit", "EngineCore", "Program", "Send", "Sleep"]
@@ -147,9 +148,8 @@ class EngineCore:
         if step.idempotent or not isinstance(outcome, httpx.Response):
             return error
         where = f" (look it up by {step.reference!r})" if step.reference else ""
-        error.message += f"; the write itself was accepted (HTTP {outcome.status_code}): do not send it again{where}"
-        error.args = (f"{self.provider}: {error.message}",)
-        return error
+        note = f"; the write itself was accepted (HTTP {outcome.status_code}): do not send it again{where}"
+        return error.replace(message=error.message + note)
 
     def step(self, step: Step) -> Program[StepResult]:
         attempt = 0
@@ -225,11 +225,14 @@ class EngineCore:
     def error(self, response: httpx.Response, *, retry_after: float | None = None) -> InvoicekitError:
         body = self.redact(response.text[:_BODY_IN_ERRORS]) if response.content else ""
         error = self.adapter.error_for(response, body)
-        if isinstance(error, RateLimited) and error.retry_after is None:
-            error.retry_after = retry_after if retry_after is not None else RetryPolicy.retry_after(response)
+        # Errors are never changed once built: the final one is a new error made from the adapter's.
+        if isinstance(error, ValidationError) and error.status is None:
+            return error.replace(status=response.status_code, request_id=self.adapter.request_id(response), body=body)
         if isinstance(error, ProviderError):
-            error.message = self.redact(error.message)
-            error.args = tuple(self.redact(str(a)) for a in error.args)
+            changes: dict[str, Any] = {"message": self.redact(error.message)}
+            if isinstance(error, RateLimited) and error.retry_after is None:
+                changes["retry_after"] = retry_after if retry_after is not None else RetryPolicy.retry_after(response)
+            return error.replace(**changes)
         return error
 
     # --- lists -----------------------------------------------------------------------------------

@@ -66,8 +66,14 @@ def _loc_to_path(loc: tuple[int | str, ...]) -> str:
 
 
 def from_pydantic_error(error: pydantic.ValidationError) -> ValidationError:
-    issues = []
+    issues: list[FieldIssue] = []
     for item in error.errors(include_url=False):
+        original = item.get("ctx", {}).get("error")
+        if isinstance(original, ValidationError):
+            # A validator raised ours (a ValueError, so pydantic wrapped it): keep its own field paths.
+            prefix = _loc_to_path(item["loc"])
+            issues += [FieldIssue(".".join(p for p in (prefix, i.path) if p), i.reason) for i in original.issues]
+            continue
         reason = item["msg"]
         if reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
@@ -83,6 +89,13 @@ class NeutralModel(BaseModel):
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise from_pydantic_error(exc) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # validate_assignment checks the value like construction does; report it the same way too.
+        try:
+            super().__setattr__(name, value)
         except pydantic.ValidationError as exc:
             raise from_pydantic_error(exc) from None
 

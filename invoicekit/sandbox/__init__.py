@@ -19,6 +19,7 @@ In tests, the ``invoicekit_sandbox`` pytest fixture (:mod:`invoicekit.testing`) 
 
 from invoicekit.sandbox._core import LoggedRequest, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
+from invoicekit.sandbox._pdf import PdfDocument, PdfLine, render_pdf
 from invoicekit.sandbox._plugins import create_sandbox
 from invoicekit.sandbox._provenance import Origin, Provenance, ProvenanceError, UnlistedField
 from invoicekit.sandbox._server import running, serve
@@ -33,6 +34,8 @@ __all__ = [
     "LoggedRequest",
     "MemoryStore",
     "Origin",
+    "PdfDocument",
+    "PdfLine",
     "Provenance",
     "ProvenanceError",
     "Sandbox",
@@ -41,6 +44,7 @@ __all__ = [
     "StateStore",
     "UnlistedField",
     "create_sandbox",
+    "render_pdf",
     "running",
     "serve",
     "utc_timestamp",

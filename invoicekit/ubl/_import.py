@@ -20,7 +20,7 @@ from typing import Any, TypeVar, cast
 from lxml import etree
 
 from invoicekit import belgium
-from invoicekit.errors import FieldIssue, ValidationError
+from invoicekit.errors import FieldIssue, UblImportError, ValidationError
 from invoicekit.model import (
     Address,
     AllowanceCharge,
@@ -59,10 +59,6 @@ _EXEMPT = frozenset({VatCategory.E, VatCategory.AE, VatCategory.K, VatCategory.G
 _CENT = Decimal("0.01")
 
 M = TypeVar("M", bound=NeutralModel)
-
-
-class UblImportError(ValueError):
-    """The XML is well-formed but is not a UBL Invoice/CreditNote that can be read (no issue date, ...)."""
 
 
 class _Reader:
