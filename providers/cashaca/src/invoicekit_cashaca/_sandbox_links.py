@@ -12,18 +12,13 @@ from __future__ import annotations
 import hmac
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING
-from xml.etree import ElementTree
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from invoicekit.belgium import format_ogm
-from invoicekit.sandbox import Sandbox
-
-if TYPE_CHECKING:
-    from invoicekit.sandbox import PdfDocument
+from invoicekit.sandbox import PdfDocument, PdfLine, Sandbox, render_pdf
 from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION, DocumentKind, total_of
 from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, Params, cents, json_response, money
 
@@ -37,7 +32,6 @@ _CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 def pdf_document(record: Params, company: Params, kind: DocumentKind) -> PdfDocument:
     """What the PDF of a stored document shows, from the sandbox's own stored figures."""
-    from invoicekit.sandbox import PdfDocument, PdfLine  # TEMP until the kit's renderer is on main
 
     net = money(record["amount"])
     vat = money(record["vat_amount"])
@@ -105,20 +99,18 @@ def _html(record: Params, kind: DocumentKind) -> str:
 
 
 def _xml(record: Params) -> bytes:
-    ElementTree.register_namespace("", _UBL)
-    ElementTree.register_namespace("cbc", _CBC)
-    root = ElementTree.Element(f"{{{_UBL}}}Invoice")
-    for name, value in (
+    fields = [
         ("ID", record["serial_number"]),
         ("IssueDate", record["date"]),
         ("DueDate", record.get("due_date")),
         ("DocumentCurrencyCode", "EUR"),
-    ):
-        if value:
-            ElementTree.SubElement(root, f"{{{_CBC}}}{name}").text = str(value)
-    total = ElementTree.SubElement(root, f"{{{_CBC}}}PayableAmount", currencyID="EUR")
-    total.text = money(str(total_of(record)))
-    return ElementTree.tostring(root, xml_declaration=True, encoding="utf-8")
+    ]
+    body = "".join(f"<cbc:{name}>{escape(str(value))}</cbc:{name}>" for name, value in fields if value)
+    payable = f'<cbc:PayableAmount currencyID="EUR">{money(str(total_of(record)))}</cbc:PayableAmount>'
+    text = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Invoice xmlns="{_UBL}" xmlns:cbc="{_CBC}">{body}{payable}</Invoice>'
+    )
+    return text.encode()
 
 
 def link_routes(sandbox: Sandbox) -> list[Route]:
@@ -144,8 +136,6 @@ def link_routes(sandbox: Sandbox) -> list[Route]:
         disposition = {"Content-Disposition": f'inline; filename="{name}"'}
         if extension == "pdf":
             company = store.get(COMPANY, COMPANY_ID) or {}
-            from invoicekit.sandbox import render_pdf  # TEMP until the kit's renderer is on main
-
             body = render_pdf(pdf_document(record, company, kind))
             return Response(body, media_type="application/pdf", headers=disposition)
         if extension == "xml":
