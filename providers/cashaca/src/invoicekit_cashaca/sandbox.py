@@ -39,7 +39,7 @@ from starlette.types import ASGIApp
 
 from invoicekit.belgium import bic_from_iban
 from invoicekit.sandbox import Provenance, Sandbox, StateStore, utc_timestamp
-from invoicekit_cashaca._sandbox_catalog import RECURRENT_SCHEDULES, SALES_CATEGORIES, UNITS, catalog_routes
+from invoicekit_cashaca._sandbox_catalog import RECURRENT_SCHEDULES, SALES_CATEGORIES, SKUS, UNITS, catalog_routes
 from invoicekit_cashaca._sandbox_clients import client_routes
 from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION
 from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, MONEY_ACCOUNTS, squeeze_paths
@@ -87,10 +87,11 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 # The account's lookup lists. Assumed contents (their fields are undocumented; provenance.toml marks them):
-# units and sales categories a new account could have, and one recurring invoice schedule, so that
+# units, sales categories and a sale item a new account could have, and one recurring invoice schedule, so that
 # tombroucke's GetRecurrentScheduleRequest has something to read.
 _UNITS = ({"name": "stuk"}, {"name": "uur"}, {"name": "dag"})
 _SALES_CATEGORIES = ({"name": "Diensten"}, {"name": "Goederen"})
+_SKUS = ({"name": "Consultancy (uur)"},)
 _RECURRENT_SCHEDULES = ({"name": "Maandelijkse onderhoudsfactuur", "interval": "monthly", "document_type": "invoice"},)
 
 #: Where everything the sandbox serves comes from (shipped in the package; docs/providers/cashaca.md shows it).
@@ -139,6 +140,7 @@ class CashacaSandbox(Sandbox):
             for collection, records in (
                 (UNITS, _UNITS),
                 (SALES_CATEGORIES, _SALES_CATEGORIES),
+                (SKUS, _SKUS),
                 (RECURRENT_SCHEDULES, _RECURRENT_SCHEDULES),
             ):
                 if not self.store.all(collection):
