@@ -110,8 +110,8 @@ def _lines(
 ) -> list[Params]:
     raw = doc.get("commercial_document_lines_attributes", doc.get("commercial_document_lines"))
     items = lines_param(raw, "commercial_document_lines", errors)
-    if not items and "commercial_document_lines" not in errors.by_field and on("document.lines_blank"):
-        errors.add("commercial_document_lines", "can't be blank")
+    # No lines is no error: the v1 page marks them optional and maartendeblock's docblocks create invoices,
+    # credit notes and quotations with a serial number and a date only.
     lines: list[Params] = []
     for index, item in enumerate(items):
         # Assumed: Rails keys the errors of nested records as "<association>.<field>".
