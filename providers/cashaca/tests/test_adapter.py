@@ -307,3 +307,44 @@ def test_ubl_is_built_from_the_fetched_invoice_when_the_seller_is_known(session:
     xml = session(lambda b: b.invoices.ubl(invoice.provider_id), seller=seller)
     assert from_ubl(xml).document.totals.payable == invoice.totals.payable
     assert validate(xml, layers=("xsd",)).ok
+
+
+def test_invoice_and_credit_note_pdf_from_pdf_url_for_client(session: Callable[..., Any]) -> None:
+    import io
+
+    import pypdf
+
+    from invoicekit import CreditNote
+
+    invoice = session(lambda b: b.invoices.create(an_invoice(a_client())))
+    pdf = session(lambda b: b.invoices.pdf(invoice.provider_id))
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert invoice.number in text
+    assert "1133.17" in text
+    assert invoice.structured_communication_formatted in text
+    note = CreditNote(
+        issue_date=TODAY,
+        client=a_client(),
+        rows=an_invoice(a_client()).rows[:1],
+        corrects_invoice_id=invoice.provider_id,
+    )
+    created = session(lambda b: b.credit_notes.create(note))
+    note_pdf = session(lambda b: b.credit_notes.pdf(created.provider_id))
+    assert created.number in " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(note_pdf)).pages)
+
+
+@pytest.mark.parametrize(
+    "link", ["https://evil.example/documents/invoices/k.pdf", "http://app.cashaca.be/documents/invoices/k.pdf", None]
+)
+def test_a_pdf_link_off_cashacas_site_is_not_followed(link: str | None) -> None:
+    # The token goes along with every request, so the adapter only follows a link on its own site.
+    import httpx
+    from invoicekit_cashaca import CashacaAdapter
+
+    from invoicekit.errors import MalformedResponse
+
+    flow = CashacaAdapter(token="secret", base_url="https://app.cashaca.be").invoice_pdf("7")
+    step = next(flow)
+    assert (step.request.method, step.request.path) == ("GET", "/invoices/7.json")
+    with pytest.raises(MalformedResponse):
+        flow.send(httpx.Response(200, json={"id": 7, "pdf_url_for_client": link}))

@@ -341,7 +341,7 @@ def test_invoice_validation_errors(api: httpx.Client) -> None:
     assert errors["date"] == ["is not a valid date"]
 
     no_lines = api.post("/invoices.json", json=invoice_body(lines=[], date=None))
-    assert no_lines.json()["errors"] == {"date": ["can't be blank"], "commercial_document_lines": ["can't be blank"]}
+    assert no_lines.json()["errors"] == {"date": ["can't be blank"]}  # lines are optional (v1 page, maartendeblock)
     assert (
         api.post("/invoices.json", content=b"{not json", headers={"Content-Type": "application/json"}).status_code
         == 400
@@ -634,3 +634,141 @@ def test_over_a_real_uvicorn_server_with_httpx_and_curl() -> None:
             ).stdout
             assert '"name":"IT Services BV"' in output
             assert output.startswith("[")
+
+
+# --- faithful to the sources (issue 9) -------------------------------------------------------------------
+
+
+def test_rails_squeezes_slashes_and_takes_paths_without_json(api: httpx.Client, sandbox: CashacaSandbox) -> None:
+    created = api.post("/clients.json", json={"client": a_client()}).json()
+    transport = sandbox.transport()
+    with httpx.Client(base_url=sandbox.base_url, transport=transport, params=sandbox.credentials()) as raw:
+        for path in (
+            f"/api/v2//clients/{created['id']}.json",
+            f"/api/v2/clients/{created['id']}",
+            "//api/v2/api_tokens",
+        ):
+            request = raw.build_request("GET", "/")
+            request.url = request.url.copy_with(raw_path=(path + "?token=" + sandbox.credentials()["token"]).encode())
+            response = raw.send(request)
+            assert response.status_code == 200, path
+    assert api.get("/no_such_thing").status_code == 404
+
+
+def test_an_unwrapped_client_body_is_wrapped_like_rails(api: httpx.Client) -> None:
+    created = api.post("/clients.json", json={"type_id": 1, "name": "Unwrapped BV", "vat_number": "0670.448.261"})
+    assert created.status_code == 201
+    assert (created.json()["name"], created.json()["vat_number"]) == ("Unwrapped BV", "BE0670448261")
+    updated = api.put(f"/clients/{created.json()['id']}.json", json={"name": "Unwrapped NV"})
+    assert updated.json()["name"] == "Unwrapped NV"
+    # A form body is not wrapped (wrap_parameters is for JSON).
+    form = api.post("/clients.json", data={"name": "x", "type_id": "0"})
+    assert form.json() == {"errors": {"client": ["is missing"]}}
+
+
+def test_a_consumer_invoice_needs_no_address(api: httpx.Client) -> None:
+    invoice = create_invoice(api, client={"type_id": 0, "name": "Marie Dubois", "email": "marie@example.be"})
+    assert invoice["client"]["street"] is None
+
+
+def test_totals_are_the_sandboxs_own_arithmetic(api: httpx.Client) -> None:
+    # Line nets rounded half up to the cent before they are added (0.125 -> 0.13, three times), VAT once per
+    # rate on the rate's total: 0.39 at 21 % = 0.0819 -> 0.08.
+    lines = [a_line(number_skus="1", unit_price="0.125") for _ in range(3)]
+    invoice = create_invoice(api, lines=lines)
+    assert (invoice["amount"], invoice["vat_amount"]) == ("0.39", "0.08")
+    # A percentage discount comes off each rate, rounded per rate: 10 % of 33.33 (21 %) and of 16.67 (6 %).
+    mixed = [
+        a_line(number_skus="1", unit_price="33.33"),
+        a_line(number_skus="1", unit_price="16.67", vat_percentage=6),
+    ]
+    discounted = create_invoice(api, lines=mixed, discount_style_id=2, discount_percentage="10")
+    assert (discounted["discount_amount"], discounted["amount"]) == ("5.00", "45.00")
+    assert discounted["vat_amount"] == "7.20"  # 30.00 * 21 % = 6.30 and 15.00 * 6 % = 0.90
+
+
+def test_the_sandbox_never_uses_invoicekits_totals_engine() -> None:
+    import ast
+    from pathlib import Path
+
+    import invoicekit_cashaca
+
+    package = Path(invoicekit_cashaca.__file__).parent
+    for module in package.glob("_sandbox*.py"):
+        tree = ast.parse(module.read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not {m for m in imported if m.startswith(("invoicekit.model", "invoicekit.ubl"))}, module.name
+
+
+def test_seed_000_endpoints_are_served(api: httpx.Client) -> None:
+    for path in (
+        "/recurrent_schedules.json",
+        "/sales.json",
+        "/country_names.json",
+        "/units.json",
+        "/skus.json",
+        "/sales_categories.json",
+        "/projects.json",
+        "/quotations.json",
+    ):
+        assert isinstance(api.get(path).json(), list), path
+    assert isinstance(api.get("/next_quotation_serial_number.json").json(), str)
+    sale = api.post(
+        "/sales.json",
+        json={
+            "client": {"type_id": 4, "name": "Klaus"},
+            "sale": {"date": "2025-05-01", "sales_type_id": 3, "amount_at_21": "10"},
+        },
+    )
+    assert (sale.status_code, sale.json()["vat_amount"]) == (201, "2.10")
+    assert [s["id"] for s in api.get("/sales/search.json", params={"q": "klaus"}).json()] == [sale.json()["id"]]
+    abroad = api.post("/sales.json", json={"client": {"type_id": 3, "name": "US Inc"}, "sale": {"date": "2025-05-01"}})
+    assert abroad.json() == {"errors": {"sales_type_id": ["can't be blank for a client outside Belgium"]}}  # seed 002
+    body = invoice_body(client={"type_id": 4, "name": "Klaus"}, lines=[a_line(vat_percentage=19)])
+    oss = api.post("/invoices.json", json={**body, "sale": {"sales_type_id": 3}}).json()
+    assert oss["commercial_document_lines"][0]["vat_percentage"] == "19.00"  # a German rate on an OSS sale
+
+
+def test_strict_mode_serves_only_what_the_sources_show() -> None:
+    with (
+        new_sandbox(strict=True) as box,
+        httpx.Client(base_url=f"{box.base_url}/api/v2", transport=box.transport(), params=box.credentials()) as strict,
+    ):
+        invoice = create_invoice(strict)
+        assert "discount_style_id" not in invoice  # assumed field: left out
+        assert {"serial_number", "client"} <= set(invoice)  # observed fields stay
+        payment = pay(strict, invoice["sale_id"], "10")
+        assert (payment.status_code, payment.json()) == (201, {})  # the answer's fields are all assumed
+        # Assumed refusals are off: a duplicate serial number and a non-Belgian rate outside OSS are taken.
+        assert (
+            strict.post("/invoices.json", json=invoice_body(serial_number=invoice["serial_number"])).status_code == 201
+        )
+        assert create_invoice(strict, lines=[a_line(vat_percentage=19)])["id"]
+        # Documented refusals stay on.
+        refused = strict.post("/clients.json", json={"client": {"name": "x", "type_id": 9}})
+        assert refused.json() == {"errors": {"type_id": ["is not included in the list"]}}
+        # Assumed endpoints answer as unknown routes.
+        assert strict.patch("/clients/1.json", json={"client": {"name": "y"}}).status_code == 404
+    with (
+        new_sandbox() as box,
+        httpx.Client(base_url=f"{box.base_url}/api/v2", transport=box.transport(), params=box.credentials()) as assumed,
+    ):
+        assert "discount_style_id" in create_invoice(assumed)
+        assert assumed.patch("/clients/1.json", json={"client": {"name": "y"}}).status_code in (200, 404)
+
+
+def test_every_served_field_is_listed_with_its_origin() -> None:
+    from invoicekit_cashaca.sandbox import PROVENANCE
+
+    sources = {origin.source for origin in PROVENANCE}
+    assert sources == {"seed", "client", "assumed"}
+    for origin in PROVENANCE:
+        if origin.source == "seed":
+            assert origin.ref.split("#")[0] in {
+                "cashaca-api-v2-endpoints.txt",
+                "cashaca-api-v2-sales.txt",
+                "cashaca-api-v1-invoice-create.txt",
+            }, origin
+    # Nothing documents paid_amount or an invoice's reallocation_of_vat: they are not served at all.
+    assert PROVENANCE.get("field", "invoice.paid_amount") is None
+    assert PROVENANCE.get("field", "invoice.reallocation_of_vat") is None
