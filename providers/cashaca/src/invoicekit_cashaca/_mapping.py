@@ -131,7 +131,7 @@ def client_body(client: Client) -> dict[str, Any]:
         "street": address.street if address else None,
         "postcode": address.postal_code if address else None,
         "city": address.city if address else None,
-        # Assumption (reference, Client): `country` takes the ISO 3166 code; the docs only say "Land".
+        # Assumed: `country` takes the ISO 3166 code; the v1 page only says "Land" (tombroucke's README sends 'BE').
         "country": address.country if address else None,
         "reference": client.external_id,
         "website": client.website,

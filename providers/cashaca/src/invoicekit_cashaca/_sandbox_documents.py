@@ -72,7 +72,7 @@ DEFAULT_PAYMENT_TERM = 30
 _PERCENT_STYLES = (PERCENT_DISCOUNT, EARLY_PAYMENT_DISCOUNT)
 # sales_type_id (apipie docs): 1 goods, 2 services, 3 OSS.
 SALES_TYPES = (1, 2, 3)
-# Assumption (reference §1 Invoice response: "status_id values are unknown"): 1 = booked, 2 = sent (by e-mail
+# Assumed (status_id values are unknown): 1 = booked, 2 = sent (by e-mail
 # or Peppol). Whether it is paid shows in `paid_amount` and in unpaid.json, not in the status.
 STATUS_BOOKED, STATUS_SENT = 1, 2
 
@@ -166,8 +166,8 @@ def _discount(doc: Params, errors: Errors, on: Refusals) -> tuple[int, Decimal |
 
 
 def sale_params(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params:
-    # Assumption (reference §1 Invoice create): a missing `sale` block is tolerated (the production Apps Script
-    # sends sales_type_id inside `invoice` and no `sale`); both places are read.
+    # A missing `sale` block is tolerated: the production Apps Script (which throws on a non-2xx answer)
+    # sends sales_type_id inside `invoice` and no `sale`; both places are read.
     type_value = sale.get("sales_type_id", doc.get("sales_type_id"))
     sales_type = as_int(type_value, "sales_type_id", errors)
     if sales_type is None and not errors.by_field.get("sales_type_id"):
@@ -268,7 +268,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     serial = serial or serial_for_year(existing, issued.year)
     if kind is INVOICE and ogm is None:
         try:
-            # Assumption (reference §1 Invoice response): without an `ogm` of its own the invoice gets the
+            # Assumed (default invoice.ogm): without an `ogm` of its own the invoice gets the
             # structured communication built from its number (what proposed_invoice_ogm.json proposes).
             ogm = ogm_from_reference(serial)
         except InvalidNumber:

@@ -89,7 +89,7 @@ class ApiError(Exception):
 
 
 def not_found() -> ApiError:
-    # Assumption (reference #3): an unknown id answers 404 {"error": "not found"}.
+    # An unknown id is an error (stijn1989's testUnexistedClient); the 404 body is assumed (provenance.toml).
     return ApiError(404, {"error": "not found"})
 
 
@@ -107,7 +107,7 @@ class Errors:
 
     def raise_if_any(self) -> None:
         if self.by_field:
-            # Assumption (reference #3): validation failures answer 422 {"errors": {"field": ["message"]}}.
+            # Assumed (errors.rails_422): validation failures answer 422 {"errors": {"field": ["message"]}}.
             raise ApiError(422, {"errors": self.by_field})
 
 
@@ -195,7 +195,7 @@ def _set_nested(target: Params, key: str, value: str) -> None:
 async def read_params(request: Request) -> Params:
     """The request body as params: JSON (what clients send), or form-encoded as Rails also accepts.
 
-    Assumption (reference §1 Transport): the API parses bodies the way any Rails app does, so the
+    Assumed (body.form_encoded): the API parses bodies the way any Rails app does, so the
     ``client[name]=...`` params of the apipie pages work as a form body as well as wrapped JSON.
     """
     raw = await request.body()
@@ -212,7 +212,7 @@ async def read_params(request: Request) -> Params:
         # parse_float=Decimal: 123.97 sent as a JSON number must not pick up binary float noise.
         data = json.loads(raw, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
-        # Assumption (reference #3): Rails answers a body it cannot parse with 400 before any validation.
+        # Assumed (body.unparseable): Rails answers a body it cannot parse with 400 before any validation.
         raise ApiError(400, {"error": "the request body is not valid JSON"}) from None
     if not isinstance(data, dict):
         raise ApiError(400, {"error": "the request body must be a JSON object"})
@@ -355,8 +355,8 @@ def money(value: Decimal | str) -> str:
 def page_of(request: Request, items: list[Any]) -> list[Any]:
     """One page of a list: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
 
-    Assumption (reference #2): lists are bare JSON arrays of at most 100 items with no count or links,
-    in a stable order (by id); a client pages until a page comes back short.
+    Bare JSON arrays (tombroucke reads data()[0]) of at most 100 (seed 000) with no count or links;
+    in a stable order (by id, assumed); a client pages until a page comes back short.
     """
     errors = Errors()
     params = request.query_params

@@ -61,7 +61,7 @@ def serial_for_year(records: list[Params], year: int) -> str:
 def next_serial_number(records: list[Params], today: date) -> str:
     """The number that follows the one on the last booked document (the docs' definition).
 
-    Assumption (reference #4): numbers of the form ``YYYY_NNNN`` restart every year, so after ``2025_0108``
+    Assumed (numbers.yearly_restart): numbers of the form ``YYYY_NNNN`` restart every year, so after ``2025_0108``
     the next number in 2026 is ``2026_0001``; any other form has its last digits incremented
     (``L-0249`` -> ``L-0250``).
     """
