@@ -271,6 +271,12 @@ def test_stijn_invoice_reads(replay: Replay) -> None:
 # --- maartendeblock/zenfactuurapi ---------------------------------------------------------------------------
 
 
+def docblock_document(kind: str) -> dict[str, Any]:
+    """The usage example of createInvoice / createCreditNote / createQuotation (src/Apis/Invoice.php,
+    CreditNote.php, Quotation.php): a client with type_id and name, and a serial number and a date."""
+    return {"client": {"type_id": 0, "name": "Sohel From Api"}, kind: {"serial_number": "1234", "date": "2022-03-31"}}
+
+
 def test_maartendeblock_docblock_flow(replay: Replay) -> None:
     # Customer::createCustomer docblock (src/Apis/Customer.php): a client with type_id and name only.
     customer = replay.send(
@@ -281,25 +287,11 @@ def test_maartendeblock_docblock_flow(replay: Replay) -> None:
     found = replay.send("GET", "/api/v2/clients/search.json?token=TOKEN&q=Sohel&phone=").json()
     assert [c["id"] for c in found] == [customer.json()["id"]]
     # Invoice::createInvoice docblock (src/Apis/Invoice.php): client + invoice {serial_number, date}, no lines.
-    invoice = replay.send(
-        "POST",
-        "/api/v2/invoices.json?token=TOKEN",
-        json_body={
-            "client": {"type_id": 0, "name": "Sohel From Api"},
-            "invoice": {"serial_number": "1234", "date": "2022-03-31"},
-        },
-    )
+    invoice = replay.send("POST", "/api/v2/invoices.json?token=TOKEN", json_body=docblock_document("invoice"))
     assert invoice.status_code == 201, invoice.text
     sale_id = invoice.json()["sale_id"]
     # CreditNote::createCreditNote docblock (src/Apis/CreditNote.php): credit_note {serial_number, date}.
-    note = replay.send(
-        "POST",
-        "/api/v2/credit_notes.json?token=TOKEN",
-        json_body={
-            "client": {"type_id": 0, "name": "Sohel From Api"},
-            "credit_note": {"serial_number": "1234", "date": "2022-03-31"},
-        },
-    )
+    note = replay.send("POST", "/api/v2/credit_notes.json?token=TOKEN", json_body=docblock_document("credit_note"))
     assert note.status_code == 201, note.text
     # Payment::createPaymentFromSale docblock (src/Apis/Payment.php): the amount as a string.
     accounts = replay.send("GET", "/api/v2/money_accounts.json?token=TOKEN").json()
@@ -386,14 +378,7 @@ def test_maartendeblock_sales_projects_and_quotations(replay: Replay) -> None:
     )
     assert renamed.json()["name"] == "Renamed"
     # Quotation::createQuotation docblock: client + quotation {serial_number, date}; then its own numbering.
-    quotation = replay.send(
-        "POST",
-        "/api/v2/quotations.json?token=TOKEN",
-        json_body={
-            "client": {"type_id": 0, "name": "Sohel From Api"},
-            "quotation": {"serial_number": "1234", "date": "2022-03-31"},
-        },
-    )
+    quotation = replay.send("POST", "/api/v2/quotations.json?token=TOKEN", json_body=docblock_document("quotation"))
     assert quotation.status_code == 201, quotation.text
     mail = replay.send(
         "POST",
