@@ -91,7 +91,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
         client_data = wrapped(params, "client", errors)
         sale_data = wrapped(params, "sale", errors, beside=("client",))
         errors.raise_if_any()
-        with sandbox.lock:
+        with sandbox.store.transaction():
             resolved = resolve_client(sandbox, client_data, errors)
             issued = as_date(sale_data.get("date"), "date", errors)
             if issued is None and "date" not in errors.by_field:
@@ -121,7 +121,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
             return json_response([shaped(sandbox, "project", p) for p in page_of(request, store.all(PROJECTS))])
         record = _project_fields(sandbox, await read_params(request))
         now = utc_timestamp()
-        with sandbox.lock:
+        with sandbox.store.transaction():
             record.update(company_id=COMPANY_ID, created_at=now, updated_at=now)
             record["id"] = store.insert(PROJECTS, record)
         return json_response(shaped(sandbox, "project", {"id": record["id"], **record}), 201)
@@ -134,7 +134,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
         if request.method == "PUT":
             changes = _project_fields(sandbox, await read_params(request), partial=True)
             record = {**record, **changes, "updated_at": utc_timestamp()}
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 store.replace(PROJECTS, project_id, record)
         return json_response(shaped(sandbox, "project", record))
 

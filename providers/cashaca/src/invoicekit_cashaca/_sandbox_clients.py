@@ -206,7 +206,7 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             errors = Errors()
             data = wrapped(await read_params(request), "client", errors)
             errors.raise_if_any()
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 record = create_client(sandbox, data, errors)
             return json_response(render_client(sandbox, record), 201)
         return json_response([render_client(sandbox, c) for c in page_of(request, store.all(CLIENTS))])
@@ -228,7 +228,7 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             _require_vat(sandbox, merged, errors)
             errors.raise_if_any()
             merged["updated_at"] = utc_timestamp()
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 store.replace(CLIENTS, client_id, merged)
             record = merged
         return json_response(render_client(sandbox, record))

@@ -181,8 +181,8 @@ def sale_params(sale: Params, doc: Params, client_type: Any, errors: Errors) -> 
     return {
         "sales_type_id": sales_type,
         "description": _text(sale, "description"),
-        "reallocation_of_vat": as_bool(realloc) if realloc is not None else False,
-        "abc_sale": as_bool(sale.get("abc_sale")) if sale.get("abc_sale") is not None else False,
+        "reallocation_of_vat": bool(as_bool(realloc, "reallocation_of_vat", errors)),
+        "abc_sale": bool(as_bool(sale.get("abc_sale"), "abc_sale", errors)),
         "sales_category_id": as_int(sale.get("sales_category_id"), "sales_category_id", errors),
     }
 
@@ -193,7 +193,8 @@ def sale_params(sale: Params, doc: Params, client_type: Any, errors: Errors) -> 
 def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today: date) -> Params:
     """Validate and store a new invoice or credit note with its sale; raises ApiError 422 with every error.
 
-    Call it holding ``sandbox.lock``: the uniqueness check and the number must not interleave.
+    Call it inside ``sandbox.store.transaction()``: the uniqueness check and the number must not interleave,
+    across server processes too.
     """
     store = sandbox.store
     errors = Errors()
@@ -222,6 +223,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     global_rate = _rate(global_rate_value, "vat_percentage", errors, allowed)
     lines = _lines(doc, global_rate, errors, allowed, on)
     style, percentage, fixed = _discount(doc, errors, on)
+    pay_message = bool(as_bool(doc.get("pay_message"), "pay_message", errors))
     ids = {
         name: as_int(doc.get(name), name, errors)
         for name in ("financial_discount_days", "sales_category_id", "project_id")
@@ -310,7 +312,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         "delivery_date": delivery.isoformat() if delivery else None,
         "last_send": None,
         "last_seen": None,
-        "pay_message": as_bool(doc.get("pay_message")) if doc.get("pay_message") is not None else False,
+        "pay_message": pay_message,
         "custom_text_top": _text(doc, "custom_text_top"),
         "custom_text_bottom": _text(doc, "custom_text_bottom"),
         "internal_description": _text(doc, "internal_description"),

@@ -7,20 +7,33 @@ every value rendered as plain JSON (ids as ints, dates ``YYYY-MM-DD``, timestamp
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from invoicekit.sandbox import Provenance, Sandbox
+from invoicekit.sandbox import (
+    ApiError,
+    BodyError,
+    FieldError,
+    FieldErrors,
+    Provenance,
+    Sandbox,
+    coerce_bool,
+    coerce_date,
+    coerce_decimal,
+    coerce_int,
+    page_window,
+    read_form,
+    read_json,
+    served,
+)
 
 __all__ = [
     "CLIENTS",
@@ -79,31 +92,13 @@ Params = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class ApiError(Exception):
-    """Stops a handler and answers ``status`` with ``body``."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
 def not_found() -> ApiError:
     # An unknown id is an error (stijn1989's testUnexistedClient); the 404 body is assumed (provenance.toml).
     return ApiError(404, {"error": "not found"})
 
 
-class Errors:
-    """Field errors gathered over a whole request, like ``record.errors`` in Rails."""
-
-    def __init__(self) -> None:
-        self.by_field: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.by_field.setdefault(field, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_field)
+class Errors(FieldErrors):
+    """Field errors gathered over a whole request, answered the Rails way."""
 
     def raise_if_any(self) -> None:
         if self.by_field:
@@ -122,7 +117,8 @@ def provenance(sandbox: Sandbox) -> Provenance:
 
 def shaped(sandbox: Sandbox, resource: str, record: Params) -> Params:
     """``record`` as served: every field listed in provenance.toml, the assumed ones dropped in strict mode."""
-    return provenance(sandbox).shape(resource, record, strict=sandbox.strict)
+    shown: Params = served(sandbox, resource, record)
+    return shown
 
 
 def enforces(sandbox: Sandbox, refusal: str) -> bool:
@@ -168,28 +164,9 @@ def api_route(sandbox: Sandbox, path: str, handler: Handler, methods: list[str])
 
 # --- request parsing -------------------------------------------------------------------------------------
 
-_BRACKETS = re.compile(r"\[([^\]]*)\]")
 _FORM_MARK = "\0form"
-
-
-def _set_nested(target: Params, key: str, value: str) -> None:
-    """Rack's nested params: ``invoice[lines][0][description]=x`` and ``tags[]=a``."""
-    head, _, rest = key.partition("[")
-    parts = [head] + (_BRACKETS.findall("[" + rest) if rest else [])
-    node: Any = target
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "":  # "name[]": append to a list
-            if isinstance(node, list):
-                node.append(value if last else {})
-                node = node[-1]
-            continue
-        nxt = parts[i + 1] if not last else None
-        if last:
-            node[part] = value
-        else:
-            default: Any = [] if nxt == "" else {}
-            node = node.setdefault(part, default)
+#: A body larger than this is refused (413) before it is parsed.
+MAX_BODY = 1_000_000
 
 
 async def read_params(request: Request) -> Params:
@@ -198,22 +175,19 @@ async def read_params(request: Request) -> Params:
     Assumed (body.form_encoded): the API parses bodies the way any Rails app does, so the
     ``client[name]=...`` params of the apipie pages work as a form body as well as wrapped JSON.
     """
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    content_type = request.headers.get("content-type", "")
-    if "application/x-www-form-urlencoded" in content_type:
-        params: Params = {}
-        for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-            _set_nested(params, key, value)
-        # Rails wraps JSON bodies only; a form body keeps its keys as they are.
-        return {**params, _FORM_MARK: True} if params else params
     try:
-        # parse_float=Decimal: 123.97 sent as a JSON number must not pick up binary float noise.
-        data = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        # Assumed (body.unparseable): Rails answers a body it cannot parse with 400 before any validation.
-        raise ApiError(400, {"error": "the request body is not valid JSON"}) from None
+        if "application/x-www-form-urlencoded" in request.headers.get("content-type", ""):
+            params = await read_form(request, max_bytes=MAX_BODY, nested=True)
+            # Rails wraps JSON bodies only; a form body keeps its keys as they are.
+            return {**params, _FORM_MARK: True} if params else params
+        data = await read_json(request, max_bytes=MAX_BODY)
+    except BodyError as exc:
+        # Assumed (body.unparseable): Rails answers a body it cannot read with 400 (413 when too large).
+        raise ApiError(413 if exc.too_large else 400, {"error": str(exc)}) from None
+    if data is None:
+        return {}
+    if isinstance(data, list):
+        return {"_json": data}  # Rails puts a JSON array body under _json (tombroucke posts "[]")
     if not isinstance(data, dict):
         raise ApiError(400, {"error": "the request body must be a JSON object"})
     return data
@@ -271,65 +245,24 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Rails casts the strings of a request; the kit's coercers do the casting, these note a refusal in ``errors``.
+
+
 def as_int(value: Any, field: str, errors: Errors) -> int | None:
-    if blank(value):
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "is not a number")
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    number = as_decimal(value, field, errors)
-    if number is not None:
-        errors.add(field, "must be an integer")
-    return None
+    return errors.take(coerce_int, value, field)
 
 
 def as_decimal(value: Any, field: str, errors: Errors) -> Decimal | None:
-    if blank(value):
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "is not a number")
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        errors.add(field, "is not a number")
-        return None
-    if not number.is_finite():
-        errors.add(field, "is not a number")
-        return None
-    return number
+    return errors.take(coerce_decimal, value, field)
 
 
 def as_date(value: Any, field: str, errors: Errors) -> date | None:
-    if blank(value):
-        return None
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    # Rails also parses the Belgian way of writing a date (the docs' time_slots example uses 31/03/2022).
-    match = re.fullmatch(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})", text)
-    if match:
-        day, month, year = (int(group) for group in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            pass
-    errors.add(field, "is not a valid date")
-    return None
+    # Day first as well: the docs' time_slots example writes 31/03/2022.
+    return errors.take(coerce_date, value, field, day_first=True)
 
 
-def as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "t", "yes", "on")
-    return bool(value)
+def as_bool(value: Any, field: str, errors: Errors) -> bool | None:
+    return errors.take(coerce_bool, value, field)
 
 
 # --- rendering -------------------------------------------------------------------------------------------
@@ -355,19 +288,16 @@ def money(value: Decimal | str) -> str:
 def page_of(request: Request, items: list[Any]) -> list[Any]:
     """One page of a list: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
 
-    Bare JSON arrays (tombroucke reads data()[0]) of at most 100 (seed 000) with no count or links;
+    Bare JSON arrays (tombroucke reads data()[0]) of at most 100 (seed 000) with no count or links,
     in a stable order (by id, assumed); a client pages until a page comes back short.
     """
-    errors = Errors()
     params = request.query_params
-    page = as_int(params.get("page"), "page", errors)
-    size_value = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
-    size = as_int(size_value, "per_page", errors)
-    errors.raise_if_any()
-    page = max(page or 1, 1)
-    size = MAX_PAGE if size is None or size < 1 else min(size, MAX_PAGE)
-    start = (page - 1) * size
-    return items[start : start + size]
+    size = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
+    try:
+        window = page_window(params.get("page") or None, size or None, default=MAX_PAGE, cap=MAX_PAGE)
+    except FieldError as exc:
+        raise ApiError(422, {"errors": {exc.field: [exc.message]}}) from None
+    return window.of(items)
 
 
 def squeeze_paths(app: ASGIApp) -> ASGIApp:

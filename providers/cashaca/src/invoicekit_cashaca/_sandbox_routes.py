@@ -85,7 +85,7 @@ def document_routes(sandbox: Sandbox, kind: DocumentKind, today: Today) -> list[
     async def index(request: Request) -> Response:
         if request.method == "POST":
             params = await read_params(request)
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 record = create_document(sandbox, kind, params, today())
             return json_response(render_all(request, [record])[0], 201)
         return json_response(render_all(request, page_of(request, store.all(kind.collection))))
@@ -101,7 +101,7 @@ def document_routes(sandbox: Sandbox, kind: DocumentKind, today: Today) -> list[
 
     def mark_sent(record: Params, delivery: Params) -> None:
         now = utc_timestamp()
-        with sandbox.lock:
+        with sandbox.store.transaction():
             store.insert(
                 DELIVERIES,
                 {"document_type": kind.wrapper, "document_id": record["id"], "created_at": now, **delivery},
@@ -206,7 +206,7 @@ def other_routes(sandbox: Sandbox, today: Today, username: str) -> list[Route]:
             "created_at": now,
             "updated_at": now,
         }
-        with sandbox.lock:
+        with sandbox.store.transaction():
             record["id"] = store.insert(FINANCIAL_TRANSACTIONS, record)
         return json_response(shaped(sandbox, "financial_transaction", {"id": record["id"], **record}), 201)
 

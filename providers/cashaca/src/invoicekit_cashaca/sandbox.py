@@ -131,7 +131,7 @@ class CashacaSandbox(Sandbox):
 
     def _seed_account(self) -> None:
         # Only into an empty store, so reopening a SQLite store keeps its state as it was.
-        with self.lock:
+        with self.store.transaction():
             if self.store.get(COMPANY, COMPANY_ID) is None:
                 self.store.insert(COMPANY, {**_COMPANY, "created_at": utc_timestamp()})
             if not self.store.all(MONEY_ACCOUNTS):
