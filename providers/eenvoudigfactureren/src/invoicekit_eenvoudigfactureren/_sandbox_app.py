@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from invoicekit import belgium
-from invoicekit.sandbox import Provenance, Sandbox
+from invoicekit.sandbox import Sandbox, served
 from invoicekit_eenvoudigfactureren import _sandbox_clients as sc
 from invoicekit_eenvoudigfactureren import _sandbox_invoices as si
 from invoicekit_eenvoudigfactureren._sandbox_coda import import_coda, parse_coda
@@ -498,13 +498,10 @@ _DOMAINS: dict[str, Callable[[Env, Call], Answer | Response]] = {
 }
 
 
-def _shape(provenance: Provenance, root: str, data: Any, strict: bool) -> Any:
-    """Every answer passes through provenance: an unlisted field is a sandbox bug, an assumed one is
-    left out in strict mode."""
-    if isinstance(data, list):
-        resource = ITEM_NAMES[root]  # a list's items are the resource its XML items are named after
-        return [provenance.shape(resource, item, strict=strict) for item in data]
-    return provenance.shape(root, data, strict=strict)
+def _shape(sandbox: Sandbox, root: str, data: Any) -> Any:
+    """Every answer passes through provenance (the kit's ``served``): an unlisted field is a sandbox bug,
+    an assumed one is left out in strict mode. A list's items are the resource its XML items are named after."""
+    return served(sandbox, ITEM_NAMES[root] if isinstance(data, list) else root, data)
 
 
 def _endpoint_name(call: Call) -> str:
@@ -593,14 +590,14 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
         try:
             if handler is None or not env.serves_endpoint(_endpoint_name(call)):
                 raise ApiError(404, "domain unknown")
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 answer = handler(env, call)
         except ApiError as exc:
             return render_error(exc.status, exc.message, call.wants)
         if isinstance(answer, Response):
             return answer
         status, data, root = answer
-        shaped = _shape(provenance, root, data, sandbox.strict)
+        shaped = _shape(sandbox, root, data)
         return render(shaped, root, call.wants, status, provenance)
 
     async def coda(request: Request, fmt: Any) -> Response:
@@ -614,7 +611,7 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
         if len(body) > MAX_BODY:
             return render_error(400, "request too large", fmt)
         try:
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 env = Env(sandbox, "", today)
                 if action == "parse":
                     data: Any = parse_coda(body)
@@ -623,7 +620,7 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
                     data, root = import_coda(env, body), "coda_import"
         except ApiError as exc:
             return render_error(exc.status, exc.message, fmt)
-        return render(_shape(provenance, root, data, sandbox.strict), root, fmt, 200, provenance)
+        return render(_shape(sandbox, root, data), root, fmt, 200, provenance)
 
     methods = ["GET", "POST", "PUT", "DELETE"]
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import functools
 import gettext
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pycountry
 
-from invoicekit.sandbox import Provenance, Sandbox
+from invoicekit.sandbox import (
+    FieldError,
+    Provenance,
+    Sandbox,
+    coerce_bool,
+    coerce_date,
+    coerce_decimal,
+    coerce_int,
+    coerce_str,
+)
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = [
@@ -139,48 +147,45 @@ def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _refused(error: FieldError, prefix: str) -> ApiError:
+    # EF words a refusal "<field> too long" or "<field> invalid" (efAPI.java's notes: "phone_number too long").
+    what = "too long" if error.message.startswith("is too long") else "invalid"
+    return ApiError(400, f"{prefix}{error.field} {what}")
+
+
 def text(data: Mapping[str, Any], name: str, *, max_len: int | None = None, prefix: str = "") -> str | None:
     """A text field: None when absent, "" when sent empty (which clears it), else the trimmed text."""
     if name not in data:
         return None
-    value = data[name]
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    result = str(value).strip()
-    if max_len is not None and len(result) > max_len:
-        raise ApiError(400, f"{prefix}{name} too long")
-    return result
+    try:
+        return coerce_str(data[name], name, max_len=max_len) or ""
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def choice(data: Mapping[str, Any], name: str, allowed: set[str] | frozenset[str], *, prefix: str = "") -> str | None:
-    value = text(data, name, prefix=prefix)
+    value = text(data, name, prefix=prefix) if not isinstance(data.get(name), bool) else "yes"
     if value is None or value == "":
         return value
-    if isinstance(data[name], bool):
-        value = "yes" if data[name] else "no"
-    value = value.lower()
-    # true/false/1/0 mean yes/no: the WooCommerce plugin sends tax_included as a JSON bool (generation.php).
-    value = {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(value, value) if "yes" in allowed else value
-    if value not in allowed:
+    if "yes" in allowed:
+        # true/false/1/0 mean yes/no: the WooCommerce plugin sends tax_included as a JSON bool (generation.php).
+        try:
+            flag = coerce_bool(data[name], name)
+        except FieldError as error:
+            raise _refused(error, prefix) from None
+        return "yes" if flag else "no"
+    if value.lower() not in allowed:
         raise ApiError(400, f"{prefix}{name} invalid")
-    return value
+    return value.lower()
 
 
 def int_field(
     data: Mapping[str, Any], name: str, *, low: int = 0, high: int | None = None, prefix: str = ""
 ) -> int | None:
-    value = text(data, name, prefix=prefix)
-    if value is None or value == "":
-        return None
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    if number != number.to_integral_value() or number < low or (high is not None and number > high):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    return int(number)
+        return coerce_int(data.get(name), name, low=low, high=high)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def decimal_field(
@@ -192,37 +197,21 @@ def decimal_field(
     high: Decimal | None = None,
     prefix: str = "",
 ) -> Decimal | None:
-    value = text(data, name, prefix=prefix)
-    if value is None or value == "":
-        return None
     try:
-        number = Decimal(value.replace(",", "."))
-    except InvalidOperation:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    if not number.is_finite():
-        raise ApiError(400, f"{prefix}{name} invalid")
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        raise ApiError(400, f"{prefix}{name} invalid")
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    return number
-
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+        return coerce_decimal(data.get(name), name, places=places, low=low, high=high)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def date_field(data: Mapping[str, Any], name: str, *, prefix: str = "") -> str | None:
     value = text(data, name, prefix=prefix)
     if value is None or value == "":
         return value
-    if not _DATE.match(value):
-        raise ApiError(400, f"{prefix}{name} invalid")
     try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    return value
+        parsed = coerce_date(value, name)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
+    return parsed.isoformat() if parsed else ""
 
 
 def record_id(segment: str, what: str) -> int:

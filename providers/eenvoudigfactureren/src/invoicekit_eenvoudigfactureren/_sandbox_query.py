@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from invoicekit.sandbox import FieldError, skip_take_window
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query"]
@@ -113,15 +114,6 @@ def _sort_key(name: str) -> Callable[[Item], Any]:
     return key
 
 
-def _int_param(query: dict[str, str], name: str, default: int) -> int:
-    raw = query.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise ApiError(400, f"{name} invalid")
-    return int(raw)
-
-
 def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: bool = True) -> list[Item]:
     """Search, filter, sort, page and project ``items`` (full objects) as EF does for a list GET."""
     result = list(items)
@@ -145,9 +137,11 @@ def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: 
             if result and name not in fields:
                 raise ApiError(400, f"sort field {name} unknown")
             result.sort(key=_sort_key(name), reverse=descending)
-    skip = _int_param(query, "skip", 0)
-    take = min(_int_param(query, "take", DEFAULT_TAKE), MAX_TAKE)
-    result = result[skip : skip + take]
+    try:
+        window = skip_take_window(query.get("skip"), query.get("take"), default=DEFAULT_TAKE, cap=MAX_TAKE)
+    except FieldError as error:
+        raise ApiError(400, f"{error.field} invalid") from None
+    result = window.of(result)
     wanted = [name.strip() for name in query.get("fields", "").split(",") if name.strip()]
     if wanted:
         result = [{name: item[name] for name in wanted if name in item} for item in result]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from invoicekit.sandbox import ApiError as KitApiError
 from invoicekit.sandbox import Provenance
 from invoicekit.xmlsafe import XmlError
 from invoicekit_eenvoudigfactureren._sandbox_xml import read_xml, write_xml
@@ -28,13 +29,12 @@ JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 
 
-class ApiError(Exception):
-    """An answer in EF's error shape: ``status`` and ``{"error": message}``."""
+class ApiError(KitApiError):
+    """The kit's :class:`invoicekit.sandbox.ApiError` in EF's shape: ``status`` and ``{"error": message}``."""
 
     def __init__(self, status: int, message: str) -> None:
-        self.status = status
+        super().__init__(status, {"error": message})
         self.message = message
-        super().__init__(f"{status} {message}")
 
 
 class SyntaxQuirk(Exception):
