@@ -198,8 +198,16 @@ class _Operations:
                     f"{made.provider_id} was created, but the search for a second {spec.kind} with this key "
                     f"failed ({exc}); creating again with the same key returns the one that exists",
                 ) from None
-            if not (isinstance(check, Found) and check.provider_id == made.provider_id):
+            if check is Lookup.UNKNOWN:
                 raise self._duplicates(spec, key, made.provider_id)
+            if not (isinstance(check, Found) and check.provider_id == made.provider_id):
+                raise UncertainOutcome(
+                    self.adapter.name,
+                    f"create {spec.kind}",
+                    key,
+                    f"{made.provider_id} was created, but a search by its key does not find it ({check}): the "
+                    "adapter does not keep the key, so exactly once cannot be promised",
+                )
         return self.created(spec.kind, made)  # type: ignore[no-any-return]
 
     def client_spec(self) -> _Keyed:

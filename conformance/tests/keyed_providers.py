@@ -22,6 +22,7 @@ from invoicekit_eenvoudigfactureren._adapter import _PAYMENT, EenvoudigFacturere
 
 from invoicekit.adapter import ApiRequest, Flow, Found, LookupFlow, Step, lookup_by_key
 from invoicekit.capabilities import Capability as C
+from invoicekit.errors import ValidationError
 from invoicekit.model import Client, CreditNote, Invoice, Payment
 from invoicekit.plugin import ProviderPlugin
 
@@ -43,6 +44,10 @@ class KeyedEF(EenvoudigFacturerenAdapter):
 
     # --- clients: the key is the external client id ---------------------------------------------------
     def create_client(self, client: Client) -> Flow[Client]:
+        if client.external_id and client.idempotency_key and client.external_id != client.idempotency_key:
+            raise ValidationError.single(
+                "idempotency_key", "EF keeps the key in external_client_id, which holds external_id: make them equal"
+            )
         keyed = client.model_copy(update={"external_id": client.external_id or client.idempotency_key})
         made = yield from super().create_client(keyed)
         return made.model_copy(update={"idempotency_key": made.external_id})
