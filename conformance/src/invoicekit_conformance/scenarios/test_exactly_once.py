@@ -110,10 +110,10 @@ def test_concurrent_creates_from_processes(target: Target) -> None:
     problems: list[str] = []
     # Clients alone, then the documents together: an invoice may create its client inline (Cashaca), which
     # would blur the count of clients, and each launch of processes costs seconds.
-    launches = [[k for k in kinds if k == "client"], [k for k in kinds if k != "client"]]
+    launches: list[list[DocumentKind]] = [[k for k in kinds if k == "client"], [k for k in kinds if k != "client"]]
     with running(target.sandbox) as base_url:
-        for launch in filter(None, launches):
-            job = {
+        for launch in [launch for launch in launches if launch]:
+            job: dict[str, Any] = {
                 "provider": target.provider,
                 "mode": target.case.mode,
                 "base_url": base_url,
