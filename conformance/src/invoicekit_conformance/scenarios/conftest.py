@@ -118,7 +118,11 @@ def target(
     try:
         request.config.stash[PROVIDERS_KEY].setdefault(
             case.provider,
-            {"title": plugin.title, "declared": sorted(c.value for c in made.capabilities)},
+            {
+                "title": plugin.title,
+                "declared": sorted(c.value for c in made.capabilities),
+                "key_fields": dict(made.books.adapter.reconciliation_fields),
+            },
         )
         if marker is not None:
             made.need(*marker.kwargs.get("requires", ()))

@@ -32,9 +32,15 @@ from invoicekit_conformance.profile import DocumentKind
 SANDBOX = "needs the sandbox's fault injection and its state"
 
 
-def _kinds() -> list[Any]:
+def _kinds(behaviour: str) -> list[Any]:
     return [
-        pytest.param(kind, id=kind, marks=scenario(covers=[by_key], requires=[create], sandbox_only=SANDBOX))
+        pytest.param(
+            kind,
+            id=kind,
+            marks=scenario(
+                covers=[by_key], requires=[create], sandbox_only=SANDBOX, behaviour=f"exactly once: {behaviour}"
+            ),
+        )
         for kind, (create, by_key) in eo.KINDS.items()
     ]
 
@@ -72,7 +78,9 @@ def _assert_race(
     )
 
 
-@pytest.mark.parametrize("kind", _kinds())
+@pytest.mark.parametrize(
+    "kind", _kinds("concurrent creates from threads on one connection, each kind, with and without faults")
+)
 @pytest.mark.parametrize("faulty", [False, True], ids=["calm", "faults"])
 def test_concurrent_creates_from_threads(target: Target, kind: DocumentKind, faulty: bool) -> None:
     """Concurrent creates of one kind on one connection (threads; async: tasks on one AsyncBooks)."""
@@ -91,7 +99,7 @@ def test_concurrent_creates_from_threads(target: Target, kind: DocumentKind, fau
 
 @scenario(
     covers=[],
-    behaviour="concurrent creates of every keyed kind from several OS processes on one served sandbox, with faults",
+    behaviour="exactly once: concurrent creates from several OS processes on one served sandbox, with faults",
     sandbox_only=SANDBOX,
 )
 def test_concurrent_creates_from_processes(target: Target) -> None:
@@ -139,7 +147,7 @@ def test_concurrent_creates_from_processes(target: Target) -> None:
     )
 
 
-@pytest.mark.parametrize("kind", _kinds())
+@pytest.mark.parametrize("kind", _kinds("one key from five workers at once makes one document, each kind"))
 def test_one_key_from_many_workers_creates_one_document(target: Target, kind: DocumentKind) -> None:
     """A webhook delivered five times at once: one key, five concurrent creates, one document."""
     ctx = eo.context(target.books, kind, target.tag())
@@ -164,7 +172,12 @@ def test_one_key_from_many_workers_creates_one_document(target: Target, kind: Do
     assert not problems, f"one key from five workers on {target.provider}:\n  - " + "\n  - ".join(problems)
 
 
-@scenario(covers=[C.PAYMENTS_CREATE_BY_KEY], requires=[C.INVOICES_CREATE, C.PAYMENTS_CREATE], sandbox_only=SANDBOX)
+@scenario(
+    covers=[C.PAYMENTS_CREATE_BY_KEY],
+    requires=[C.INVOICES_CREATE, C.PAYMENTS_CREATE],
+    sandbox_only=SANDBOX,
+    behaviour="exactly once: two equal payments with the first answer lost",
+)
 def test_two_equal_payments_with_the_first_answer_lost(target: Target) -> None:
     """Two payments of the same amount on the same day: both are payments, even when the first answer is lost."""
     assert target.sandbox is not None
@@ -190,7 +203,7 @@ def test_two_equal_payments_with_the_first_answer_lost(target: Target) -> None:
         assert paid == Decimal("50.00"), f"two payments of 25.00 told success, the invoice shows {paid} paid"
 
 
-@pytest.mark.parametrize("kind", _kinds())
+@pytest.mark.parametrize("kind", _kinds("a failed read after an accepted write, retried with the same key, each kind"))
 def test_a_failed_read_after_an_accepted_write_is_not_duplicated_by_a_retry(target: Target, kind: DocumentKind) -> None:
     """The create lands, the read that follows fails (503 on every GET for a moment): whatever the call
     says, the caller's natural retry with the same key gets the same document back and makes no second one."""
