@@ -51,6 +51,7 @@ class Outcome:
     sent_payable: str | None = None
     error: str | None = None  # "Type: message"
     honest: bool = False  # an error that says the outcome is uncertain or a duplicate exists
+    keyed: bool = True  # False: the adapter has no key support, so the create went without one (scoring only)
 
 
 def faults(rate: float, *, lose_first: bool = True) -> list[FaultRule]:
@@ -85,27 +86,30 @@ def _marker_of(kind: DocumentKind, document: Any) -> str | None:
 
 
 def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Mapping[str, str]) -> Outcome:
-    """One create of ``kind`` under ``key``, its document recognisable by ``marker``."""
-    outcome = Outcome(key=key, marker=marker)
+    """One create of ``kind`` under ``key``, its document recognisable by ``marker``. An adapter without key
+    support for ``kind`` gets no key (only when scoring it, ``--invoicekit-race-ungated``)."""
+    keyed = books.supports(KINDS[kind][1])
+    outcome = Outcome(key=key, marker=marker, keyed=keyed)
+    key_or_none = key if keyed else None
     made: Any
     try:
         if kind == "client":
             sent: Any = billing_client(key[-12:], vat_number=None).model_copy(
                 update={"external_id": None, "name": marker}
             )
-            made = books.clients.create(sent, idempotency_key=key)
+            made = books.clients.create(sent, idempotency_key=key_or_none)
         elif kind == "invoice":
             sent = simple_invoice(billing_client(key[-12:], vat_number=None), marker)
-            made = books.invoices.create(sent, idempotency_key=key)
+            made = books.invoices.create(sent, idempotency_key=key_or_none)
         elif kind == "credit_note":
             invoice = books.invoices.get(ctx["invoice_id"])
             sent = credit_note_for(invoice).model_copy(
                 update={"rows": [invoice.rows[0].model_copy(update={"description": marker})]}
             )
-            made = books.credit_notes.create(sent, idempotency_key=key)
+            made = books.credit_notes.create(sent, idempotency_key=key_or_none)
         else:
             sent = Payment(invoice_id=ctx["invoice_id"], date=date.today(), amount=Decimal(marker))
-            made = books.payments.create(sent, idempotency_key=key)
+            made = books.payments.create(sent, idempotency_key=key_or_none)
     except InvoicekitError as exc:
         outcome.error = f"{type(exc).__name__}: {exc}"[:600]
         landed = "do not send it again" in str(exc) or "exists" in str(exc)
@@ -198,7 +202,7 @@ def check(
             problems.append(f"{kind} {o.key}: created without a provider id")
         if o.error:
             continue
-        if o.got_key != o.key:
+        if o.keyed and o.got_key != o.key:
             problems.append(f"{kind} {o.key}: the returned document carries key {o.got_key!r}, not the caller's")
         if o.got_marker != o.marker:
             problems.append(
@@ -221,7 +225,7 @@ def check(
     problems += [f"{kind} number {n} was given to {c} documents" for n, c in numbers.items() if c > 1]
     if fetch is not None:
         for o in outcomes:
-            if o.provider_id and not o.error and o.got_key == o.key:
+            if o.provider_id and not o.error and o.keyed and o.got_key == o.key:
                 stored_key = fetch(o.provider_id)
                 if stored_key != o.key:
                     problems.append(f"{kind} {o.provider_id}: the provider holds key {stored_key!r}, not {o.key!r}")
