@@ -64,6 +64,13 @@ class _Keyed:
     fetch: Callable[[str], Flow[Any]] | None  # read a found document by provider id (None: no read)
 
 
+_KEYED_CAPABILITIES = {  # kind -> (create, create by key, get)
+    "client": (Capability.CLIENTS_CREATE, Capability.CLIENTS_CREATE_BY_KEY, Capability.CLIENTS_GET),
+    "invoice": (Capability.INVOICES_CREATE, Capability.INVOICES_CREATE_BY_KEY, Capability.INVOICES_GET),
+    "credit_note": (Capability.CREDIT_NOTES_CREATE, Capability.CREDIT_NOTES_CREATE_BY_KEY, Capability.CREDIT_NOTES_GET),
+}
+
+
 def drive_sync(plan: Plan[T], run: Callable[[Flow[Any]], Any]) -> T:
     try:
         flow = next(plan)
@@ -210,39 +217,17 @@ class _Operations:
                 )
         return self.created(spec.kind, made)  # type: ignore[no-any-return]
 
-    def client_spec(self) -> _Keyed:
+    def document_spec(self, kind: Literal["client", "invoice", "credit_note"]) -> _Keyed:
         a = self.adapter
-        return _Keyed(
-            "client",
-            Capability.CLIENTS_CREATE,
-            Capability.CLIENTS_CREATE_BY_KEY,
-            a.create_client,
-            a.find_client_by_key,
-            a.get_client if Capability.CLIENTS_GET in a.capabilities else None,
-        )
-
-    def invoice_spec(self) -> _Keyed:
-        a = self.adapter
-        return _Keyed(
-            "invoice",
-            Capability.INVOICES_CREATE,
-            Capability.INVOICES_CREATE_BY_KEY,
-            a.create_invoice,
-            a.find_invoice_by_key,
-            a.get_invoice if Capability.INVOICES_GET in a.capabilities else None,
-        )
-
-    def credit_note_spec(self) -> _Keyed:
-        a = self.adapter
-        fetch = a.get_credit_note if Capability.CREDIT_NOTES_GET in a.capabilities else None
-        return _Keyed(
-            "credit_note",
-            Capability.CREDIT_NOTES_CREATE,
-            Capability.CREDIT_NOTES_CREATE_BY_KEY,
-            a.create_credit_note,
-            a.find_credit_note_by_key,
-            fetch,
-        )
+        create, by_key, get = _KEYED_CAPABILITIES[kind]
+        flows: dict[str, tuple[Callable[[Any], Flow[Any]], Callable[[str], LookupFlow], Callable[[str], Flow[Any]]]]
+        flows = {
+            "client": (a.create_client, a.find_client_by_key, a.get_client),
+            "invoice": (a.create_invoice, a.find_invoice_by_key, a.get_invoice),
+            "credit_note": (a.create_credit_note, a.find_credit_note_by_key, a.get_credit_note),
+        }
+        send, find, fetch = flows[kind]
+        return _Keyed(kind, create, by_key, send, find, fetch if get in a.capabilities else None)
 
     def payment_spec(self, payment: Payment) -> _Keyed:
         a = self.adapter
@@ -350,7 +335,7 @@ class Clients(_SyncResource):
         """
         self._ops.require(Capability.CLIENTS_CREATE)
         client = self._ops.map_custom_fields(client)
-        return self._keyed(self._ops.client_spec(), client, idempotency_key)
+        return self._keyed(self._ops.document_spec("client"), client, idempotency_key)
 
     def get(self, client_id: str) -> Client:
         return self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
@@ -380,7 +365,7 @@ class Invoices(_SyncResource):
         :meth:`Clients.create`."""
         self._ops.require(Capability.INVOICES_CREATE)
         self._ops.check_rates(invoice)
-        return self._keyed(self._ops.invoice_spec(), invoice, idempotency_key)
+        return self._keyed(self._ops.document_spec("invoice"), invoice, idempotency_key)
 
     def get(self, invoice_id: str) -> Invoice:
         return self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
@@ -423,7 +408,7 @@ class CreditNotes(_SyncResource):
         """Create a credit note; ``idempotency_key`` as for :meth:`Clients.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
         self._ops.check_rates(credit_note)
-        return self._keyed(self._ops.credit_note_spec(), credit_note, idempotency_key)
+        return self._keyed(self._ops.document_spec("credit_note"), credit_note, idempotency_key)
 
     def get(self, credit_note_id: str) -> CreditNote:
         return self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
@@ -486,7 +471,7 @@ class AsyncClients(_AsyncResource):
         """See :meth:`Clients.create`."""
         self._ops.require(Capability.CLIENTS_CREATE)
         client = self._ops.map_custom_fields(client)
-        return await self._keyed(self._ops.client_spec(), client, idempotency_key)
+        return await self._keyed(self._ops.document_spec("client"), client, idempotency_key)
 
     async def get(self, client_id: str) -> Client:
         return await self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
@@ -515,7 +500,7 @@ class AsyncInvoices(_AsyncResource):
         """See :meth:`Invoices.create`."""
         self._ops.require(Capability.INVOICES_CREATE)
         self._ops.check_rates(invoice)
-        return await self._keyed(self._ops.invoice_spec(), invoice, idempotency_key)
+        return await self._keyed(self._ops.document_spec("invoice"), invoice, idempotency_key)
 
     async def get(self, invoice_id: str) -> Invoice:
         return await self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
@@ -559,7 +544,7 @@ class AsyncCreditNotes(_AsyncResource):
         """See :meth:`CreditNotes.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
         self._ops.check_rates(credit_note)
-        return await self._keyed(self._ops.credit_note_spec(), credit_note, idempotency_key)
+        return await self._keyed(self._ops.document_spec("credit_note"), credit_note, idempotency_key)
 
     async def get(self, credit_note_id: str) -> CreditNote:
         return await self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
