@@ -7,10 +7,12 @@ differ only in ``await``; everything they decide is in :class:`_Operations`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -71,6 +73,34 @@ _KEYED_CAPABILITIES = {  # kind -> (create, create by key, get)
 }
 
 
+L = TypeVar("L", threading.Lock, asyncio.Lock)
+
+
+class _KeyLocks(Generic[L]):
+    """One lock per caller's key while its create runs. Deliveries of one key on one connection (threads,
+    tasks) then go one after the other and the second finds the first; between processes the search after
+    the create still catches the race (Conflict)."""
+
+    def __init__(self, factory: Callable[[], L]) -> None:
+        self._factory: Callable[[], L] = factory
+        self._guard = threading.Lock()
+        self._held: dict[str, tuple[L, int]] = {}
+
+    def take(self, key: str) -> L:
+        with self._guard:
+            lock, users = self._held.get(key) or (self._factory(), 0)
+            self._held[key] = (lock, users + 1)
+            return lock
+
+    def release(self, key: str) -> None:
+        with self._guard:
+            lock, users = self._held[key]
+            if users == 1:
+                del self._held[key]
+            else:
+                self._held[key] = (lock, users - 1)
+
+
 def drive_sync(plan: Plan[T], run: Callable[[Flow[Any]], Any]) -> T:
     try:
         flow = next(plan)
@@ -110,6 +140,8 @@ class _Operations:
         self.vat_rates = vat_rates
         self.seller = seller
         self.allow_field_loss = allow_field_loss
+        self.sync_key_locks = _KeyLocks(threading.Lock)
+        self.async_key_locks = _KeyLocks(asyncio.Lock)
 
     def check_fields(self, document: Client | Invoice | CreditNote) -> None:
         """Refuse data the provider would silently drop, unless the caller accepted the loss."""
@@ -319,10 +351,16 @@ class _SyncResource:
         return iterate_sync(self._ops.core.paginate(listing), self._client)
 
     def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
-        return drive_sync(
-            self._ops.keyed(spec, document, idempotency_key),
-            lambda flow: run_sync(self._ops.core.run(flow), self._client),
-        )
+        key, _ = _resolve_key(document, idempotency_key)
+        plan = self._ops.keyed(spec, document, idempotency_key)
+        if not key:
+            return drive_sync(plan, lambda flow: run_sync(self._ops.core.run(flow), self._client))
+        locks = self._ops.sync_key_locks
+        try:
+            with locks.take(key):
+                return drive_sync(plan, lambda flow: run_sync(self._ops.core.run(flow), self._client))
+        finally:
+            locks.release(key)
 
 
 class Clients(_SyncResource):
@@ -460,10 +498,16 @@ class _AsyncResource:
         return iterate_async(self._ops.core.paginate(listing), self._client)
 
     async def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
-        return await drive_async(
-            self._ops.keyed(spec, document, idempotency_key),
-            lambda flow: run_async(self._ops.core.run(flow), self._client),
-        )
+        key, _ = _resolve_key(document, idempotency_key)
+        plan = self._ops.keyed(spec, document, idempotency_key)
+        if not key:
+            return await drive_async(plan, lambda flow: run_async(self._ops.core.run(flow), self._client))
+        locks = self._ops.async_key_locks
+        try:
+            async with locks.take(key):
+                return await drive_async(plan, lambda flow: run_async(self._ops.core.run(flow), self._client))
+        finally:
+            locks.release(key)
 
 
 class AsyncClients(_AsyncResource):

@@ -4,6 +4,7 @@ EF adapter that does not, against EF's sandbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
@@ -145,3 +146,10 @@ async def test_async_get_or_create_returns_the_existing_document(
         again = await books.clients.create(Client(name="Async BV"), idempotency_key="cust-1")
     assert first.provider_id == again.provider_id
     assert first.idempotency_key == "cust-1"
+
+
+def test_one_key_from_five_threads_on_one_connection_makes_one_document(books: Books, sandbox: Sandbox) -> None:
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        made = list(pool.map(lambda _: books.invoices.create(_invoice(), idempotency_key="webhook-1"), range(5)))
+    assert len({m.provider_id for m in made}) == 1
+    assert len([r for r in sandbox.store.all("invoices") if r.get("external_invoice_id") == "webhook-1"]) == 1

@@ -163,19 +163,16 @@ def test_one_key_from_many_workers_creates_one_document(target: Target, kind: Do
     outcomes = eo.run_threads(target.books, kind, [(key, marker)] * 5, ctx, 5)
     after = eo.stored(target.sandbox, kind, target.profile.stored_ids)
     target.report("race", eo.summary(kind, outcomes))
-    problems = [f"{o.key}: failed with an ordinary error: {o.error}" for o in outcomes if o.error and not o.honest]
+    # On one connection the deliveries are told apart by nothing but the key, and nothing excuses a second
+    # document: Books runs the creates of one key one after the other (between processes see docs/idempotency.md).
+    problems = [f"{o.key}: failed: {o.error}" for o in outcomes if o.error]
     ids = {o.provider_id for o in outcomes if not o.error}
     if len(ids) > 1:
         problems.append(
             f"five deliveries of one key were handed {len(ids)} different documents: {sorted(map(str, ids))}"
         )
-    if before is not None and after is not None:
-        new = len(after) - len(before)
-        honest = sum(1 for o in outcomes if o.honest)
-        if new > 1 and not honest:
-            problems.append(f"one key made {new} {kind}s and no caller was told (a silent duplicate)")
-        if new == 0:
-            problems.append(f"no {kind} was stored")
+    if before is not None and after is not None and len(after) - len(before) != 1:
+        problems.append(f"one key made {len(after) - len(before)} {kind}s, not one")
     assert not problems, f"one key from five workers on {target.provider}:\n  - " + "\n  - ".join(problems)
 
 
