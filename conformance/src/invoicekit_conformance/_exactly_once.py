@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicekit import Books, Capability, InvoicekitError, Payment
-from invoicekit.errors import Conflict, UncertainOutcome
+from invoicekit.errors import Conflict, UncertainOutcome, WriteLanded
 from invoicekit.sandbox import FaultRule, Sandbox
 from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
 from invoicekit_conformance.profile import DocumentKind
@@ -112,8 +112,8 @@ def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Map
             made = books.payments.create(sent, idempotency_key=key_or_none)
     except InvoicekitError as exc:
         outcome.error = f"{type(exc).__name__}: {exc}"[:600]
-        landed = "do not send it again" in str(exc) or "exists" in str(exc)
-        outcome.honest = isinstance(exc, UncertainOutcome | Conflict) or landed
+        # Honest: the caller is told the outcome is uncertain, a duplicate exists, or the write landed.
+        outcome.honest = isinstance(exc, UncertainOutcome | Conflict | WriteLanded)
         return outcome
     outcome.provider_id = made.provider_id
     outcome.got_key = made.idempotency_key
