@@ -6,9 +6,9 @@ conformance suite, a README saying what to fill in, and a ``pyproject.toml`` wit
 ``invoicekit.providers`` entry point and a pin on the running invoicekit's release line. It passes the
 suite as written, in assumed and in strict mode.
 
-The files are package data (``invoicekit/_templates/provider``), filled with :class:`string.Template`:
-a path part ``__package__`` becomes the import package, and the ``.tmpl`` suffix keeps the templates away
-from linters and test collectors.
+The files are package data (``invoicekit/_templates/provider``); their text and their paths are filled
+with :class:`string.Template` (``src/invoicekit_$name/``), and the ``.tmpl`` suffix keeps the templates
+away from linters and test collectors.
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ def write_provider(name: str, path: Path | None = None, *, force: bool = False) 
         raise ConfigurationError(f"{folder} exists and is not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not force:
         raise ConfigurationError(f"{folder} exists and is not empty: choose another --path, or pass --force")
-    package = f"invoicekit_{name}"
     values = {
         "name": name,
         "dist": dist,
@@ -96,7 +95,7 @@ def write_provider(name: str, path: Path | None = None, *, force: bool = False) 
     root = resources.files(_TEMPLATES[0]).joinpath(_TEMPLATES[1])
     written: list[str] = []
     for relative, template in _templates(root):
-        target = relative.replace("__package__", package)
+        target = Template(relative).substitute(values)
         text = Template(template.read_text(encoding="utf-8")).substitute(values)
         destination = folder / target
         destination.parent.mkdir(parents=True, exist_ok=True)
