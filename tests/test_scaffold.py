@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,13 @@ def test_a_name_with_underscores_makes_a_hyphenated_distribution(tmp_path: Path)
     text = (made.folder / "pyproject.toml").read_text(encoding="utf-8")
     assert tomllib.loads(text)["project"]["name"] == "invoicekit-my-books"
     assert "class MyBooksAdapter(Adapter):" in (made.folder / "src/invoicekit_my_books/_adapter.py").read_text()
+
+
+def test_the_skeleton_is_clean_under_its_own_ruff_config(tmp_path: Path) -> None:
+    made = write_provider("acme", tmp_path / "invoicekit-acme")
+    for command in (["ruff", "check", "--no-cache", "."], ["ruff", "format", "--no-cache", "--check", "."]):
+        done = _run([sys.executable, "-m", *command], made.folder)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(
