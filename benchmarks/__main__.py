@@ -79,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"meta": meta, "rows": [row.as_json() for row in rows]}, indent=2))
     else:
-        print(f"python {meta['python']}, {meta['machine']}, {meta['cpus']} cpus, load {meta['load_average']}, "
-              f"{'quick' if settings.quick else 'full'} run, {settings.rounds} rounds, {meta['seconds']} s\n")
+        print(
+            f"python {meta['python']}, {meta['machine']}, {meta['cpus']} cpus, load {meta['load_average']}, "
+            f"{'quick' if settings.quick else 'full'} run, {settings.rounds} rounds, {meta['seconds']} s\n"
+        )
         print(render(rows))
     # A quick run only proves the harness works; a full run reports misses in its exit status.
     return 0 if settings.quick or all(row.met is not False for row in rows) else 2

@@ -102,7 +102,7 @@ class ServerProcess:
         ]
         self._process: subprocess.Popen[str] | None = None
         self.url = ""
-        self.credentials: dict[str, str] = {}
+        self.credentials: dict[str, Any] = {}
         self.invoice_id = ""
 
     def __enter__(self) -> Self:
@@ -121,7 +121,8 @@ class ServerProcess:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self._process is not None and self._process.stdin is not None
+        assert self._process is not None
+        assert self._process.stdin is not None
         self._process.stdin.close()
         try:
             self._process.wait(timeout=15)

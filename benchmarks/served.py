@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import httpx
 
@@ -93,10 +94,9 @@ def _growth(settings: Settings) -> list[Row]:
         conns = [invoicekit.connect(PROVIDER, base_url=s.url, transport=_fresh(), **s.credentials) for s in servers]
         raw = httpx.Client(transport=_fresh())
         lists = [(f"{s.url}/api/v2/invoices.json", s.credentials) for s in servers]
-        for size, books in zip((small, middle, big), conns, strict=True):
-            series["create"][size] = _median_time(lambda b=books: create(b), per_round)
-        for size, (url, params) in zip((small, middle, big), lists, strict=True):
-            series["list page"][size] = _median_time(lambda u=url, p=params: list_page(raw, u, p), per_round)
+        for index, size in enumerate((small, middle, big)):
+            series["create"][size] = _median_time(partial(create, conns[index]), per_round)
+            series["list page"][size] = _median_time(partial(list_page, raw, *lists[index]), per_round)
         create_big, create_small = interleave(
             lambda: _median_time(lambda: create(conns[1]), per_round),
             lambda: _median_time(lambda: create(conns[0]), per_round),

@@ -100,7 +100,16 @@ def figures(settings: Settings) -> list[Row]:
         value = rate(step, seconds, 1 if settings.quick else batch)
         target = TARGETS[key]
         rows.append(
-            Row(labels[key], value, target, "/s", value / target, f">= {target:,.0f}/s", value >= target, "floor: target")
+            Row(
+                labels[key],
+                value,
+                target,
+                "/s",
+                value / target,
+                f">= {target:,.0f}/s",
+                value >= target,
+                "floor: target",
+            )
         )
     return rows
 

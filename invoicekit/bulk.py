@@ -35,7 +35,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -264,7 +264,7 @@ class _BulkBase:
         return None if self._run is None else self._run.progress()
 
     def _new_run(self, items: Iterable[Any]) -> _Run[Any, Any]:
-        total = len(items) if hasattr(items, "__len__") else None
+        total = len(items) if isinstance(items, Sized) else None
         self._run = _Run(self, total)
         return self._run
 
@@ -302,8 +302,9 @@ class Bulk(_BulkBase):
         """Send each invoice or credit note; ``to`` is one address or a function of the document."""
 
         def send_one(document: Sendable) -> SendResult:
-            resource = self.books.credit_notes if isinstance(document, CreditNote) else self.books.invoices
-            return resource.send(document, via=via, to=_recipient(to, document))
+            if isinstance(document, CreditNote):
+                return self.books.credit_notes.send(document, via=via, to=_recipient(to, document))
+            return self.books.invoices.send(document, via=via, to=_recipient(to, document))
 
         return self.map(send_one, documents)
 
@@ -391,14 +392,13 @@ class AsyncBulk(_BulkBase):
         """Send each invoice or credit note; ``to`` is one address or a function of the document."""
 
         async def send_one(document: Sendable) -> SendResult:
-            resource = self.books.credit_notes if isinstance(document, CreditNote) else self.books.invoices
-            return await resource.send(document, via=via, to=_recipient(to, document))
+            if isinstance(document, CreditNote):
+                return await self.books.credit_notes.send(document, via=via, to=_recipient(to, document))
+            return await self.books.invoices.send(document, via=via, to=_recipient(to, document))
 
         return self.map(send_one, documents)
 
-    def map(
-        self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]
-    ) -> AsyncIterator[BulkResult[In, Out]]:
+    def map(self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]) -> AsyncIterator[BulkResult[In, Out]]:
         """Await ``operation(item)`` (one call on this connection) for each item."""
         run: _Run[In, Out] = self._new_run(items)
         return self._results(run, operation, items)

@@ -44,10 +44,13 @@ def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() ->
     assert tuple(row["figure"] for row in rows) == FIGURES
     for row in rows:
         assert {"figure", "ours", "floor", "ratio", "target", "met", "unit"} <= row.keys()
-        assert isinstance(row["ours"], float) and row["ours"] > 0, row
-        assert isinstance(row["floor"], float) and row["floor"] > 0, row
+        assert isinstance(row["ours"], float), row
+        assert isinstance(row["floor"], float), row
+        assert row["ours"] > 0, row
+        assert row["floor"] > 0, row
         assert abs(row["ratio"] - row["ours"] / row["floor"]) < 1e-9 * max(1.0, row["ratio"]), row
-        assert isinstance(row["met"], bool) and row["target"], row
+        assert isinstance(row["met"], bool), row
+        assert row["target"], row
     growth = {row["figure"]: row["extra"]["growth_ms"] for row in rows if "growth_ms" in row["extra"]}
     assert [list(series) for series in growth.values()] == [["100", "200", "500"]] * 2
 
@@ -66,4 +69,5 @@ def test_the_table_renders_each_row_once() -> None:
     header = next(i for i, line in enumerate(lines) if line.startswith("figure"))
     assert [cell.strip() for cell in lines[header].split("|")] == ["figure", "ours", "floor", "ratio", "target", "met"]
     body = lines[header + 2]
-    assert body.startswith("import invoicekit + connect('cashaca')") and body.count("|") == 5
+    assert body.startswith("import invoicekit + connect('cashaca')")
+    assert body.count("|") == 5
