@@ -8,7 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Row", "Settings", "interleave", "interleave_async", "per_op", "per_op_async", "ratio_row"]
+import httpx
+
+#: Generous on purpose: on a busy machine a page of a 20,000-invoice sandbox can take seconds.
+TIMEOUT = httpx.Timeout(300.0)
+
+__all__ = ["TIMEOUT", "Row", "Settings", "interleave", "interleave_async", "per_op", "per_op_async", "ratio_row"]
 
 
 @dataclass(frozen=True)

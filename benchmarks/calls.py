@@ -15,7 +15,7 @@ import httpx
 
 import invoicekit
 from benchmarks._data import PROVIDER
-from benchmarks._harness import Row, Settings, interleave, interleave_async, per_op, per_op_async, ratio_row
+from benchmarks._harness import TIMEOUT, Row, Settings, interleave, interleave_async, per_op, per_op_async, ratio_row
 from benchmarks._server import ServerProcess
 
 __all__ = ["figures"]
@@ -27,7 +27,7 @@ _STALL = 0.010
 
 
 def _stalls(url: str, params: dict[str, str]) -> bool:
-    with httpx.Client() as http:
+    with httpx.Client(timeout=TIMEOUT) as http:
         http.get(url, params=params)
         start = time.perf_counter()
         http.get(url, params=params)
@@ -52,8 +52,10 @@ def _get_rows(settings: Settings) -> list[Row]:
         note = "a connection per call: the served sandbox stalls kept-alive answers" if fresh else ""
 
         with (
-            invoicekit.connect(PROVIDER, base_url=server.url, transport=sync_transport(), **params) as books,
-            httpx.Client(transport=sync_transport()) as http,
+            invoicekit.connect(
+                PROVIDER, base_url=server.url, transport=sync_transport(), timeout=TIMEOUT, **params
+            ) as books,
+            httpx.Client(transport=sync_transport(), timeout=TIMEOUT) as http,
         ):
             assert len(books.invoices.get(invoice_id).rows) == 10
             ours, floor = interleave(
@@ -65,8 +67,10 @@ def _get_rows(settings: Settings) -> list[Row]:
 
         async def run_async() -> tuple[float, float]:
             async with (
-                invoicekit.connect_async(PROVIDER, base_url=server.url, transport=async_transport(), **params) as ab,
-                httpx.AsyncClient(transport=async_transport()) as ahttp,
+                invoicekit.connect_async(
+                    PROVIDER, base_url=server.url, transport=async_transport(), timeout=TIMEOUT, **params
+                ) as ab,
+                httpx.AsyncClient(transport=async_transport(), timeout=TIMEOUT) as ahttp,
             ):
 
                 async def raw() -> Any:
@@ -121,7 +125,10 @@ def _list_rows(settings: Settings) -> list[Row]:
         url = f"{server.url}/api/v2/invoices.json"
         params = server.credentials
         note = f"{total:,} invoices, {pages} pages replayed (the client alone: see docs/performance.md)"
-        with invoicekit.connect(PROVIDER, base_url=server.url, **params) as books, httpx.Client() as http:
+        with (
+            invoicekit.connect(PROVIDER, base_url=server.url, timeout=TIMEOUT, **params) as books,
+            httpx.Client(timeout=TIMEOUT) as http,
+        ):
             ours, floor = interleave(
                 _timed(lambda: sum(1 for _ in books.invoices.list()), total),
                 _timed(lambda: _raw_pages(http, url, params), total),
@@ -132,8 +139,8 @@ def _list_rows(settings: Settings) -> list[Row]:
 
         async def run_async() -> tuple[float, float]:
             async with (
-                invoicekit.connect_async(PROVIDER, base_url=server.url, **params) as ab,
-                httpx.AsyncClient() as ahttp,
+                invoicekit.connect_async(PROVIDER, base_url=server.url, timeout=TIMEOUT, **params) as ab,
+                httpx.AsyncClient(timeout=TIMEOUT) as ahttp,
             ):
 
                 async def ours_round() -> float:

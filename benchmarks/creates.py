@@ -14,7 +14,7 @@ import anyio
 
 import invoicekit
 from benchmarks._data import PROVIDER, invoice
-from benchmarks._harness import Row, Settings
+from benchmarks._harness import TIMEOUT, Row, Settings
 from benchmarks._server import ServerProcess
 
 __all__ = ["figures"]
@@ -28,7 +28,7 @@ TARGET = 0.85
 def _sync_round(count: int) -> float:
     with (
         ServerProcess(invoices=0, latency=LATENCY) as server,
-        invoicekit.connect(PROVIDER, base_url=server.url, **server.credentials) as books,
+        invoicekit.connect(PROVIDER, base_url=server.url, timeout=TIMEOUT, **server.credentials) as books,
     ):
         documents = [invoice(n, rows=2) for n in range(1, count + 1)]
         start = time.perf_counter()
@@ -43,7 +43,9 @@ def _sync_round(count: int) -> float:
 def _async_round(count: int) -> float:
     async def main() -> float:
         with ServerProcess(invoices=0, latency=LATENCY) as server:
-            async with invoicekit.connect_async(PROVIDER, base_url=server.url, **server.credentials) as books:
+            async with invoicekit.connect_async(
+                PROVIDER, base_url=server.url, timeout=TIMEOUT, **server.credentials
+            ) as books:
                 documents = [invoice(n, rows=2) for n in range(1, count + 1)]
                 start = time.perf_counter()
                 results = [r async for r in invoicekit.AsyncBulk(books, concurrency=CONCURRENCY).create(documents)]

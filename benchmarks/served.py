@@ -16,7 +16,7 @@ import httpx
 
 import invoicekit
 from benchmarks._data import PROVIDER, invoice, seed_invoices
-from benchmarks._harness import Row, Settings, interleave
+from benchmarks._harness import TIMEOUT, Row, Settings, interleave
 from benchmarks._server import ServerProcess
 from invoicekit.sandbox import create_sandbox
 
@@ -27,7 +27,7 @@ GROWTH_LIMIT = 1.5
 
 
 def _second_request(url: str, params: dict[str, str], transport: httpx.BaseTransport | None = None) -> float:
-    with httpx.Client(transport=transport) as http:
+    with httpx.Client(transport=transport, timeout=TIMEOUT) as http:
         http.get(url, params=params).raise_for_status()
         start = time.perf_counter()
         http.get(url, params=params).raise_for_status()
@@ -75,8 +75,8 @@ def _fresh() -> httpx.HTTPTransport:
 
 def _growth(settings: Settings) -> list[Row]:
     small, middle, big = (100, 200, 500) if settings.quick else (100, 1_000, 20_000)
-    per_round = settings.pick(5, 2)
-    rounds = settings.pick(settings.rounds, 2)
+    per_round = settings.pick(3, 2)
+    rounds = settings.pick(min(settings.rounds, 3), 2)
     next_number = [big + 1]
 
     def create(books: invoicekit.Books) -> None:
@@ -91,8 +91,11 @@ def _growth(settings: Settings) -> list[Row]:
     for server in servers:
         server.__enter__()
     try:
-        conns = [invoicekit.connect(PROVIDER, base_url=s.url, transport=_fresh(), **s.credentials) for s in servers]
-        raw = httpx.Client(transport=_fresh())
+        conns = [
+            invoicekit.connect(PROVIDER, base_url=s.url, transport=_fresh(), timeout=TIMEOUT, **s.credentials)
+            for s in servers
+        ]
+        raw = httpx.Client(transport=_fresh(), timeout=TIMEOUT)
         lists = [(f"{s.url}/api/v2/invoices.json", s.credentials) for s in servers]
         for index, size in enumerate((small, middle, big)):
             series["create"][size] = _median_time(partial(create, conns[index]), per_round)

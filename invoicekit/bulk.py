@@ -32,11 +32,9 @@ when you may leave early, so that happens in your task.
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -328,6 +326,10 @@ class Bulk(_BulkBase):
     def _results(
         self, run: _Run[In, Out], operation: Callable[[In], Out], items: Iterable[In]
     ) -> Iterator[BulkResult[In, Out]]:
+        # Imported here: `import invoicekit` should not pay for the thread pool of a helper it may never use.
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+
         finished: queue.SimpleQueue[BulkResult[In, Out] | Exception] = queue.SimpleQueue()
 
         def work(index: int, item: In) -> None:
