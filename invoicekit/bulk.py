@@ -258,7 +258,7 @@ class _BulkBase:
 
     @property
     def progress(self) -> BulkProgress | None:
-        """The counters of the current (or last) run; None before the first."""
+        """The counters of the current (or last) run; None until the first iteration starts."""
         return None if self._run is None else self._run.progress()
 
     def _new_run(self, items: Iterable[Any]) -> _Run[Any, Any]:
@@ -308,8 +308,7 @@ class Bulk(_BulkBase):
 
     def map(self, operation: Callable[[In], Out], items: Iterable[In]) -> Iterator[BulkResult[In, Out]]:
         """Run ``operation(item)`` (one call on this connection, e.g. ``books.invoices.create``) for each item."""
-        run: _Run[In, Out] = self._new_run(items)
-        return self._results(run, operation, items)
+        return self._results(operation, items)
 
     def _creator(self, document: Any) -> Any:
         books = self.books
@@ -323,9 +322,8 @@ class Bulk(_BulkBase):
             return books.payments.create(document)
         raise TypeError(f"Bulk.create takes clients, invoices, credit notes or payments, not {type(document)}")
 
-    def _results(
-        self, run: _Run[In, Out], operation: Callable[[In], Out], items: Iterable[In]
-    ) -> Iterator[BulkResult[In, Out]]:
+    def _results(self, operation: Callable[[In], Out], items: Iterable[In]) -> Iterator[BulkResult[In, Out]]:
+        run: _Run[In, Out] = self._new_run(items)
         # Imported here: `import invoicekit` should not pay for the thread pool of a helper it may never use.
         import queue
         from concurrent.futures import ThreadPoolExecutor
@@ -402,8 +400,7 @@ class AsyncBulk(_BulkBase):
 
     def map(self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]) -> AsyncIterator[BulkResult[In, Out]]:
         """Await ``operation(item)`` (one call on this connection) for each item."""
-        run: _Run[In, Out] = self._new_run(items)
-        return self._results(run, operation, items)
+        return self._results(operation, items)
 
     async def _creator(self, document: Any) -> Any:
         books = self.books
@@ -418,8 +415,9 @@ class AsyncBulk(_BulkBase):
         raise TypeError(f"AsyncBulk.create takes clients, invoices, credit notes or payments, not {type(document)}")
 
     async def _results(
-        self, run: _Run[In, Out], operation: Callable[[In], Awaitable[Out]], items: Iterable[In]
+        self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]
     ) -> AsyncIterator[BulkResult[In, Out]]:
+        run: _Run[In, Out] = self._new_run(items)
         import anyio  # only async users need it at import time
 
         send, receive = anyio.create_memory_object_stream[BulkResult[In, Out] | Exception](max_buffer_size=math.inf)

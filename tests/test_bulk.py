@@ -258,3 +258,24 @@ async def test_async_leaving_early_waits_for_what_is_under_way(served: tuple[San
                 assert result.ok
                 break
         assert _creates(sandbox) == 3
+
+
+def test_send_many_by_email_with_a_recipient_per_document(served: tuple[Sandbox, InFlight, str]) -> None:
+    sandbox, _, url = served
+    with _connect(sandbox, url) as books:
+        bulk = Bulk(books, concurrency=3)
+        created = [r.document for r in bulk.create([_invoice(n) for n in range(1, 5)])]
+        assert all(doc is not None for doc in created)
+        sent = list(bulk.send([doc for doc in created if doc], to=lambda doc: f"boekhouding+{doc.number}@example.be"))
+    assert all(r.ok and r.document is not None and r.document.accepted for r in sent)
+    deliveries = sandbox.store.all("deliveries")
+    assert sorted(d["to"] for d in deliveries) == [f"boekhouding+2026_{n:04d}@example.be" for n in range(1, 5)]
+    assert {d["channel"] for d in deliveries} == {"email"}
+
+
+def test_bounds_are_checked() -> None:
+    with invoicekit.connect("cashaca", token="unused") as books:
+        with pytest.raises(ValueError, match="concurrency"):
+            Bulk(books, concurrency=0)
+        with pytest.raises(ValueError, match="min_concurrency"):
+            Bulk(books, concurrency=4, min_concurrency=5)
