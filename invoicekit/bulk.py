@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sized
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -56,6 +56,7 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 Document = TypeVar("Document", Client, Invoice, CreditNote, Payment)
 Sendable = Invoice | CreditNote
+Connection = TypeVar("Connection", "Books", "AsyncBooks")
 Via = Literal["email", "peppol"]
 
 # After a cut, further 429s within this many seconds (or the Retry-After, if longer) belong to the same
@@ -156,7 +157,7 @@ def _hooks(books: Books | AsyncBooks) -> pluggy.PluginManager:
 class _Run(Generic[In, Out]):
     """Counters and the limit of one run; shared by the thread and the task-group loops."""
 
-    def __init__(self, owner: _BulkBase, total: int | None) -> None:
+    def __init__(self, owner: _BulkBase[Any], total: int | None) -> None:
         self.limit = _Limit(owner.concurrency, owner.min_concurrency, owner._clock)
         self.total = total
         self.started = owner._clock()
@@ -239,17 +240,19 @@ class _Feed(Generic[In, Out]):
             raise self._bug
 
 
-class _BulkBase:
+class _BulkBase(Generic[Connection]):
     def __init__(
         self,
+        books: Connection,
         *,
-        concurrency: int,
-        min_concurrency: int,
-        on_progress: Callable[[BulkProgress], None] | None,
-        clock: Callable[[], float],
+        concurrency: int = 8,
+        min_concurrency: int = 1,
+        on_progress: Callable[[BulkProgress], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if concurrency < 1 or not 1 <= min_concurrency <= concurrency:
             raise ValueError("concurrency must be >= 1 and min_concurrency between 1 and concurrency")
+        self.books: Connection = books
         self.concurrency = concurrency
         self.min_concurrency = min_concurrency
         self.on_progress = on_progress
@@ -271,22 +274,27 @@ def _recipient(to: str | Callable[[Sendable], str | None] | None, document: Send
     return to(document) if callable(to) else to
 
 
-class Bulk(_BulkBase):
+def _creating(books: Books | AsyncBooks, document: object) -> Any:
+    """The resource (``books.invoices``, ...) whose ``create`` takes ``document``."""
+    for kind, resource in (
+        (Invoice, "invoices"),
+        (CreditNote, "credit_notes"),
+        (Client, "clients"),
+        (Payment, "payments"),
+    ):
+        if isinstance(document, kind):
+            return getattr(books, resource)
+    raise TypeError(f"bulk create takes clients, invoices, credit notes or payments, not {type(document).__name__}")
+
+
+def _sending(books: Books | AsyncBooks, document: Sendable) -> Any:
+    return books.credit_notes if isinstance(document, CreditNote) else books.invoices
+
+
+class Bulk(_BulkBase["Books"]):
     """Bulk work through a :class:`~invoicekit.Books` connection, on up to ``concurrency`` threads."""
 
-    def __init__(
-        self,
-        books: Books,
-        *,
-        concurrency: int = 8,
-        min_concurrency: int = 1,
-        on_progress: Callable[[BulkProgress], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(concurrency=concurrency, min_concurrency=min_concurrency, on_progress=on_progress, clock=clock)
-        self.books = books
-
-    def create(self, documents: Iterable[Document]) -> Iterator[BulkResult[Document, Document]]:
+    def create(self, documents: Iterable[Document]) -> Generator[BulkResult[Document, Document], None, None]:
         """Create each client, invoice, credit note or payment (``books.<kind>.create``)."""
         return self.map(self._creator, documents)
 
@@ -296,33 +304,25 @@ class Bulk(_BulkBase):
         *,
         via: Via = "email",
         to: str | Callable[[Sendable], str | None] | None = None,
-    ) -> Iterator[BulkResult[Sendable, SendResult]]:
+    ) -> Generator[BulkResult[Sendable, SendResult], None, None]:
         """Send each invoice or credit note; ``to`` is one address or a function of the document."""
 
         def send_one(document: Sendable) -> SendResult:
-            if isinstance(document, CreditNote):
-                return self.books.credit_notes.send(document, via=via, to=_recipient(to, document))
-            return self.books.invoices.send(document, via=via, to=_recipient(to, document))
+            result: SendResult = _sending(self.books, document).send(document, via=via, to=_recipient(to, document))
+            return result
 
         return self.map(send_one, documents)
 
-    def map(self, operation: Callable[[In], Out], items: Iterable[In]) -> Iterator[BulkResult[In, Out]]:
+    def map(self, operation: Callable[[In], Out], items: Iterable[In]) -> Generator[BulkResult[In, Out], None, None]:
         """Run ``operation(item)`` (one call on this connection, e.g. ``books.invoices.create``) for each item."""
         return self._results(operation, items)
 
     def _creator(self, document: Any) -> Any:
-        books = self.books
-        if isinstance(document, Invoice):
-            return books.invoices.create(document)
-        if isinstance(document, CreditNote):
-            return books.credit_notes.create(document)
-        if isinstance(document, Client):
-            return books.clients.create(document)
-        if isinstance(document, Payment):
-            return books.payments.create(document)
-        raise TypeError(f"Bulk.create takes clients, invoices, credit notes or payments, not {type(document)}")
+        return _creating(self.books, document).create(document)
 
-    def _results(self, operation: Callable[[In], Out], items: Iterable[In]) -> Iterator[BulkResult[In, Out]]:
+    def _results(
+        self, operation: Callable[[In], Out], items: Iterable[In]
+    ) -> Generator[BulkResult[In, Out], None, None]:
         run: _Run[In, Out] = self._new_run(items)
         # Imported here: `import invoicekit` should not pay for the thread pool of a helper it may never use.
         import queue
@@ -363,22 +363,10 @@ class Bulk(_BulkBase):
         feed.raise_bug()
 
 
-class AsyncBulk(_BulkBase):
+class AsyncBulk(_BulkBase["AsyncBooks"]):
     """The async twin of :class:`Bulk`, for an :class:`~invoicekit.AsyncBooks` connection (an anyio task group)."""
 
-    def __init__(
-        self,
-        books: AsyncBooks,
-        *,
-        concurrency: int = 8,
-        min_concurrency: int = 1,
-        on_progress: Callable[[BulkProgress], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(concurrency=concurrency, min_concurrency=min_concurrency, on_progress=on_progress, clock=clock)
-        self.books = books
-
-    def create(self, documents: Iterable[Document]) -> AsyncIterator[BulkResult[Document, Document]]:
+    def create(self, documents: Iterable[Document]) -> AsyncGenerator[BulkResult[Document, Document], None]:
         """Create each client, invoice, credit note or payment (``books.<kind>.create``)."""
         return self.map(self._creator, documents)
 
@@ -388,35 +376,29 @@ class AsyncBulk(_BulkBase):
         *,
         via: Via = "email",
         to: str | Callable[[Sendable], str | None] | None = None,
-    ) -> AsyncIterator[BulkResult[Sendable, SendResult]]:
+    ) -> AsyncGenerator[BulkResult[Sendable, SendResult], None]:
         """Send each invoice or credit note; ``to`` is one address or a function of the document."""
 
         async def send_one(document: Sendable) -> SendResult:
-            if isinstance(document, CreditNote):
-                return await self.books.credit_notes.send(document, via=via, to=_recipient(to, document))
-            return await self.books.invoices.send(document, via=via, to=_recipient(to, document))
+            result: SendResult = await _sending(self.books, document).send(
+                document, via=via, to=_recipient(to, document)
+            )
+            return result
 
         return self.map(send_one, documents)
 
-    def map(self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]) -> AsyncIterator[BulkResult[In, Out]]:
+    def map(
+        self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]
+    ) -> AsyncGenerator[BulkResult[In, Out], None]:
         """Await ``operation(item)`` (one call on this connection) for each item."""
         return self._results(operation, items)
 
     async def _creator(self, document: Any) -> Any:
-        books = self.books
-        if isinstance(document, Invoice):
-            return await books.invoices.create(document)
-        if isinstance(document, CreditNote):
-            return await books.credit_notes.create(document)
-        if isinstance(document, Client):
-            return await books.clients.create(document)
-        if isinstance(document, Payment):
-            return await books.payments.create(document)
-        raise TypeError(f"AsyncBulk.create takes clients, invoices, credit notes or payments, not {type(document)}")
+        return await _creating(self.books, document).create(document)
 
     async def _results(
         self, operation: Callable[[In], Awaitable[Out]], items: Iterable[In]
-    ) -> AsyncIterator[BulkResult[In, Out]]:
+    ) -> AsyncGenerator[BulkResult[In, Out], None]:
         run: _Run[In, Out] = self._new_run(items)
         import anyio  # only async users need it at import time
 
