@@ -12,21 +12,27 @@ first page the real sandbox renders, copied with new ids and numbers per page, b
 client side alone: the real sandbox reads its whole store for every page (see docs/performance.md).
 ``--canned-creates`` answers every ``POST /api/v2/invoices.json`` with 201 and the invoice the real sandbox
 rendered for one create, so the bulk benchmark can show the client side alone, without the sandbox's
-create cost (which grows with its store). :class:`ServerProcess` runs one from the parent.
+create cost (which grows with its store); it is served by :func:`_stub_server`, not ``running()``.
+:class:`ServerProcess` runs one from the parent.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
+import uvicorn
 
 from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox, running
 
@@ -34,7 +40,6 @@ __all__ = ["ServerProcess"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _JSON = [(b"content-type", b"application/json")]
-_CANNED_SIZE = 64 * 1024
 
 
 def _page_bytes(template: list[dict[str, Any]], page: int) -> bytes:
@@ -77,9 +82,6 @@ def _canned() -> tuple[Sandbox, dict[str, str]]:
     with httpx.Client(base_url=real.base_url, transport=real.transport()) as http:
         # A create answers with the invoice as a GET renders it (the same rendering in the sandbox).
         body = http.get(f"/api/v2/invoices/{first}.json", params=real.credentials()).content
-    # Padded (JSON allows trailing whitespace) past a few TCP segments: the sandbox server's kept-alive stall
-    # hits only small answers (see docs/performance.md), and this server is meant to cost nothing.
-    body = body.ljust(_CANNED_SIZE)
 
     def app_factory(box: Sandbox) -> Any:
         async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -116,10 +118,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         credentials = sandbox.credentials()
     if args.latency:
         sandbox.faults.add(FaultRule.slow(args.latency))
-    with running(sandbox) as url:
+    with _stub_server(sandbox) if args.canned_creates else running(sandbox) as url:
         print(json.dumps({"url": url, "credentials": credentials, "invoice_id": invoice_id}), flush=True)
         sys.stdin.read()
     return 0
+
+
+@contextlib.contextmanager
+def _stub_server(sandbox: Sandbox) -> Iterator[str]:
+    """uvicorn on a socket made with ``IPPROTO_TCP``, so asyncio sets TCP_NODELAY on its connections.
+
+    Only for the canned-create stub, which must cost the client nothing: ``running()`` today serves every
+    small kept-alive answer ~40 ms late (its socket's ``proto`` is 0, see docs/performance.md).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    config = uvicorn.Config(
+        sandbox.app, interface="asgi3", lifespan="off", access_log=False, log_level="warning", log_config=None
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 class ServerProcess:

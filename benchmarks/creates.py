@@ -5,8 +5,8 @@ Each invoice carries its number, so a Cashaca create is one request (no next-num
 per round: the sandbox's create cost grows with its store (see served.py), which would make rounds unequal.
 
 The "helper alone" rows run the same batch against a server that answers every create at once with a canned
-201 (after the same 50 ms, padded clear of the kept-alive stall): what the helper and the client reach when
-the sandbox's own create cost is out of the way.
+201 (after the same 50 ms, through the same Sandbox wrapper, on a stub server free of the kept-alive stall):
+what the helper and the client reach when the sandbox's own create cost is out of the way.
 """
 
 from __future__ import annotations
