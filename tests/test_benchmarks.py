@@ -30,9 +30,9 @@ FIGURES = (
 )
 
 
-def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--json"],
+def _quick(*options: str) -> str:
+    done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "benchmarks", "--quick", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -40,7 +40,11 @@ def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() ->
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout)
+    return done.stdout
+
+
+def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() -> None:
+    report = json.loads(_quick("--json"))
     assert report["meta"]["quick"] is True
     rows = report["rows"]
     assert tuple(row["figure"] for row in rows) == FIGURES
@@ -58,16 +62,7 @@ def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() ->
 
 
 def test_the_table_renders_each_row_once() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--only", "startup"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.splitlines()
+    lines = _quick("--only", "startup").splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("figure"))
     assert [cell.strip() for cell in lines[header].split("|")] == ["figure", "ours", "floor", "ratio", "target", "met"]
     body = lines[header + 2]
