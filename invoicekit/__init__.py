@@ -8,11 +8,13 @@ Switching provider changes the first argument of :func:`connect`. See docs/ for 
 """
 
 from invoicekit._connect import connect, connect_async
+from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.bulk import AsyncBulk, Bulk, BulkProgress, BulkResult
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
     AuthenticationError,
+    ConfigurationError,
     InvoicekitError,
     NotFound,
     ProviderError,
@@ -21,6 +23,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     UnsupportedOperation,
     ValidationError,
+    WriteLanded,
 )
 from invoicekit.model import (
     Address,
@@ -42,8 +45,6 @@ from invoicekit.model import (
 from invoicekit.registry import installed_providers
 from invoicekit.vat import VatCategory
 
-__version__ = "0.1.0"
-
 __all__ = [
     "Address",
     "AllowanceCharge",
@@ -57,6 +58,7 @@ __all__ = [
     "Capability",
     "Client",
     "ClientKind",
+    "ConfigurationError",
     "Contact",
     "CreditNote",
     "DocumentStatus",
@@ -77,6 +79,8 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "VatCategory",
+    "WriteLanded",
+    "__version__",
     "connect",
     "connect_async",
     "installed_providers",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -11,6 +13,7 @@ from invoicekit.engine import EngineCore, RetryPolicy
 from invoicekit.errors import ConfigurationError
 from invoicekit.hooks import make_plugin_manager
 from invoicekit.model import Seller
+from invoicekit.plugin import ProviderPlugin
 from invoicekit.registry import load_provider
 from invoicekit.vat import VatRateTable
 
@@ -23,17 +26,52 @@ __all__ = ["connect", "connect_async"]
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
+def _accepted(plugin: ProviderPlugin) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """The keywords ``create_adapter`` accepts (None: any) and those it requires."""
+    try:
+        parameters = list(inspect.signature(plugin.create_adapter).parameters.values())
+    except (TypeError, ValueError):  # a callable without a readable signature: only the declaration counts
+        parameters = []
+    keywords = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    required = tuple(p.name for p in keywords if p.default is p.empty)
+    if plugin.credentials:
+        return plugin.credentials, required
+    if not parameters or any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None, required
+    return tuple(p.name for p in keywords), required
+
+
+def _check_credentials(plugin: ProviderPlugin, given: dict[str, Any], defaults: dict[str, Any]) -> None:
+    # Checked here, not left to create_adapter: its TypeError would name neither the provider nor the
+    # keywords it takes.
+    accepted, required = _accepted(plugin)
+    listed = ", ".join(f"{name}=" for name in accepted or ())
+    unknown = [name for name in given if accepted is not None and name not in accepted]
+    if unknown:
+        hints = [m for name in unknown for m in difflib.get_close_matches(name, accepted or (), n=1)]
+        hint = f" (did you mean {', '.join(f'{h}=' for h in hints)}?)" if hints else ""
+        raise ConfigurationError(
+            f"{plugin.name} does not take {', '.join(f'{u}=' for u in unknown)}{hint}; it accepts: {listed}"
+        )
+    missing = [name for name in required if name not in given and name not in defaults]
+    if missing:
+        raise ConfigurationError(
+            f"{plugin.name} needs {', '.join(f'{m}=' for m in missing)}" + (f"; it accepts: {listed}" if listed else "")
+        )
+
+
 def _prepare(
     name: str,
-    *,
     sandbox: bool | Sandbox,
     plugins: tuple[object, ...],
+    load_entry_point_hooks: bool,
     retry: RetryPolicy | None,
+    transport: Any,
     credentials: dict[str, Any],
 ) -> tuple[EngineCore, Any, Any]:
     plugin = load_provider(name)
     box = None
-    transport = credentials.pop("transport", None)
+    from_sandbox: dict[str, Any] = {}
     if sandbox is not False:
         if sandbox is not True:
             box = sandbox
@@ -41,10 +79,11 @@ def _prepare(
             raise ConfigurationError(f"provider {name!r} ships no sandbox")
         else:
             box = plugin.create_sandbox()
-        credentials = {**box.credentials(), "base_url": box.base_url, **credentials}
+        from_sandbox = {**box.credentials(), "base_url": box.base_url}
         transport = transport or box.transport()
-    adapter = plugin.create_adapter(**credentials)
-    hooks = make_plugin_manager(plugins)
+    _check_credentials(plugin, credentials, from_sandbox)
+    adapter = plugin.create_adapter(**{**from_sandbox, **credentials})
+    hooks = make_plugin_manager(plugins, load_entry_points=load_entry_point_hooks)
     return EngineCore(adapter, hooks, retry or RetryPolicy()), transport, box
 
 
@@ -53,8 +92,10 @@ def connect(
     *,
     sandbox: bool | Sandbox = False,
     plugins: tuple[object, ...] | list[object] = (),
+    load_entry_point_hooks: bool = True,
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
     allow_field_loss: bool = False,
@@ -67,11 +108,15 @@ def connect(
     and connects to it (``books.sandbox`` gives access to it); ``sandbox=<Sandbox>`` connects to that
     one, so several connections can share its state.
     ``transport=`` takes an httpx transport (tests use ``httpx.MockTransport``).
+    A keyword the adapter does not take (``tokn=``), or a missing required one, is a
+    :class:`~invoicekit.errors.ConfigurationError` that lists the accepted ones, raised before anything
+    is built. ``plugins`` are pluggy hook implementations (see :mod:`invoicekit.hooks`), checked against
+    the specs; ``load_entry_point_hooks=False`` leaves out the ``invoicekit.hooks`` entry point plugins.
     A document with fields the provider cannot store is refused (ValidationError naming them) unless
     ``allow_field_loss=True``; ``seller`` enables the Peppol pre-flight before a Peppol send.
     """
     core, transport, box = _prepare(
-        name, sandbox=sandbox, plugins=tuple(plugins), retry=retry, credentials=dict(credentials)
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
     client = httpx.Client(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
     books = Books(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
@@ -84,8 +129,10 @@ def connect_async(
     *,
     sandbox: bool | Sandbox = False,
     plugins: tuple[object, ...] | list[object] = (),
+    load_entry_point_hooks: bool = True,
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
     allow_field_loss: bool = False,
@@ -93,7 +140,7 @@ def connect_async(
 ) -> AsyncBooks:
     """The async twin of :func:`connect`; use ``async with invoicekit.connect_async(...) as books``."""
     core, transport, box = _prepare(
-        name, sandbox=sandbox, plugins=tuple(plugins), retry=retry, credentials=dict(credentials)
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
     client = httpx.AsyncClient(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
     books = AsyncBooks(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)

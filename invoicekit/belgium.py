@@ -32,6 +32,8 @@ from stdnum.exceptions import (
     ValidationError,
 )
 
+from invoicekit.errors import InvalidNumber
+
 __all__ = [
     "InvalidNumber",
     "bic_from_iban",
@@ -56,13 +58,6 @@ _DIGITS = frozenset("0123456789")
 # Prefixes stdnum.eu.vat accepts beyond its MEMBER_STATES (ISO codes): Greece's VAT prefix EL, and the
 # EU/IM numbers of the One-Stop-Shop schemes.
 _EXTRA_VAT_PREFIXES = frozenset({"EL", "EU", "IM"})
-
-
-class InvalidNumber(ValueError):
-    """A number failed validation; ``str(exc)`` is a reason such as "check digits do not match (expected 62)".
-
-    The reason never names the field, so callers can prefix it with their own ("buyer VAT number: ...").
-    """
 
 
 def _generic_reason(exc: ValidationError) -> str:

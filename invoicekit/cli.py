@@ -1,12 +1,21 @@
-"""The ``invoicekit`` command: ``providers``, ``demo``, ``sandbox serve``, ``ubl export|validate``."""
+"""The ``invoicekit`` command: ``providers``, ``demo``, ``sandbox serve``, ``ubl export|validate``.
+
+Commands that print data take ``--json`` (one JSON document on stdout, for scripts); ``--version`` prints
+the installed version.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from invoicekit._version import __version__
 from invoicekit.capabilities import Capability
+from invoicekit.plugin import ProviderPlugin
 from invoicekit.registry import installed_providers
 
 app = typer.Typer(
@@ -18,10 +27,44 @@ app = typer.Typer(
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"invoicekit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """One typed API over Belgian invoicing providers, with Peppol BIS 3.0 built in."""
+
+
+def _describe(name: str, plugin: ProviderPlugin) -> dict[str, Any]:
+    declared: frozenset[Capability] = getattr(plugin.create_adapter, "capabilities", frozenset())
+    return {
+        "name": name,
+        "title": plugin.title,
+        "description": plugin.description,
+        "docs_url": plugin.docs_url,
+        "sandbox": plugin.create_sandbox is not None,
+        "credentials": list(plugin.credentials),
+        "capabilities": sorted(c.value for c in declared),
+    }
+
+
 @app.command()
-def providers() -> None:
+def providers(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
+) -> None:
     """List the installed provider adapters and what each can do."""
-    found = installed_providers()
+    found = [_describe(name, plugin) for name, plugin in installed_providers().items()]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        raise typer.Exit(0 if found else 1)
     if not found:
         console.print("No provider adapters are installed (pip install invoicekit-cashaca, ...).")
         raise typer.Exit(1)
@@ -29,15 +72,15 @@ def providers() -> None:
     table.add_column("name", style="bold")
     table.add_column("provider")
     table.add_column("sandbox")
+    table.add_column("credentials")
     table.add_column("capabilities")
-    for name, plugin in found.items():
-        adapter_class = plugin.create_adapter
-        declared: frozenset[Capability] = getattr(adapter_class, "capabilities", frozenset())
+    for item in found:
         table.add_row(
-            name,
-            plugin.title,
-            "yes" if plugin.create_sandbox else "no",
-            ", ".join(sorted(c.value for c in declared)) or "?",
+            item["name"],
+            item["title"],
+            "yes" if item["sandbox"] else "no",
+            ", ".join(item["credentials"]) or "?",
+            ", ".join(item["capabilities"]) or "?",
         )
     console.print(table)
 

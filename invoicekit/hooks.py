@@ -17,16 +17,30 @@ request signing, custom-field mapping. Implement any subset in a class or module
 and pass it to ``invoicekit.connect(..., plugins=[CountRequests()])``, or publish it in the
 ``invoicekit.hooks`` entry point group so every connection loads it. The docstrings below are the
 contract.
+
+Implementations are checked against these specs when a connection is made, as pytest checks its
+plugins: a method named ``invoicekit_*`` counts as an implementation with or without ``@hookimpl``, and
+one whose name is no spec here (a misspelling) or that asks for an argument the spec does not pass is a
+:class:`~invoicekit.errors.ConfigurationError` naming the plugin and the hook. Mark a deliberately
+unknown hook ``@hookimpl(optionalhook=True)``.
+
+Hooks published in the ``invoicekit.hooks`` entry point group load into every connection; to leave
+them out (a plugin that misbehaves, a test that must not see them), connect with
+``invoicekit.connect(..., load_entry_point_hooks=False)``: only ``plugins=[...]`` are used then.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import sys
+from typing import Any, cast
 
 import httpx
 import pluggy
 
-__all__ = ["PROJECT", "hookimpl", "hookspec", "make_plugin_manager"]
+from invoicekit.errors import ConfigurationError
+
+__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "hookimpl", "hookspec", "make_plugin_manager"]
 
 PROJECT = "invoicekit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -65,14 +79,45 @@ def invoicekit_map_custom_fields(provider: str, kind: str, fields: dict[str, str
     in registration order; return None to leave them alone."""
 
 
-def make_plugin_manager(plugins: tuple[object, ...] = (), *, load_entry_points: bool = True) -> pluggy.PluginManager:
-    """A plugin manager with the invoicekit specs, the ``invoicekit.hooks`` entry points and ``plugins``."""
-    import sys
+ENTRY_POINT_GROUP = "invoicekit.hooks"
 
-    pm = pluggy.PluginManager(PROJECT)
+
+class _PluginManager(pluggy.PluginManager):
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        # Like pytest: a routine with the project's prefix is an implementation even without the
+        # marker, so a misspelt name is caught by check_pending() instead of being ignored.
+        if opts is None and name.startswith(f"{PROJECT}_") and inspect.isroutine(getattr(plugin, name, None)):
+            return cast(pluggy.HookimplOpts, {})
+        return opts
+
+
+def make_plugin_manager(plugins: tuple[object, ...] = (), *, load_entry_points: bool = True) -> pluggy.PluginManager:
+    """A plugin manager with the invoicekit specs, the ``invoicekit.hooks`` entry points (unless
+    ``load_entry_points=False``) and ``plugins``, every implementation checked against the specs."""
+    pm = _PluginManager(PROJECT)
     pm.add_hookspecs(sys.modules[__name__])
-    if load_entry_points:
-        pm.load_setuptools_entrypoints("invoicekit.hooks")
-    for plugin in plugins:
-        pm.register(plugin)
+    try:
+        if load_entry_points:
+            try:
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            except pluggy.PluginValidationError:
+                raise
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"a plugin of the {ENTRY_POINT_GROUP!r} entry point group cannot be loaded "
+                    f"({type(exc).__name__}: {exc}); connect with load_entry_point_hooks=False to leave them out"
+                ) from None
+        for plugin in plugins:
+            pm.register(plugin)
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise ConfigurationError(
+            f"invalid invoicekit hook plugin {_describe(exc.plugin)}: {exc}; the hooks are "
+            + ", ".join(sorted(name for name in dir(pm.hook) if name.startswith(f"{PROJECT}_")))
+        ) from None
     return pm
+
+
+def _describe(plugin: object) -> str:
+    return plugin.__name__ if inspect.ismodule(plugin) else type(plugin).__qualname__

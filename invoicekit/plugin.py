@@ -27,7 +27,10 @@ class ProviderPlugin:
     """One provider: how to build its adapter from credentials, and (optionally) its local sandbox.
 
     ``create_adapter(**credentials)`` raises :class:`invoicekit.errors.ConfigurationError` for missing or
-    malformed credentials. ``create_sandbox(**options)`` returns a fresh :class:`invoicekit.sandbox.Sandbox`
+    malformed credentials. ``credentials`` names every keyword it accepts (secrets and settings such as
+    ``base_url``): ``connect()`` refuses any other keyword with a ConfigurationError that lists these, so
+    a misspelt ``tokn=`` fails clearly. Left empty, the keyword parameters of ``create_adapter``'s
+    signature are used. ``create_sandbox(**options)`` returns a fresh :class:`invoicekit.sandbox.Sandbox`
     (options: ``store`` for persistence, ``seed`` for fault injection).
     """
 
@@ -38,3 +41,4 @@ class ProviderPlugin:
     description: str = ""
     docs_url: str | None = None
     extra: Mapping[str, Any] | None = None
+    credentials: tuple[str, ...] = ()

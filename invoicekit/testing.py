@@ -23,6 +23,9 @@ provider's ``create_sandbox``: ``seed=`` for the fault injection, ``store=`` for
 ``run_books(mode, name, op, **connect_kwargs)`` runs one operation through a sync or an async connection,
 so a test written once covers both modes (lists come back as lists, coroutines are awaited)::
 
+    import pytest
+    from invoicekit.testing import run_books
+
     @pytest.fixture(params=["sync", "async"])
     def mode(request):
         return request.param
@@ -51,15 +54,22 @@ __all__ = ["SandboxFactory", "invoicekit_sandbox", "run_books"]
 
 
 class SandboxFactory(Protocol):
-    def __call__(self, name: str, **options: Any) -> Sandbox: ...
+    def __call__(self, name: str, *, strict: bool = False, **options: Any) -> Sandbox: ...
 
 
 @pytest.fixture
 def invoicekit_sandbox() -> Iterator[SandboxFactory]:
-    """A factory of fresh sandboxes, closed at the end of the test: ``invoicekit_sandbox("cashaca")``."""
+    """A factory of fresh sandboxes, closed at the end of the test: ``invoicekit_sandbox("cashaca")``.
+
+    ``strict=True`` builds the sandbox in strict mode (only what the provider documents or a public client
+    shows is served); a provider whose sandbox has no strict mode raises ConfigurationError naming it.
+    """
     made: list[Sandbox] = []
 
-    def make(name: str, **options: Any) -> Sandbox:
+    def make(name: str, *, strict: bool = False, **options: Any) -> Sandbox:
+        if strict:
+            # Passed only when asked for, so providers without a strict option keep working.
+            options["strict"] = True
         sandbox = create_sandbox(name, **options)
         made.append(sandbox)
         return sandbox

@@ -12,9 +12,9 @@ goes through :func:`parse_xml`. It defends against the classic attacks on XML pa
 * **Oversized input.** The size is checked before parsing (default limit 10 MiB), and ``huge_tree=False``
   keeps libxml2's own limits on text node size and nesting depth.
 
-The error tree::
+The errors (defined in :mod:`invoicekit.errors`, re-exported here)::
 
-    XmlError (ValueError)
+    XmlError (InvoicekitError, ValueError)
     ├── UnsafeXml ........ the document was refused for safety (entities, external DTD, too large)
     └── XmlSyntaxError ... the document is not well-formed XML
 """
@@ -25,6 +25,8 @@ import codecs
 import re
 
 from lxml import etree
+
+from invoicekit.errors import UnsafeXml, XmlError, XmlSyntaxError
 
 __all__ = ["DEFAULT_MAX_BYTES", "UnsafeXml", "XmlError", "XmlSyntaxError", "parse_xml"]
 
@@ -48,24 +50,6 @@ _WIDE_STARTS = tuple(bom for bom, _ in _BOMS) + tuple(start for start, _ in _NO_
 _DOCTYPE = "<!DOCTYPE"
 _ENTITY_DECL = "<!ENTITY"
 _EXTERNAL_ID = re.compile(r"<!DOCTYPE\s+[^\s\[>]+\s+(SYSTEM|PUBLIC)\b")
-
-
-class XmlError(ValueError):
-    """XML that invoicekit will not read; ``str(exc)`` says why."""
-
-
-class UnsafeXml(XmlError):
-    """The document was refused for safety: entity declarations, an external DTD, or too large."""
-
-
-class XmlSyntaxError(XmlError):
-    """The document is not well-formed XML. ``line`` and ``column`` point at the error when known."""
-
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
-        self.line = line
-        self.column = column
-        where = f" (line {line}, column {column})" if line is not None else ""
-        super().__init__(f"not well-formed XML: {message}{where}")
 
 
 def _make_parser() -> etree.XMLParser:

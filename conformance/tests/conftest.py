@@ -16,7 +16,8 @@ Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture(scope="session")
 def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A site directory that installs broken_providers.py as two providers, through a real entry point."""
+    """A site directory that installs broken_providers.py and strict_toy_provider.py as providers, through
+    real entry points."""
     site = tmp_path_factory.mktemp("site")
     dist = site / "invoicekit_broken-0.0.1.dist-info"
     dist.mkdir()
@@ -26,6 +27,8 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "cashaca_drops_last_row = broken_providers:drops_last_row\n"
         "cashaca_blind_retry = broken_providers:blind_retry\n"
         "cashaca_leaky_repr = broken_providers:leaky_repr\n"
+        "toy_strict = strict_toy_provider:plugin\n"
+        "toy_strict_old = strict_toy_provider:old_plugin\n"
     )
     return site
 

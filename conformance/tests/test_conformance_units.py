@@ -292,3 +292,47 @@ def test_the_matrix_says_passed_failed_unsupported_and_unverified() -> None:
     assert "| `email` | async: ❌ dropped (undeclared) / sync: ➖ dropped (declared) |" in text
     assert render([run]) == text
     assert date.today().isoformat() not in text
+
+
+def test_matrix_says_invoicekit_builds_the_ubl_a_provider_cannot_give() -> None:
+    """Books builds the UBL of a fetched invoice for a provider without invoices.ubl, given the seller."""
+    from invoicekit_conformance.matrix import BUILT_UBL
+
+    can_fetch = ProviderRun(name="fetcher", title="Fetcher", declared=["invoices.get"])
+    cannot = ProviderRun(name="blind", title="Blind", declared=["clients.get"])
+    assert f"| `invoices.ubl` | {BUILT_UBL} |" in render([can_fetch])
+    assert f"| `invoices.ubl` | {UNSUPPORTED} |" in render([cannot])
+
+
+# --- the PDF scenarios' checks ---------------------------------------------------------------------------
+def test_the_pdf_check_finds_number_payable_in_either_spelling_and_the_ogm() -> None:
+    from invoicekit_conformance.scenarios.test_pdf import amount_spellings, pdf_problems, pdf_text
+
+    from invoicekit.model import Invoice, InvoiceRow
+    from invoicekit.sandbox import PdfDocument, PdfLine, render_pdf
+
+    invoice = Invoice(
+        issue_date=date(2026, 12, 1),
+        client=billing_client("t1"),
+        rows=[InvoiceRow(description="Work", quantity=1, unit_price="1020.30", vat_rate=21)],
+        structured_communication="123456789002",
+    ).model_copy(update={"number": "2026-0007"})
+    assert invoice.totals.payable == Decimal("1234.56")
+    assert amount_spellings(Decimal("1234.56")) == {"1234.56", "1,234.56", "1234,56", "1.234,56"}
+
+    def pdf(payable: str, number: str = "2026-0007", ogm: str | None = "+++123/4567/89002+++") -> str:
+        doc = PdfDocument(
+            title="Factuur", number=number, issue_date="2026-12-01", due_date=None, seller=["Us"], buyer=["Them"],
+            lines=[PdfLine("Work", "1", "1020.30", "21", "1020.30")], net_total="1020.30", vat_total="214.26",
+            payable=payable, payment_reference=ogm,
+        )  # fmt: skip
+        return pdf_text(render_pdf(doc), "the test PDF")
+
+    assert pdf_problems(invoice, invoice.totals.payable, pdf("1.234,56")) == []
+    assert pdf_problems(invoice, invoice.totals.payable, pdf("1234.56")) == []
+    problems = pdf_problems(invoice, invoice.totals.payable, pdf("1234.57", number="2026-0008", ogm=None))
+    assert problems[0] == "the number '2026-0007' is not in its text"
+    assert problems[1].startswith("the amount payable 1234.56 is not in its text")
+    assert problems[2] == "the OGM +++123/4567/89002+++ is not in its text"
+    with pytest.raises(AssertionError, match="not a PDF"):
+        pdf_text(b"<html>", "a page")

@@ -6,6 +6,7 @@ its own: ``python -m invoicekit.sandbox._cli serve cashaca``.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,10 @@ from invoicekit.sandbox._plugins import create_sandbox
 from invoicekit.sandbox._server import serve
 from invoicekit.sandbox._store import SqliteStore
 
-__all__ = ["sandbox_app"]
+__all__ = ["SERVED_LOG_SIZE", "sandbox_app"]
+
+#: Requests ``invoicekit sandbox serve`` keeps in ``sandbox.request_log``.
+SERVED_LOG_SIZE = 1_000
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -49,6 +53,9 @@ def serve_command(
     strict: Annotated[
         bool, typer.Option(help="Serve only what the provider documents or a public client shows: no assumptions.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the base URL and credentials as one JSON line, for scripts.")
+    ] = False,
 ) -> None:
     """Serve NAME's sandbox until Ctrl-C; prints the base URL, the credentials and a curl example."""
     store = SqliteStore(db) if db is not None else None
@@ -65,6 +72,8 @@ def serve_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
 
+    # A served sandbox may run for days: keep only the recent requests.
+    sandbox.request_log.maxlen = SERVED_LOG_SIZE
     if latency > 0:
         sandbox.faults.add(FaultRule.slow(latency))
     if rate_limit > 0:
@@ -77,6 +86,16 @@ def serve_command(
 
     def banner(base_url: str) -> None:
         credentials = sandbox.credentials()
+        if as_json:
+            line = {
+                "provider": name,
+                "base_url": base_url,
+                "credentials": credentials,
+                "state": str(db) if db else None,
+                "strict": strict,
+            }
+            typer.echo(json.dumps(line))
+            return
         state = f" (state in {db})" if db else " (state in memory)"
         typer.echo(f"{name} sandbox on {base_url}" + state + (", strict" if strict else ""))
         typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
@@ -91,7 +110,8 @@ def serve_command(
         sandbox.close()
         if store is not None:
             store.close()
-    typer.echo("stopped.")
+    if not as_json:
+        typer.echo("stopped.")
 
 
 if __name__ == "__main__":

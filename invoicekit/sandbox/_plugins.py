@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -37,14 +38,37 @@ def _load(name: str) -> ProviderPlugin:
 def create_sandbox(name: str, **options: Any) -> Sandbox:
     """Build a fresh sandbox of the installed provider ``name``.
 
-    ``options`` go to the provider's ``create_sandbox`` (``store=``, ``seed=``). Raises
-    :class:`~invoicekit.errors.UnknownProvider` for a name that is not installed and
-    :class:`~invoicekit.errors.UnsupportedOperation` for a provider that ships no sandbox.
+    ``options`` go to the provider's ``create_sandbox`` (``store=``, ``seed=``, ``strict=``). Raises
+    :class:`~invoicekit.errors.UnknownProvider` for a name that is not installed,
+    :class:`~invoicekit.errors.UnsupportedOperation` for a provider that ships no sandbox, and
+    :class:`~invoicekit.errors.ConfigurationError` for ``strict=True`` when the provider's sandbox has no
+    strict mode (no ``strict`` option, or no provenance data).
     """
     plugin = _load(name)
     if plugin.create_sandbox is None:
         raise UnsupportedOperation(name, "sandbox")
-    sandbox = plugin.create_sandbox(**options)
+    strict = bool(options.get("strict"))
+    no_strict = f"the sandbox of provider {name!r} has no strict mode yet: its create_sandbox takes no strict= option"
+    if strict and not _takes(plugin.create_sandbox, "strict"):
+        raise ConfigurationError(no_strict)
+    try:
+        sandbox = plugin.create_sandbox(**options)
+    except TypeError as exc:
+        # A lazy wrapper (``**options``) passes strict on to a factory that may not take it.
+        if strict and "'strict'" in str(exc):
+            raise ConfigurationError(no_strict) from None
+        raise
+    except ValueError as exc:
+        if strict:
+            # Sandbox(strict=True) without provenance data: say which provider, as a configuration problem.
+            raise ConfigurationError(f"provider {name!r}: {exc}") from None
+        raise
     if not isinstance(sandbox, Sandbox):
         raise ConfigurationError(f"provider {name!r} returned {type(sandbox).__name__}, not a Sandbox")
     return sandbox
+
+
+def _takes(factory: Any, option: str) -> bool:
+    """Whether ``factory`` accepts the keyword ``option`` (by name or through ``**kwargs``)."""
+    parameters = inspect.signature(factory).parameters
+    return option in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())

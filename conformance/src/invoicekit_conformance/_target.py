@@ -82,12 +82,14 @@ class Target:
         portal: BlockingPortal,
         seed: int,
         node: pytest.Item,
+        strict: bool = False,
     ) -> None:
         self.case = case
         self.provider = case.provider
         self.plugin = plugin
         self.profile = profile
         self.seed = seed
+        self.strict = strict
         self._watch = watch
         self._portal = portal
         self._node = node
@@ -96,7 +98,11 @@ class Target:
         if case.where == "sandbox":
             if plugin.create_sandbox is None:
                 pytest.skip(f"{self.provider} ships no sandbox: only live runs are possible")
-            self.sandbox = plugin.create_sandbox(seed=seed, **dict(profile.sandbox_options))
+            options = dict(profile.sandbox_options)
+            if strict:
+                # Only asked for when set: a provider without strict mode still runs the assumed suite.
+                options["strict"] = True
+            self.sandbox = plugin.create_sandbox(seed=seed, **options)
             watch.saw_repr("the sandbox", self.sandbox)
         self.meter = Meter()
         self.books = self.connect(meter=self.meter)

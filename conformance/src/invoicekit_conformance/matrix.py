@@ -34,6 +34,9 @@ __all__ = ["COMMAND", "ProviderRun", "main", "render", "run_provider", "run_prov
 COMMAND = "uv run python -m invoicekit_conformance.matrix --output docs/providers.md"
 
 PASSED, FAILED, UNSUPPORTED, UNVERIFIED = "✅ passed", "❌ failed", "➖ not supported", "⚠️ not verified"
+# Books builds an invoice's UBL itself when the provider has none but can fetch the invoice and the
+# connection knows the seller (invoicekit.books.ubl_flow): "not supported" would be wrong there.
+BUILT_UBL = "➖ not by the provider; built by invoicekit with `seller=`"
 
 
 @dataclass
@@ -132,6 +135,8 @@ def _capability_cell(run: ProviderRun, capability: Capability) -> str:
             r["outcome"] == "failed" and capability.value not in v for r, v in zip(refusal, verdicts, strict=True)
         ):
             return "❌ not declared, yet not refused"
+        if capability is Capability.INVOICES_UBL and Capability.INVOICES_GET.value in run.declared:
+            return BUILT_UBL
         return UNSUPPORTED
     covering = [r for r in results if capability.value in r.get("covers", [])]
     failed = sorted({r["mode"] for r in covering if r["outcome"] == "failed"})
@@ -211,7 +216,9 @@ def render(runs: Sequence[ProviderRun]) -> str:
         "",
         f"Legend: {PASSED}: declared, and its scenarios passed · {FAILED}: declared, and a scenario failed (in",
         f"the modes named) · {UNSUPPORTED}: not declared; calling it raises `UnsupportedOperation` before any request",
-        f"· {UNVERIFIED}: declared, but every scenario covering it was skipped.",
+        f"· {UNVERIFIED}: declared, but every scenario covering it was skipped. `invoices.ubl` of a provider",
+        "without it but with `invoices.get`: `books.invoices.ubl()` builds the UBL from the fetched invoice when",
+        "the connection knows the seller (`connect(..., seller=Seller(...))`), and refuses without one.",
         "",
         "## Capabilities",
         "",

@@ -4,6 +4,11 @@ It only adds command-line options, markers and the JSON report; the scenarios an
 :mod:`invoicekit_conformance.scenarios` and run with::
 
     pytest --pyargs invoicekit_conformance --invoicekit-provider NAME
+    pytest --pyargs invoicekit_conformance --invoicekit-provider NAME --invoicekit-strict
+
+With ``--invoicekit-strict`` every sandbox is built with ``strict=True``: assumed fields, refusals and
+endpoints of its provenance data are off, so an adapter that leans on something only our sandbox invents
+fails there (see :mod:`invoicekit.sandbox._provenance`).
 
 Being loaded in every pytest run of an environment where the suite is installed, it does nothing else.
 """
@@ -16,7 +21,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["PROVIDERS_KEY", "RESULTS_KEY"]
+__all__ = ["PROVIDERS_KEY", "RESULTS_KEY", "strict_problem"]
 
 #: Per provider: title and declared capabilities, filled in by the scenarios' fixtures.
 PROVIDERS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
@@ -44,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=2026,
         help="base seed of the sandboxes' fault injection (default: 2026)",
+    )
+    group.addoption(
+        "--invoicekit-strict",
+        action="store_true",
+        default=False,
+        help="build each provider's sandbox in strict mode: only what its docs or a public client show is served",
     )
     group.addoption(
         "--invoicekit-report",
@@ -76,6 +87,28 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(
                 f"no invoicekit provider named {unknown[0]!r}; installed: {', '.join(installed) or 'none'}"
             )
+        if config.getoption("invoicekit_strict", default=False):
+            for name in wanted:
+                problem = strict_problem(name)
+                if problem:
+                    raise pytest.UsageError(f"--invoicekit-strict: {problem}")
+
+
+def strict_problem(name: str) -> str | None:
+    """Why the sandbox of provider ``name`` cannot run in strict mode, or None when it can.
+
+    Checked once up front, so a provider that is not ready says so in one clear line instead of one error
+    per scenario.
+    """
+    from invoicekit.errors import InvoicekitError
+    from invoicekit.sandbox import create_sandbox
+
+    try:
+        sandbox = create_sandbox(name, strict=True)
+    except InvoicekitError as exc:
+        return str(exc)
+    sandbox.close()
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -94,6 +127,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             "provider": case.provider,
             "where": case.where,
             "mode": case.mode,
+            "strict": bool(item.config.getoption("invoicekit_strict", default=False)),
             "scenario": getattr(item, "originalname", item.name),
             "params": {k: str(v) for k, v in callspec.params.items() if k != "conformance_case"},
             "covers": [str(c) for c in marker.kwargs.get("covers", ())],

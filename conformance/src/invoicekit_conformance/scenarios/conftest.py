@@ -113,6 +113,7 @@ def target(
         portal=conformance_portal,
         seed=seed,
         node=request.node,
+        strict=bool(request.config.getoption("invoicekit_strict")),
     )
     try:
         request.config.stash[PROVIDERS_KEY].setdefault(

@@ -26,6 +26,7 @@ plugin = ProviderPlugin(
     title="Cashaca",
     create_adapter=CashacaAdapter,
     create_sandbox=_create_sandbox,
+    credentials=("token", "base_url", "money_account_id"),
     description="Cashaca (formerly Zenfactuur) REST API v2, JSON, token in the query string.",
     docs_url="https://app.cashaca.be/api_docs/v2",
 )

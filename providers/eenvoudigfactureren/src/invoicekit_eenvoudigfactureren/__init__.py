@@ -27,6 +27,7 @@ plugin = ProviderPlugin(
     title="EenvoudigFactureren",
     create_adapter=EenvoudigFacturerenAdapter,
     create_sandbox=_create_sandbox,
+    credentials=("api_key", "account_id", "base_url", "max_xml_bytes"),
     description="EenvoudigFactureren (SimplyBooks) API v1, XML, X-API-Key header.",
     docs_url="https://help.eenvoudigfactureren.be/nl/support/solutions/articles/101000381585-api-basis",
 )

@@ -246,6 +246,8 @@ class EenvoudigFacturerenAdapter(Adapter):
             Capability.CREDIT_NOTES_SEND_PEPPOL,
             Capability.PAYMENTS_CREATE,
             Capability.PAYMENTS_LIST,
+            # total_paid: "the sum of the payments" in EF's invoice field list (docs, and the hvr4 bean).
+            Capability.INVOICES_PAID_AMOUNT,
         }
     )
 
@@ -317,6 +319,11 @@ class EenvoudigFacturerenAdapter(Adapter):
         if not value.isdigit():
             raise MalformedResponse(f"the create answer has no {key}", provider=self.name, status=response.status_code)
         return value
+
+    def created_id(self, response: httpx.Response) -> str | None:
+        # A create answer names the new id after its domain: client_id, invoice_id, payment_id, contact_id.
+        ids = [str(value).strip() for key, value in self._object(response).items() if key.endswith("_id")]
+        return ids[0] if len(ids) == 1 and ids[0].isdigit() else None
 
     def _safe_message(self, response: httpx.Response) -> str | None:
         try:

@@ -1,0 +1,63 @@
+"""Strict mode: the whole suite runs for every installed provider against its strict sandbox, and an
+adapter that reads a field only our sandbox invents fails there, naming the field."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import Runner
+from invoicekit_conformance.matrix import installed, run_provider
+
+
+def _strict_problem(name: str) -> str | None:
+    """Asked of a fresh interpreter, like the suite run itself: what is installed, not this test session."""
+    code = (
+        "import json, sys; from invoicekit_conformance.plugin import strict_problem; "
+        "print(json.dumps(strict_problem(sys.argv[1])))"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-c", code, name], capture_output=True, text=True, check=True
+    )
+    problem: str | None = json.loads(done.stdout.strip().splitlines()[-1])
+    return problem
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "provider" in metafunc.fixturenames:
+        metafunc.parametrize("provider", installed())
+
+
+def test_every_provider_passes_the_suite_against_its_strict_sandbox(provider: str) -> None:
+    problem = _strict_problem(provider)
+    if problem:
+        pytest.skip(f"strict mode: {problem}")
+    run = run_provider(provider, extra_args=["--invoicekit-strict"])
+    assert run.results, run.output[-3000:]
+    assert all(result["strict"] for result in run.results)
+    assert run.exit_code == 0, f"{provider} fails against its strict sandbox:\n  " + "\n  ".join(
+        run.failures() or [run.output[-3000:]]
+    )
+
+
+def test_an_adapter_reading_an_assumed_field_passes_by_default_and_fails_in_strict_mode(run_suite: Runner) -> None:
+    scenario = "test_clients_list_each_client_once"
+    default = run_suite("--invoicekit-provider", "toy_strict", "-k", scenario)
+    assert default.returncode == 0, default.stdout[-4000:]
+    assert "2 passed" in default.stdout  # sync and async
+
+    strict = run_suite("--invoicekit-provider", "toy_strict", "--invoicekit-strict", "-k", scenario)
+    assert strict.returncode == 1, strict.stdout[-4000:]
+    assert "KeyError: 'reference'" in strict.stdout
+    assert "2 failed" in strict.stdout
+
+
+def test_strict_mode_for_a_provider_without_it_is_one_clear_usage_error(run_suite: Runner) -> None:
+    done = run_suite("--invoicekit-provider", "toy_strict_old", "--invoicekit-strict")
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (
+        "--invoicekit-strict: the sandbox of provider 'toy_strict_old' has no strict mode yet: "
+        "its create_sandbox takes no strict= option" in done.stderr
+    )
