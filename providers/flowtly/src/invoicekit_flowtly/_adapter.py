@@ -152,6 +152,13 @@ class FlowtlyAdapter(Adapter):
                 return ValidationError(issues, provider=self.name)
         return super().error_for(response, body)
 
+    def created_id(self, response: httpx.Response) -> str | None:
+        # A row belongs to a document the flow made first: name the document, not the row.
+        data = read_json(response, self.name)
+        if isinstance(data, dict) and "productName" in data and m.id_of(data.get("invoice")):
+            return m.id_of(data.get("invoice"))
+        return super().created_id(response)
+
     def unsupported_fields(self, document: Client | _Document) -> list[FieldIssue]:
         if isinstance(document, Client):
             return m.unsupported_client_fields(document)
@@ -471,9 +478,7 @@ class FlowtlyAdapter(Adapter):
     def list_payments(self, invoice_id: str) -> Listing[Payment]:
         _id(invoice_id)
         request = ApiRequest("GET", "/invoice-transactions", params={"invoice": m.iri("invoices", invoice_id)})
-        return Listing(
-            request, PAGES, self._parse_page(m.payment_from_json), keep=lambda p: p.invoice_id == invoice_id
-        )
+        return Listing(request, PAGES, self._parse_page(m.payment_from_json), keep=lambda p: p.invoice_id == invoice_id)
 
     def delete_payment(self, payment_id: str) -> Flow[None]:
         """Remove an invoice transaction (``DELETE /invoice-transactions/{id}``): Flowtly-specific."""
@@ -514,5 +519,7 @@ def _violations(response: httpx.Response, paths: dict[str, str], prefix: str = "
             continue
         field = str(item.get("propertyPath") or "")
         path = prefix + paths[field] if field in paths else f"{prefix}flowtly.{field or 'request'}"
-        issues.append(FieldIssue(path, f"{field}: {item.get('message', 'is not valid')}" if field else str(item.get("message"))))
+        issues.append(
+            FieldIssue(path, f"{field}: {item.get('message', 'is not valid')}" if field else str(item.get("message")))
+        )
     return issues

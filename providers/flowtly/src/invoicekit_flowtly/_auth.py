@@ -83,4 +83,3 @@ class FlowtlyLogin(httpx.Auth):
             return
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request
-

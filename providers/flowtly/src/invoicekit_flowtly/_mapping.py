@@ -29,8 +29,8 @@ from invoicekit.model._documents import _Document
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
 
 __all__ = [
-    "INVOICE_TYPE",
     "CREDIT_NOTE_TYPE",
+    "INVOICE_TYPE",
     "client_body",
     "client_from_json",
     "document_body",
@@ -129,9 +129,7 @@ def unsupported_client_fields(client: Client) -> list[FieldIssue]:
 
 def client_body(client: Client) -> dict[str, Any]:
     address = client.address
-    contacts = [
-        {"name": c.name, "email": c.email, "phoneNumber": c.phone, "role": None} for c in client.contacts
-    ]
+    contacts = [{"name": c.name, "email": c.email, "phoneNumber": c.phone, "role": None} for c in client.contacts]
     if client.email:
         # Flowtly's client has no e-mail field: the address invoices go to is a contact (assumed role).
         contacts.insert(0, {"name": client.name, "email": client.email, "phoneNumber": None, "role": "billing"})
@@ -169,7 +167,12 @@ def client_from_json(data: dict[str, Any]) -> Client:
         if name:
             contacts.append(
                 Contact.model_validate(
-                    {"name": name, "email": item.get("email"), "phone": item.get("phoneNumber"), "provider_id": id_of(item)}
+                    {
+                        "name": name,
+                        "email": item.get("email"),
+                        "phone": item.get("phoneNumber"),
+                        "provider_id": id_of(item),
+                    }
                 )
             )
     address = None
@@ -309,7 +312,11 @@ def _status(data: dict[str, Any], paid: Decimal) -> DocumentStatus:
 def _date(value: Any) -> date | None:
     if not value:
         return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date() if "T" in str(value) else date.fromisoformat(str(value))
+    return (
+        datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
+        if "T" in str(value)
+        else date.fromisoformat(str(value))
+    )
 
 
 def document_from_json(data: dict[str, Any], client: Client | None) -> Invoice | CreditNote:

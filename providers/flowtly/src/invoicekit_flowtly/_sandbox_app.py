@@ -162,7 +162,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         )
 
     def not_found() -> ApiError:
-        return ApiError(404, {"@type": "hydra:Error", "title": "An error occurred", "detail": "Not Found", "status": 404})
+        return ApiError(
+            404, {"@type": "hydra:Error", "title": "An error occurred", "detail": "Not Found", "status": 404}
+        )
 
     def record_id(request: Request) -> int:
         return int(request.path_params["id"])
@@ -177,7 +179,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         return int(tail[-1])
 
     # --- collections ----------------------------------------------------------------------------------
-    def collection(request: Request, resource: str, path: str, items: list[dict[str, Any]], total: int, page: int) -> Response:
+    def collection(
+        request: Request, resource: str, path: str, items: list[dict[str, Any]], total: int, page: int
+    ) -> Response:
         shaped = served(sandbox, resource, items)
         if "ld+json" not in request.headers.get("accept", "") and "json" in request.headers.get("accept", ""):
             return served_json(sandbox, resource, [_strip_ld(item) for item in shaped])
@@ -255,7 +259,10 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             if not isinstance(contacts, list):
                 raise violation("clientContacts", "This value should be of type array.")
             fields["clientContacts"] = [
-                {k: coerce_str(c.get(k), f"clientContacts.{k}", max_len=255) for k in ("name", "email", "phoneNumber", "role")}
+                {
+                    k: coerce_str(c.get(k), f"clientContacts.{k}", max_len=255)
+                    for k in ("name", "email", "phoneNumber", "role")
+                }
                 for c in contacts
                 if isinstance(c, dict)
             ]
@@ -291,8 +298,12 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             items = store.all("clients")
         else:
             return collection(
-                request, "client", "/clients", [client_out(r) for r in store.page("clients", offset, limit)],
-                store.count("clients"), page,
+                request,
+                "client",
+                "/clients",
+                [client_out(r) for r in store.page("clients", offset, limit)],
+                store.count("clients"),
+                page,
             )
         items = [
             r
@@ -300,7 +311,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             if (name is None or name.casefold() in str(r.get("name", "")).casefold())
             and (vat is None or r.get("vatNumber") == vat)
         ]
-        return collection(request, "client", "/clients", [client_out(r) for r in items[offset : offset + limit]], len(items), page)
+        return collection(
+            request, "client", "/clients", [client_out(r) for r in items[offset : offset + limit]], len(items), page
+        )
 
     async def client_item(request: Request) -> Response:
         record = store.get("clients", record_id(request))
@@ -343,13 +356,19 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         parent_id = record.get("parent_id")
         if parent_id is not None:
             parent = store.get("invoices", int(parent_id))
-            out["parent"] = {"@id": f"/invoices/{parent_id}", "@type": "Invoice", "id": parent_id,
-                             "name": parent.get("name") if parent else None}
+            out["parent"] = {
+                "@id": f"/invoices/{parent_id}",
+                "@type": "Invoice",
+                "id": parent_id,
+                "name": parent.get("name") if parent else None,
+            }
         else:
             out["parent"] = None
-        out["childrenInvoices"] = [
-            f"/invoices/{child['id']}" for child in store.find("invoices", "parent_id", int(record["id"]))
-        ] if record.get("type") == "invoice" else []
+        out["childrenInvoices"] = (
+            [f"/invoices/{child['id']}" for child in store.find("invoices", "parent_id", int(record["id"]))]
+            if record.get("type") == "invoice"
+            else []
+        )
         out["amountNet"] = _number(sums.net)
         out["amount"] = _number(sums.gross)
         out["invoiceRows"] = [row_out(r) for r in rows]
@@ -391,8 +410,10 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             if not fields.get("issueDate"):
                 raise violation("issueDate", "This value should not be null.")
             fields.setdefault("type", "invoice")
-            if fields["type"] == "correction" and "parent_id" not in fields and prov.enforces(
-                "invoice.correction_needs_parent", strict=strict
+            if (
+                fields["type"] == "correction"
+                and "parent_id" not in fields
+                and prov.enforces("invoice.correction_needs_parent", strict=strict)
             ):
                 raise violation("parent", "A correction needs the invoice it corrects.")
             fields.setdefault("saleDate", fields["issueDate"])
@@ -425,12 +446,18 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             items = store.find("invoices", "client_id", iri_id(client, "clients", "client"))
         else:
             return collection(
-                request, "invoice", "/invoices", [invoice_out(r) for r in store.page("invoices", offset, limit)],
-                store.count("invoices"), page,
+                request,
+                "invoice",
+                "/invoices",
+                [invoice_out(r) for r in store.page("invoices", offset, limit)],
+                store.count("invoices"),
+                page,
             )
         if client is not None and key is not None:
             items = [r for r in items if r.get("client_id") == iri_id(client, "clients", "client")]
-        return collection(request, "invoice", "/invoices", [invoice_out(r) for r in items[offset : offset + limit]], len(items), page)
+        return collection(
+            request, "invoice", "/invoices", [invoice_out(r) for r in items[offset : offset + limit]], len(items), page
+        )
 
     def store_has_name(name: str) -> bool:
         store.index("invoices", "name")
@@ -484,7 +511,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         invoice_id = iri_id(body.get("invoice"), "invoices", "invoice")
         record = store.get("invoices", invoice_id)
         if record is None:
-            raise ApiError(400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'})
+            raise ApiError(
+                400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'}
+            )
         client = store.get("clients", int(record["client_id"])) or {}
         if not (client.get("vatNumber") or client.get("tin")) and prov.enforces(
             "e_invoice.client_without_tin", strict=strict
@@ -540,7 +569,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             body = await body_of(request)
             invoice_id = iri_id(body.get("invoice"), "invoices", "invoice")
             if store.get("invoices", invoice_id) is None:
-                raise ApiError(400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'})
+                raise ApiError(
+                    400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'}
+                )
             fields = row_fields(body, partial=False)
             with store.transaction():
                 new = store.insert("invoice_rows", {**fields, "invoice_id": invoice_id})
@@ -551,9 +582,18 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         invoice = filtered(request, "invoice")
         if invoice is None:
             items = store.page("invoice_rows", offset, limit)
-            return collection(request, "invoice_row", "/invoice-rows", [row_out(r) for r in items], store.count("invoice_rows"), page)
+            return collection(
+                request, "invoice_row", "/invoice-rows", [row_out(r) for r in items], store.count("invoice_rows"), page
+            )
         found = store.find("invoice_rows", "invoice_id", iri_id(invoice, "invoices", "invoice"))
-        return collection(request, "invoice_row", "/invoice-rows", [row_out(r) for r in found[offset : offset + limit]], len(found), page)
+        return collection(
+            request,
+            "invoice_row",
+            "/invoice-rows",
+            [row_out(r) for r in found[offset : offset + limit]],
+            len(found),
+            page,
+        )
 
     async def row_item(request: Request) -> Response:
         record = store.get("invoice_rows", record_id(request))
@@ -574,7 +614,9 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             body = await body_of(request)
             invoice_id = iri_id(body.get("invoice"), "invoices", "invoice")
             if store.get("invoices", invoice_id) is None:
-                raise ApiError(400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'})
+                raise ApiError(
+                    400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'}
+                )
             amount = coerce_decimal(body.get("amount"), "amount", comma=False)
             moment = coerce_str(body.get("date"), "date")
             if not moment:
@@ -601,9 +643,23 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         invoice = filtered(request, "invoice")
         if invoice is None:
             items = store.page("invoice_transactions", offset, limit)
-            return collection(request, "invoice_transaction", "/invoice-transactions", [transaction_out(t) for t in items], store.count("invoice_transactions"), page)
+            return collection(
+                request,
+                "invoice_transaction",
+                "/invoice-transactions",
+                [transaction_out(t) for t in items],
+                store.count("invoice_transactions"),
+                page,
+            )
         found = store.find("invoice_transactions", "invoice_id", iri_id(invoice, "invoices", "invoice"))
-        return collection(request, "invoice_transaction", "/invoice-transactions", [transaction_out(t) for t in found[offset : offset + limit]], len(found), page)
+        return collection(
+            request,
+            "invoice_transaction",
+            "/invoice-transactions",
+            [transaction_out(t) for t in found[offset : offset + limit]],
+            len(found),
+            page,
+        )
 
     async def transaction_item(request: Request) -> Response:
         record = store.get("invoice_transactions", record_id(request))
@@ -616,8 +672,12 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
 
     # --- payment methods (the account's own cards) ----------------------------------------------------
     def method_out(record: dict[str, Any]) -> dict[str, Any]:
-        return {"@id": f"/payment-methods/{record['externalId']}", "@type": "PaymentMethod", **record,
-                "id": record["externalId"]}
+        return {
+            "@id": f"/payment-methods/{record['externalId']}",
+            "@type": "PaymentMethod",
+            **record,
+            "id": record["externalId"],
+        }
 
     async def payment_methods(request: Request) -> Response:
         offset, limit, page = window(request)
@@ -698,4 +758,3 @@ def _json(content: Any, status: int = 200, media_type: str = "application/ld+jso
         status_code=status,
         media_type=f"{media_type}; charset=utf-8" if "charset" not in media_type else media_type,
     )
-

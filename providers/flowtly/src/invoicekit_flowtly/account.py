@@ -115,5 +115,3 @@ def _client(books: Books) -> httpx.Client:
 
 def _async_client(books: AsyncBooks) -> httpx.AsyncClient:
     return books._client
-
-

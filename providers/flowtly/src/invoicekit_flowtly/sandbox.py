@@ -36,7 +36,7 @@ class FlowtlySandbox(Sandbox):
             credential_name="password",
             curl_template=(
                 "curl -s -X POST {base_url}/login -H 'Content-Type: application/json'"
-                " -d '{{\"username\": \"" + USERNAME + "\", \"password\": \"{password}\"}}'"
+                ' -d \'{{"username": "' + USERNAME + '", "password": "{password}"}}\''
             ),
             **options,
         )
