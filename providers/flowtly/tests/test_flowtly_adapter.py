@@ -73,7 +73,8 @@ def test_patch_needs_merge_patch() -> None:
                 content=b'{"name": "New"}',
                 headers={**headers, "Content-Type": "application/merge-patch+json"},
             )
-            assert accepted.status_code == 200 and accepted.json()["name"] == "New"
+            assert accepted.status_code == 200
+            assert accepted.json()["name"] == "New"
 
 
 def test_third_row_refused_names_the_invoice_and_its_rows() -> None:

@@ -428,9 +428,9 @@ class FlowtlyAdapter(Adapter):
         # Sending twice would deliver twice, and a send leaves nothing to look up: never retried blindly.
         response = yield Step(request, idempotent=False)
         assert isinstance(response, httpx.Response)
-        data = read_json(response, self.name) if response.content else None
-        message = data.get("status") if isinstance(data, dict) else None
-        return SendResult(via=via, accepted=True, message=str(message) if message else None, raw=data)
+        answer = read_json(response, self.name) if response.content else None
+        message = answer.get("status") if isinstance(answer, dict) else None
+        return SendResult(via=via, accepted=True, message=str(message) if message else None, raw=answer)
 
     # --- payments ----------------------------------------------------------------------------------
     def _transactions(self, invoice_id: str) -> Flow[list[dict[str, Any]]]:

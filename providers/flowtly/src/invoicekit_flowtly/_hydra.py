@@ -19,6 +19,7 @@ __all__ = ["HydraPages", "members"]
 
 def members(data: Any) -> list[dict[str, Any]]:
     """The items of a collection answer."""
+    items: Any
     if isinstance(data, list):
         items = data
     elif isinstance(data, dict):

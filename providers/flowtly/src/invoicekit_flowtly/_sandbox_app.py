@@ -80,14 +80,14 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
     prov = sandbox.provenance
     assert prov is not None
     strict = sandbox.strict
-    for collection, field in (
+    for kept, field in (
         ("clients", "externalPaymentCustomerId"),
         ("invoices", "client_id"),
         ("invoices", "externalId"),
         ("invoice_rows", "invoice_id"),
         ("invoice_transactions", "invoice_id"),
     ):
-        store.index(collection, field)
+        store.index(kept, field)
 
     def assumed_on(kind: str, name: str) -> bool:
         return prov.serves(kind, name, strict=strict)  # type: ignore[arg-type]

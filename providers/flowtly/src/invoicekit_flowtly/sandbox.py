@@ -19,7 +19,7 @@ from invoicekit.sandbox import Provenance, Sandbox, StateStore
 __all__ = ["FlowtlySandbox", "create_sandbox"]
 
 USERNAME = "demo@flowtly.sandbox"
-_SECRET = "_flowtly_jwt_secret"
+_SECRET = "_flowtly_jwt_secret"  # noqa: S105 - a store collection name, not a secret
 
 
 class FlowtlySandbox(Sandbox):
