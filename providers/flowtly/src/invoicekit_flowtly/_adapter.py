@@ -333,16 +333,21 @@ class FlowtlyAdapter(Adapter):
         assert isinstance(response, httpx.Response)
         return self._json(response)
 
+    def _read_document(self, doc_id: str) -> Flow[Invoice | CreditNote]:
+        """The document with its client read in full (the document holds only the client's IRI)."""
+        data = yield from self._read(doc_id)
+        client_id = m.id_of(data.get("client"))
+        client = (yield from self.get_client(client_id)) if client_id and client_id.isdigit() else None
+        return m.document_from_json(data, client)
+
     def get_invoice(self, invoice_id: str) -> Flow[Invoice]:
-        data = yield from self._read(invoice_id)
-        doc = m.document_from_json(data, None)
+        doc = yield from self._read_document(invoice_id)
         if not isinstance(doc, Invoice):
             raise _not_found(self.name, "invoice", invoice_id)
         return doc
 
     def get_credit_note(self, credit_note_id: str) -> Flow[CreditNote]:
-        data = yield from self._read(credit_note_id)
-        doc = m.document_from_json(data, None)
+        doc = yield from self._read_document(credit_note_id)
         if not isinstance(doc, CreditNote):
             raise _not_found(self.name, "credit note", credit_note_id)
         return doc
