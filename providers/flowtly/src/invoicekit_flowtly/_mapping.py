@@ -289,15 +289,29 @@ def document_body(doc: _Document, *, key: str | None, client_id: str) -> dict[st
     return {k: v for k, v in body.items() if v is not None}
 
 
+# The Invoice read includes the invoice_row.read and invoice_transaction.read groups (documented), so rows
+# and transactions are embedded, but the names of the properties that hold them are not public: they are
+# found by the documented fields of their items (InvoiceRow: productName, netPrice, vatRate; InvoiceTransaction:
+# invoice, date), never by a name we would have to guess.
+_ROW_MARKS = frozenset({"productName", "netPrice", "vatRate"})
+_TRANSACTION_MARKS = frozenset({"invoice", "date"})
+
+
+def _embedded(data: dict[str, Any], marks: frozenset[str]) -> list[dict[str, Any]]:
+    for value in data.values():
+        if isinstance(value, list) and value and all(isinstance(item, dict) and marks <= item.keys() for item in value):
+            return list(value)
+    return []
+
+
 def rows_of(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [row for row in data.get("invoiceRows") or [] if isinstance(row, dict)]
+    """The invoice's embedded rows (see above)."""
+    return _embedded(data, _ROW_MARKS)
 
 
 def paid_amount(data: dict[str, Any]) -> Decimal:
-    """What the invoice's transactions add up to (Flowtly records payments as invoice transactions)."""
-    return sum(
-        (_dec(t.get("amount")) for t in data.get("invoiceTransactions") or [] if isinstance(t, dict)), Decimal(0)
-    )
+    """What the invoice's embedded transactions add up to (Flowtly records payments as invoice transactions)."""
+    return sum((_dec(t.get("amount")) for t in _embedded(data, _TRANSACTION_MARKS)), Decimal(0))
 
 
 def _status(data: dict[str, Any], paid: Decimal) -> DocumentStatus:
