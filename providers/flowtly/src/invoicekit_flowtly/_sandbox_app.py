@@ -700,6 +700,12 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             return Response(status_code=204)
         return served_json(sandbox, "payment_method", method_out(record))
 
+    # --- the tenant's organization (what the n8n node lists) --------------------------------------------
+    async def organizations(request: Request) -> Response:
+        _, _, page = window(request)
+        items = [{"@id": "/organizations/1", "@type": "Organization", "id": 1, "name": sandbox.organization}]
+        return collection(request, "organization", "/organizations", items if page == 1 else [], 1, page)
+
     # --- errors -------------------------------------------------------------------------------------
     async def api_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, FieldError):
@@ -724,6 +730,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         ("/invoice-rows/{id:int}", row_item, ["GET", "PATCH"], True),
         ("/invoice-transactions", transactions, ["GET", "POST"], True),
         ("/invoice-transactions/{id:int}", transaction_item, ["GET", "DELETE"], True),
+        ("/organizations", organizations, ["GET"], True),
         ("/payment-methods", payment_methods, ["GET"], True),
         ("/payment-methods/{pm}", payment_method_item, ["GET", "DELETE"], True),
     ]

@@ -30,6 +30,7 @@ class FlowtlySandbox(Sandbox):
         self.hydra_prefix = hydra_prefix
         self.token_ttl = token_ttl
         self.username = USERNAME
+        self.organization = "Sandbox Organization"
         self.outbox: list[dict[str, Any]] = []
         super().__init__(
             "flowtly",
