@@ -523,6 +523,19 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         sandbox.outbox.append({"via": "peppol", "invoice": record["id"]})
         return served_json(sandbox, "invoice", invoice_out(store.get("invoices", invoice_id) or record), 201)
 
+    def of_invoice(
+        request: Request, resource: str, path: str, kept: str, out: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Response:
+        """A list of rows or transactions, all or (``?invoice=``) those of one invoice."""
+        offset, limit, page = window(request)
+        invoice = filtered(request, "invoice")
+        if invoice is None:
+            items, total = store.page(kept, offset, limit), store.count(kept)
+        else:
+            found = store.find(kept, "invoice_id", iri_id(invoice, "invoices", "invoice"))
+            items, total = found[offset : offset + limit], len(found)
+        return collection(request, resource, path, [out(r) for r in items], total, page)
+
     # --- rows ---------------------------------------------------------------------------------------
     def row_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {}
@@ -578,22 +591,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
                 record = store.get("invoice_rows", new)
             assert record is not None
             return served_json(sandbox, "invoice_row", row_out(record), 201)
-        offset, limit, page = window(request)
-        invoice = filtered(request, "invoice")
-        if invoice is None:
-            items = store.page("invoice_rows", offset, limit)
-            return collection(
-                request, "invoice_row", "/invoice-rows", [row_out(r) for r in items], store.count("invoice_rows"), page
-            )
-        found = store.find("invoice_rows", "invoice_id", iri_id(invoice, "invoices", "invoice"))
-        return collection(
-            request,
-            "invoice_row",
-            "/invoice-rows",
-            [row_out(r) for r in found[offset : offset + limit]],
-            len(found),
-            page,
-        )
+        return of_invoice(request, "invoice_row", "/invoice-rows", "invoice_rows", row_out)
 
     async def row_item(request: Request) -> Response:
         record = store.get("invoice_rows", record_id(request))
@@ -639,26 +637,8 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
                 record = store.get("invoice_transactions", new)
             assert record is not None
             return served_json(sandbox, "invoice_transaction", transaction_out(record), 201)
-        offset, limit, page = window(request)
-        invoice = filtered(request, "invoice")
-        if invoice is None:
-            items = store.page("invoice_transactions", offset, limit)
-            return collection(
-                request,
-                "invoice_transaction",
-                "/invoice-transactions",
-                [transaction_out(t) for t in items],
-                store.count("invoice_transactions"),
-                page,
-            )
-        found = store.find("invoice_transactions", "invoice_id", iri_id(invoice, "invoices", "invoice"))
-        return collection(
-            request,
-            "invoice_transaction",
-            "/invoice-transactions",
-            [transaction_out(t) for t in found[offset : offset + limit]],
-            len(found),
-            page,
+        return of_invoice(
+            request, "invoice_transaction", "/invoice-transactions", "invoice_transactions", transaction_out
         )
 
     async def transaction_item(request: Request) -> Response:
