@@ -134,3 +134,35 @@ def test_sandbox_totals_are_its_own() -> None:
         # 12 x 4.333 = 51.996 -> 52.00 (+6.24 VAT); 59.97 - 6.00 = 53.97 (+3.24 VAT): 105.97 net, 115.45 gross.
         assert (invoice.raw["amountNet"], invoice.raw["amount"]) == (Decimal("105.97"), Decimal("115.45"))
         assert invoice.rows[1].discount_percent == 10
+
+
+def test_a_failed_login_is_a_request_never_sent_and_is_retried() -> None:
+    """A 503 of the login: the create it preceded was never sent, so it is resent without a lookup. A lost
+    login answer reaches the engine as a lost answer of the create itself (httpx raises it past the auth
+    flow): a lookup runs, finds nothing, and the create is sent once."""
+    from invoicekit.sandbox import FaultRule
+
+    with create_sandbox(seed=1) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+        sandbox.faults.add(FaultRule.server_error(1.0, status=503, path="/login", times=1))
+        sandbox.faults.add(FaultRule.drop_after_commit(1.0, path="/login", times=1))
+        made = books.clients.create(_client())
+        assert [str(r["id"]) for r in sandbox.store.all("clients")] == [made.provider_id]
+        logins = [entry.fault for entry in sandbox.request_log if entry == ("POST", "/login")]
+        assert len(logins) == 3  # 503, dropped, then the one that worked
+        assert logins[-1] is None
+        # One lookup, for the lost login answer; none for the 503.
+        assert len([e for e in sandbox.request_log if e == ("GET", "/clients")]) == 1
+
+
+def test_strict_sandbox_lost_invoice_create_is_uncertain_not_duplicated() -> None:
+    """The strict sandbox does not return externalId (not in Flowtly's public field table): a lost create
+    cannot be looked up, so it ends in UncertainOutcome rather than a blind resend."""
+    from invoicekit import UncertainOutcome
+    from invoicekit.sandbox import FaultRule
+
+    with create_sandbox(strict=True) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+        client = books.clients.create(_client())
+        sandbox.faults.add(FaultRule.drop_after_commit(1.0, method="POST", path="/invoices", times=1))
+        with pytest.raises(UncertainOutcome):
+            books.invoices.create(Invoice(issue_date=date.today(), client=client, rows=_rows(1)))
+        assert len(sandbox.store.all("invoices")) == 1  # it landed once, and was not sent again

@@ -7,8 +7,10 @@ turned into what the engine understands for the request it precedes:
 
 * a 401 (or any other 4xx) of the login is the answer: AuthenticationError for bad credentials;
 * a 429 of the login is the answer too: the engine waits out its Retry-After and sends again;
-* a 5xx, a lost or unreadable login answer raises :class:`LoginUnavailable`, an ``httpx.ConnectError``:
-  the request itself never left, so the engine may send it again (a create included) without a lookup.
+* a 5xx or an unreadable login answer raises :class:`LoginUnavailable`, an ``httpx.ConnectError``: the
+  request itself never left, so the engine may send it again (a create included) without a lookup;
+* a login answer lost on the wire is raised by httpx past this flow, so the engine sees it as a lost
+  answer of the request itself: a create is looked up first (finding nothing) and then sent once.
 """
 
 from __future__ import annotations
@@ -50,10 +52,7 @@ class FlowtlyLogin(httpx.Auth):
 
     def _login(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, httpx.Response | None]:
         """Log in; None when a token was obtained, else the answer to hand back for ``request``."""
-        try:
-            response = yield self._login_request()
-        except httpx.TransportError as exc:
-            raise LoginUnavailable(f"the login failed ({type(exc).__name__})", request=request) from None
+        response = yield self._login_request()
         if response.status_code >= 500:
             raise LoginUnavailable(f"the login answered HTTP {response.status_code}", request=request)
         if not response.is_success:
