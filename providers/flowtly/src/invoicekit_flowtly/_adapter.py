@@ -94,6 +94,7 @@ class FlowtlyAdapter(Adapter):
             Capability.INVOICES_GET,
             Capability.INVOICES_LIST,
             Capability.INVOICES_LIST_UNPAID,
+            Capability.INVOICES_PAID_AMOUNT,
             Capability.INVOICES_UPDATE,
             Capability.INVOICES_DELETE,
             Capability.INVOICES_SEND_EMAIL,
