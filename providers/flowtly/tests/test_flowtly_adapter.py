@@ -1,10 +1,12 @@
 """The Flowtly adapter against its sandbox: login renewal, both Hydra variants, merge-patch, a refused
-third row, the account's payment methods."""
+third row, the account's payment methods, and what the adapter refuses for want of a documented field."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import httpx
 import pytest
@@ -20,7 +22,6 @@ def _client() -> Client:
     return Client(
         name="Row Test BV",
         vat_number="BE0403019261",
-        email="rows@client.example",
         address=Address(street="Langestraat 189", postal_code="2000", city="Antwerpen"),
         external_id="row-test",
     )
@@ -145,7 +146,8 @@ def test_a_failed_login_is_a_request_never_sent_and_is_retried() -> None:
     with create_sandbox(seed=1) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
         sandbox.faults.add(FaultRule.server_error(1.0, status=503, path="/login", times=1))
         sandbox.faults.add(FaultRule.drop_after_commit(1.0, path="/login", times=1))
-        made = books.clients.create(_client())
+        # No external id: the key is one the library makes, so no get-or-create search, only the lookup.
+        made = books.clients.create(_client().model_copy(update={"external_id": None}))
         assert [str(r["id"]) for r in sandbox.store.all("clients")] == [made.provider_id]
         logins = [entry.fault for entry in sandbox.request_log if entry == ("POST", "/login")]
         assert len(logins) == 3  # 503, dropped, then the one that worked
@@ -154,15 +156,77 @@ def test_a_failed_login_is_a_request_never_sent_and_is_retried() -> None:
         assert len([e for e in sandbox.request_log if e == ("GET", "/clients")]) == 1
 
 
-def test_strict_sandbox_lost_invoice_create_is_uncertain_not_duplicated() -> None:
-    """The strict sandbox does not return externalId (not in Flowtly's public field table): a lost create
-    cannot be looked up, so it ends in UncertainOutcome rather than a blind resend."""
+@pytest.mark.parametrize("strict", [False, True], ids=["assumed", "strict"])
+def test_lost_invoice_create_is_uncertain_not_duplicated(strict: bool) -> None:
+    """No documented invoice field can carry a key, so in both modes (the assumed sandbox still serves
+    externalId) a lost create cannot be looked up: UncertainOutcome, never a blind resend."""
     from invoicekit import UncertainOutcome
     from invoicekit.sandbox import FaultRule
 
-    with create_sandbox(strict=True) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+    with create_sandbox(strict=strict) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
         client = books.clients.create(_client())
         sandbox.faults.add(FaultRule.drop_after_commit(1.0, method="POST", path="/invoices", times=1))
         with pytest.raises(UncertainOutcome):
             books.invoices.create(Invoice(issue_date=date.today(), client=client, rows=_rows(1)))
         assert len(sandbox.store.all("invoices")) == 1  # it landed once, and was not sent again
+
+
+def test_strict_sandbox_lost_client_create_is_found_by_its_key() -> None:
+    """externalPaymentCustomerId is documented and returned, so even the strict sandbox reconciles."""
+    from invoicekit.sandbox import FaultRule
+
+    with create_sandbox(strict=True) as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+        sandbox.faults.add(FaultRule.drop_after_commit(1.0, method="POST", path="/clients", times=1))
+        made = books.clients.create(_client())
+        assert made.idempotency_key == made.external_id == "row-test"
+        assert [str(r["id"]) for r in sandbox.store.all("clients")] == [made.provider_id]
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ("client_email", "email"),
+        ("client_contacts", "contacts"),
+        ("note", "note"),
+        ("order_reference", "order_reference"),
+        ("exempt_row", "rows.0.vat_category"),
+    ],
+)
+def test_what_flowtly_does_not_document_is_refused_before_sending(document: str, field: str) -> None:
+    from invoicekit import Contact
+    from invoicekit.vat import VatCategory
+
+    with create_sandbox() as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+        client = books.clients.create(_client())
+        before = len(sandbox.request_log)
+        create: Callable[[], object]
+        if document == "client_email":
+            create = partial(books.clients.create, _client().model_copy(update={"email": "a@client.example"}))
+        elif document == "client_contacts":
+            create = partial(books.clients.create, _client().model_copy(update={"contacts": [Contact(name="Jan")]}))
+        else:
+            invoice = Invoice(issue_date=date.today(), client=client, rows=_rows(1))
+            if document == "exempt_row":
+                row = InvoiceRow(
+                    description="Care", quantity=1, unit_price="80.00", vat_rate=0, vat_category=VatCategory.E
+                )
+                invoice = invoice.model_copy(update={"rows": [row]})
+            else:
+                invoice = invoice.model_copy(update={document: "kept nowhere"})
+            create = partial(books.invoices.create, invoice)
+        with pytest.raises(ValidationError) as caught:
+            create()
+        assert field in caught.value.fields
+        assert len(sandbox.request_log) == before  # refused before any request
+
+
+def test_credit_notes_and_invoice_update_are_not_declared() -> None:
+    from invoicekit import Capability, UnsupportedOperation
+
+    with create_sandbox() as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
+        for capability in (Capability.CREDIT_NOTES_CREATE, Capability.INVOICES_UPDATE, Capability.INVOICES_SEND_EMAIL):
+            assert capability not in books.capabilities
+        client = books.clients.create(_client())
+        invoice = books.invoices.create(Invoice(issue_date=date.today(), client=client, rows=_rows(1)))
+        with pytest.raises(UnsupportedOperation):
+            books.invoices.send(invoice, via="email", to="a@client.example")
