@@ -224,7 +224,12 @@ def test_credit_notes_and_invoice_update_are_not_declared() -> None:
     from invoicekit import Capability, UnsupportedOperation
 
     with create_sandbox() as sandbox, invoicekit.connect("flowtly", sandbox=sandbox) as books:
-        for capability in (Capability.CREDIT_NOTES_CREATE, Capability.INVOICES_UPDATE, Capability.INVOICES_SEND_EMAIL):
+        for capability in (
+            Capability.CREDIT_NOTES_CREATE,
+            Capability.INVOICES_UPDATE,
+            Capability.INVOICES_SEND_EMAIL,
+            Capability.INVOICES_SEND_PEPPOL,
+        ):
             assert capability not in books.capabilities
         client = books.clients.create(_client())
         invoice = books.invoices.create(Invoice(issue_date=date.today(), client=client, rows=_rows(1)))

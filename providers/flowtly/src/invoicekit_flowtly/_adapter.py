@@ -9,7 +9,7 @@ collections with or without the ``hydra:`` prefix (:mod:`._hydra`); relations as
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import httpx
 
@@ -23,13 +23,12 @@ from invoicekit.adapter import (
     Listing,
     Lookup,
     LookupFlow,
-    SendResult,
     Step,
     lookup_by_key,
     read_json,
 )
 from invoicekit.capabilities import Capability
-from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, UnsupportedOperation, ValidationError
+from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, ValidationError
 from invoicekit.model import Client, Invoice, Payment
 from invoicekit.model._documents import _Document
 from invoicekit_flowtly import _mapping as m
@@ -94,14 +93,13 @@ class FlowtlyAdapter(Adapter):
             Capability.INVOICES_LIST_UNPAID,
             Capability.INVOICES_PAID_AMOUNT,
             Capability.INVOICES_DELETE,
-            Capability.INVOICES_SEND_PEPPOL,
             Capability.PAYMENTS_CREATE,
             Capability.PAYMENTS_LIST,
         }
     )
     # Not declared, for want of a documented field (docs/providers/flowtly.md): invoices.update (a row has
     # no documented id), credit notes (the values of `type` and the contents of `parent` are not public),
-    # send by e-mail (the body of POST /invoices/{id}/send is not public), client contacts, and
+    # sending (the bodies of POST /invoices/{id}/send and /e-invoices/send are not public), client contacts, and
     # create_by_key for invoices and payments (no documented field to carry a key).
     reconciliation_fields: ClassVar[Mapping[str, str]] = {"clients": "externalPaymentCustomerId"}
 
@@ -330,30 +328,6 @@ class FlowtlyAdapter(Adapter):
     def delete_invoice(self, invoice_id: str) -> Flow[None]:
         yield Step(ApiRequest("DELETE", f"/invoices/{_id(invoice_id)}"))
 
-    def send_invoice(self, invoice_id: str, via: Literal["email", "peppol"], to: str | None) -> Flow[SendResult]:
-        doc_id = _id(invoice_id)
-        if via == "email":
-            # POST /invoices/{id}/send exists, its body is not public: invoices.send_email is not declared.
-            raise UnsupportedOperation(self.name, Capability.INVOICES_SEND_EMAIL.value)
-        # Peppol needs the buyer's participant id: a client without a VAT number has none. Checked on
-        # documented fields before anything is sent.
-        data = yield from self._read(doc_id)
-        client_id = m.id_of(data.get("client"))
-        client = yield from self.get_client(client_id or "")
-        if not client.vat_number:
-            raise ValidationError.single(
-                "client.vat_number",
-                f"client {client.name!r} has no VAT number, so no Peppol participant id",
-                provider=self.name,
-            )
-        request = ApiRequest("POST", "/e-invoices/send", **_body({"invoice": m.iri("invoices", doc_id)}))
-        # Sending twice would deliver twice, and a send leaves nothing to look up: never retried blindly.
-        response = yield Step(request, idempotent=False)
-        assert isinstance(response, httpx.Response)
-        answer = read_json(response, self.name) if response.content else None
-        message = answer.get("status") if isinstance(answer, dict) else None
-        return SendResult(via=via, accepted=True, message=str(message) if message else None, raw=answer)
-
     # --- payments ----------------------------------------------------------------------------------
     def create_payment(self, payment: Payment) -> Flow[Payment]:
         invoice_id = _id(payment.invoice_id)
@@ -384,12 +358,6 @@ def _id(value: str) -> str:
     if not isinstance(value, str) or not value.isdigit():
         raise ValidationError.single("provider_id", f"{value!r} is not a Flowtly id (digits only)")
     return value
-
-
-def _not_found(provider: str, what: str, doc_id: str) -> InvoicekitError:
-    from invoicekit.errors import NotFound
-
-    return NotFound(f"Flowtly document {doc_id} is not a {what}", provider=provider, status=404)
 
 
 def _violations(response: httpx.Response, paths: dict[str, str], prefix: str = "") -> list[FieldIssue]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from invoicekit_conformance import ConformanceProfile, DocumentKind, ProviderTotals
 
-from invoicekit.model import Address, Client, ClientKind, CreditNote, Invoice
+from invoicekit.model import CreditNote, Invoice
 from invoicekit.sandbox import Sandbox
 
 __all__ = ["profile"]
@@ -31,28 +31,7 @@ def _provider_totals(document: Invoice | CreditNote) -> ProviderTotals | None:
     return ProviderTotals(tax_exclusive=net, vat_total=gross - net, payable=gross)
 
 
-# The suite's default Peppol clients carry an e-mail address, which Flowtly's client has no field for (the
-# adapter refuses it): the same clients without one.
-def _peppol_receiver() -> Client:
-    return Client(
-        name="Peppol Receiver NV",
-        vat_number="BE0403019261",
-        address=Address(street="Havenlaan 2", postal_code="1080", city="Brussel"),
-    )
-
-
-def _peppol_non_receiver() -> Client:
-    # A consumer has no enterprise number, so no Peppol participant id.
-    return Client(
-        kind=ClientKind.PERSON,
-        name="An Janssens",
-        address=Address(street="Dorpsstraat 7", postal_code="9000", city="Gent"),
-    )
-
-
 profile = ConformanceProfile(
-    peppol_receiver=_peppol_receiver,
-    peppol_non_receiver=_peppol_non_receiver,
     stored_ids=_stored_ids,
     provider_totals=_provider_totals,
     live_credentials={"username": "INVOICEKIT_FLOWTLY_USERNAME", "password": "INVOICEKIT_FLOWTLY_PASSWORD"},
