@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import difflib
 
-from invoicekit_conformance.matrix import COMMAND, render, run_providers
-
 from conftest import ROOT
+from invoicekit_conformance.matrix import COMMAND, render, run_providers
 
 
 def test_every_provider_passes_and_the_committed_matrix_is_fresh() -> None:

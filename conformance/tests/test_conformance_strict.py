@@ -8,9 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from invoicekit_conformance.matrix import installed, run_provider
-
 from conftest import Runner
+from invoicekit_conformance.matrix import installed, run_provider
 
 
 def _strict_problem(name: str) -> str | None:
