@@ -310,7 +310,8 @@ def error_for_status(
     return ProviderRejected(message, **kwargs)
 
 
-# The Invoice/CreditNote fields every adapter maps (partial losses are its unsupported_fields). Frozen on
+# The Invoice/CreditNote fields every adapter maps (partial losses are its unsupported_fields; the
+# idempotency key is the engine's, carried by every create). Frozen on
 # purpose: a field added to the neutral model later is not added here, so an adapter refuses it until it
 # declares that its provider keeps it (``document_fields = BASE_DOCUMENT_FIELDS | {"new_field"}``).
 BASE_DOCUMENT_FIELDS = frozenset(
@@ -318,6 +319,7 @@ BASE_DOCUMENT_FIELDS = frozenset(
         "number", "issue_date", "due_date", "payment_term_days", "delivery_date", "currency", "client", "rows",
         "discount_percent", "allowances_charges", "note", "buyer_reference", "order_reference",
         "structured_communication", "status", "paid_amount", "corrects_invoice_id", "corrects_invoice_number",
+        "idempotency_key",
     }
 )  # fmt: skip
 
