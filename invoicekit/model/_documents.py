@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
+import iso4217
 from pydantic import Field, field_validator, model_validator
 
 from invoicekit import belgium
@@ -17,6 +18,7 @@ from invoicekit.model._totals import Totals, compute_totals
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
 
 __all__ = [
+    "CURRENCY_CODES",
     "AllowanceCharge",
     "CreditNote",
     "DocumentStatus",
@@ -36,6 +38,11 @@ _EU = {
 }  # fmt: skip
 
 Percent = Annotated[Amount, Field(ge=0, le=100)]
+
+# ISO 4217 as the iso4217 package has it (its members include lower-case aliases), plus ANG and BGN: withdrawn
+# (by XCG on 2025-03-31 and the euro on 2026-01-01) but still on Peppol BIS 3.0.19's list, so that a credit
+# note can still correct an invoice made in them.
+CURRENCY_CODES = frozenset({code for code in iso4217.Currency.__members__ if code.isupper()} | {"ANG", "BGN"})
 
 
 class DocumentStatus(StrEnum):
@@ -110,7 +117,7 @@ class _Document(ProviderDocument):
     due_date: date | None = None
     payment_term_days: int | None = Field(default=None, ge=0, le=365)
     delivery_date: date | None = None
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 (BR-CL-04)")
     client: Client
     rows: list[InvoiceRow] = Field(default_factory=list)
     discount_percent: Percent | None = None
@@ -121,6 +128,13 @@ class _Document(ProviderDocument):
     structured_communication: str | None = Field(default=None, description="OGM, stored as 12 digits")
     status: DocumentStatus | None = None
     paid_amount: Amount | None = Field(default=None, description="what the provider recorded as paid so far")
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if value not in CURRENCY_CODES and not is_from_provider():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (BR-CL-04)")
+        return value
 
     @field_validator("structured_communication", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
+import iso3166
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from invoicekit import belgium
@@ -14,7 +15,18 @@ from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provi
 # A full RFC 5322 check needs a dependency and still cannot tell if the mailbox exists; this catches typos.
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
-__all__ = ["Address", "Client", "ClientKind", "Contact", "Language", "Seller", "SepaMandate", "SequenceType"]
+__all__ = [
+    "COUNTRY_CODES",
+    "Address",
+    "Client",
+    "ClientKind",
+    "Contact",
+    "Language",
+    "Seller",
+    "SepaMandate",
+    "SequenceType",
+    "check_country",
+]
 
 
 class Language(StrEnum):
@@ -38,17 +50,37 @@ class SequenceType(StrEnum):
     FINAL = "FNAL"
 
 
+# EN 16931's country list (BR-CL-14) is ISO 3166-1 alpha-2 with Kosovo as 1A (not the user-assigned XK) and
+# XI for Northern Ireland (its VAT numbers): the list every Peppol validator checks.
+COUNTRY_CODES = frozenset(set(iso3166.countries_by_alpha2) - {"XK"} | {"1A", "XI"})
+_COUNTRY_HINTS = {"UK": "the United Kingdom is GB (XI for Northern Ireland)", "XK": "Kosovo is 1A in EN 16931"}
+
+
+def check_country(value: str) -> str:
+    """An EN 16931 country code (ISO 3166-1 alpha-2, plus 1A and XI), or ValueError naming the right one."""
+    if value not in COUNTRY_CODES:
+        hint = _COUNTRY_HINTS.get(value, "use the ISO 3166-1 alpha-2 code, e.g. BE, NL, FR, DE, GB")
+        raise ValueError(f"{value!r} is not an ISO 3166-1 country code: {hint} (BR-CL-14)")
+    return value
+
+
 class Address(NeutralModel):
     street: str = Field(min_length=1, max_length=150)
     street2: str | None = Field(default=None, max_length=150)
     postal_code: str = Field(min_length=1, max_length=10)
     city: str = Field(min_length=1, max_length=50)
-    country: str = Field(default="BE", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    country: str = Field(default="BE", pattern=r"^[A-Z0-9]{2}$", description="ISO 3166-1 alpha-2 (BR-CL-14)")
 
     @field_validator("country", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        # Read tolerantly from a provider, like VAT numbers: the sending rules catch it before export.
+        return value if is_from_provider() and value not in COUNTRY_CODES else check_country(value)
 
 
 class Contact(NeutralModel):

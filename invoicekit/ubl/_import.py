@@ -14,7 +14,7 @@ complete by construction rather than by a list of known gaps.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar, cast
 
 from lxml import etree
@@ -43,8 +43,9 @@ from invoicekit.ubl._extras import (
     Leftovers,
     Period,
     UblExtras,
+    extras_issues,
 )
-from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SCHEME_KBO
+from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SCHEME_KBO, parse_decimal
 from invoicekit.vat import VatCategory
 from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
@@ -90,12 +91,10 @@ class _Reader:
         raw = self.text(path, base)
         if raw is None:
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            self.issues.append(FieldIssue(path, f"{raw!r} is not a number; ignored"))
-            return None
-        return value if value.is_finite() else None
+        value = parse_decimal(raw)
+        if value is None:
+            self.issues.append(FieldIssue(path, f"{raw[:40]!r} is not a number an invoice can hold; ignored"))
+        return value
 
     def day(self, path: str, base: etree._Element | None = None) -> date | None:
         raw = self.text(path, base)
@@ -183,15 +182,31 @@ def _legal(r: _Reader, party: etree._Element) -> tuple[str | None, str | None, I
     return name, None, Identifier(value, scheme)
 
 
+def _identifier(r: _Reader, element: etree._Element | None) -> Identifier | None:
+    if element is None:
+        return None
+    r.mark(element)
+    value = (element.text or "").strip()
+    return Identifier(value, element.get("schemeID")) if value else None
+
+
+def _party_ids(r: _Reader, party: etree._Element) -> tuple[Identifier, ...]:
+    """BT-29 / BT-46 (and BT-90, the SEPA creditor id, which UBL also puts in PartyIdentification)."""
+    found = (_identifier(r, r.el("cbc:ID", element)) for element in r.all("cac:PartyIdentification", party))
+    return tuple(identifier for identifier in found if identifier is not None)
+
+
 def _seller(
     r: _Reader, party: etree._Element | None, means: etree._Element | None
 ) -> tuple[Seller | None, dict[str, Any]]:
     if party is None:
         return None, {}
-    extras: dict[str, Any] = {"seller_endpoint": _endpoint(r, party)}
+    extras: dict[str, Any] = {"seller_endpoint": _endpoint(r, party), "seller_party_ids": _party_ids(r, party)}
     trading = r.text("cac:PartyName/cbc:Name", party)
     name, kbo, legal_id = _legal(r, party)
     extras["seller_legal_id"] = legal_id
+    extras["seller_legal_form"] = r.text("cac:PartyLegalEntity/cbc:CompanyLegalForm", party)
+    extras["seller_contact_name"] = r.text("cac:Contact/cbc:Name", party)
     if trading and trading != name:
         extras["seller_trading_name"] = trading
     vat = _vat_number(r, party)
@@ -224,6 +239,7 @@ def _client(r: _Reader, party: etree._Element | None, delivery: Address | None) 
         r.issues.append(FieldIssue("client", "the document has no AccountingCustomerParty"))
         return r.build(Client, "client", {"name": "(unknown buyer)"}), extras
     extras["buyer_endpoint"] = _endpoint(r, party)
+    extras["buyer_party_ids"] = _party_ids(r, party)
     trading = r.text("cac:PartyName/cbc:Name", party)
     name, kbo, legal_id = _legal(r, party)
     extras["buyer_legal_id"] = legal_id
@@ -398,10 +414,7 @@ def _own_discount(r: _Reader, line: etree._Element, quantity: Decimal, price: De
 
 
 def _plain_decimal(text: str | None) -> Decimal | None:
-    try:
-        return Decimal(text.strip()) if text else None
-    except InvalidOperation:
-        return None
+    return parse_decimal(text)
 
 
 def _allowances(r: _Reader, rows: list[InvoiceRow]) -> tuple[Decimal | None, list[AllowanceCharge]]:
@@ -505,10 +518,19 @@ def _compare_totals(r: _Reader, document: Invoice | CreditNote, extras: UblExtra
 def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocument:
     """Read a UBL 2.1 Invoice or CreditNote (Peppol BIS 3.0 or any EN 16931 CIUS) into neutral documents.
 
-    Parsing goes through :func:`invoicekit.xmlsafe.parse_xml` (raises its ``UnsafeXml`` / ``XmlSyntaxError``);
-    :class:`UblImportError` means the XML is not an Invoice/CreditNote or lacks its issue date.
+    Parsing goes through :func:`invoicekit.xmlsafe.parse_xml` (raises its ``UnsafeXml`` / ``XmlSyntaxError``;
+    ``max_bytes`` raises the 10 MiB bound); :class:`UblImportError` means the XML is not an Invoice/CreditNote or
+    lacks its issue date. Values the model or :class:`UblExtras` would refuse are kept as read and listed in
+    ``leftovers.issues``.
     """
     root = parse_xml(data, max_bytes=max_bytes)
+    # Like a provider's data, a received document is read tolerantly: its extras too (a wrong EAS code or GLN
+    # is reported below, not raised).
+    with provider_context():
+        return _read(root, data)
+
+
+def _read(root: etree._Element, data: bytes) -> ImportedDocument:
     model = _ROOTS.get(root.tag)
     if model is None:
         raise UblImportError(f"the root element {root.tag} is neither a UBL 2.1 Invoice nor a CreditNote")
@@ -565,6 +587,9 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         if delivery is not None
         else None
     )
+    if delivery is not None:
+        extras["delivery_location_id"] = _identifier(r, r.el("cac:DeliveryLocation/cbc:ID", delivery))
+        extras["delivery_party_name"] = r.text("cac:DeliveryParty/cac:PartyName/cbc:Name", delivery)
     client, client_extras = _client(r, r.el("cac:AccountingCustomerParty/cac:Party"), delivery_address)
     extras.update(seller_extras)
     extras.update(client_extras)
@@ -619,6 +644,7 @@ def from_ubl(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImportedDocu
         fields["corrects_invoice_number"] = extras["billing_references"][0].id or None
     document: Invoice | CreditNote = r.build(CreditNote, "", fields) if is_credit_note else r.build(Invoice, "", fields)
     ubl_extras = UblExtras(**{key: value for key, value in extras.items() if value is not None})
+    r.issues.extend(FieldIssue(f"extras.{i.path}", f"{i.reason} (kept as read)") for i in extras_issues(ubl_extras))
     _compare_totals(r, document, ubl_extras)
     leftovers = Leftovers(
         raw=bytes(data),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 from collections.abc import Iterable, Iterator
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
@@ -28,10 +28,18 @@ from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import CreditNote, Invoice, Seller, document_issues
 from invoicekit.ubl._export import build_tree, buyer_endpoint, seller_endpoint
 from invoicekit.ubl._extras import Endpoint, UblExtras
-from invoicekit.ubl._ns import CAC, CBC, CUSTOMIZATION_ID, SCHEME_BE_VAT, SCHEME_KBO
+from invoicekit.ubl._ns import (
+    CAC,
+    CBC,
+    CUSTOMIZATION_ID,
+    MAX_INTEGER_DIGITS,
+    SCHEME_BE_VAT,
+    SCHEME_KBO,
+    parse_decimal,
+)
 from invoicekit.ubl._report import Finding, Flag, Layer
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
-from invoicekit.xmlsafe import XmlError, parse_xml
+from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 
 __all__ = ["COVERED_RULES", "PREFLIGHT_VERSION", "preflight", "preflight_or_raise", "preflight_tree"]
 
@@ -44,6 +52,10 @@ def _version() -> str:
 
 
 PREFLIGHT_VERSION = f"invoicekit {_version()} pre-flight"
+#: A text field holds a character XML 1.0 cannot carry (a C0 control character, U+FFFE, ...).
+XML_CHARACTER_RULE = "INVOICEKIT-XML-CHAR"
+#: An amount that is not a plain decimal (1e30, NaN, INF) or too large for any invoice.
+NUMBER_RULE = "INVOICEKIT-NUMBER"
 
 _NS = {"cac": CAC, "cbc": CBC}
 _CENT = Decimal("0.01")
@@ -99,6 +111,8 @@ COVERED_RULES: frozenset[str] = frozenset(
         "PEPPOL-EN16931-R121",
         "PEPPOL-COMMON-R043",
         "INVOICEKIT-9925",
+        "INVOICEKIT-XML-CHAR",
+        "INVOICEKIT-NUMBER",
         "BR-10",
         "BR-27",
         "BR-61",
@@ -150,13 +164,7 @@ def _finding(rule_id: str, message: str, location: str, flag: Flag = Flag.FATAL)
 
 
 def _dec(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    return parse_decimal(text)
 
 
 def _xpath_round2(value: Decimal) -> Decimal:
@@ -224,9 +232,17 @@ def _header_findings(doc: _Doc) -> Iterator[Finding]:
             doc.where(root),
         )
     notes = doc.findall("cbc:Note")
-    if len(notes) > 1:
+    # 3.0.19: several notes are allowed when seller and buyer both have a German postal address.
+    country = "cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+    both_german = all(
+        (doc.text(f"{party}/{country}") or "").upper() == "DE"
+        for party in ("cac:AccountingSupplierParty", "cac:AccountingCustomerParty")
+    )
+    if len(notes) > 1 and not both_german:
         yield _finding(
-            "PEPPOL-EN16931-R002", f"at most one document Note is allowed, found {len(notes)}", doc.where(notes[1])
+            "PEPPOL-EN16931-R002",
+            f"at most one document Note is allowed unless seller and buyer are both German, found {len(notes)}",
+            doc.where(notes[1]),
         )
     if doc.text("cbc:BuyerReference") is None and doc.text("cac:OrderReference/cbc:ID") is None:
         yield _finding("PEPPOL-EN16931-R003", "a BuyerReference or an OrderReference/ID is required", doc.where(root))
@@ -333,7 +349,14 @@ def _currency_findings(doc: _Doc) -> Iterator[Finding]:
         if grandparent is not None and etree.QName(grandparent).localname == "Price":
             continue
         text = (element.text or "").strip()
-        if "." in text and len(text.split(".", 1)[1]) > 2:
+        if parse_decimal(text) is None:
+            yield _finding(
+                NUMBER_RULE,
+                f"{text[:40]!r} is not a number an invoice can hold (a plain decimal of at most "
+                f"{MAX_INTEGER_DIGITS} digits before the point; no exponent, NaN or INF)",
+                doc.where(element),
+            )
+        elif "." in text and len(text.split(".", 1)[1]) > 2:
             yield _finding("UBL-DT-01", f"amounts have at most two decimals, found {text!r}", doc.where(element))
 
 
@@ -669,8 +692,13 @@ def _endpoint_findings(endpoint: Endpoint | None, path: str) -> Iterator[Finding
 def _model_findings(document: Invoice | CreditNote, seller: Seller, extras: UblExtras) -> Iterator[Finding]:
     if not document.number:
         yield _finding("BT-1", "an invoice number is required before the document can be sent", "number")
+    period = extras.invoice_period
+    has_period = period is not None and (period.start is not None or period.end is not None)
     for issue in document_issues(document):
-        yield _finding(_rule_of(issue.reason, "INVOICEKIT-MODEL"), issue.reason, issue.path)
+        rule = _rule_of(issue.reason, "INVOICEKIT-MODEL")
+        if rule == "BR-IC-11" and has_period:
+            continue  # BR-IC-11 asks for a delivery date *or* an invoicing period, which the model cannot see
+        yield _finding(rule, issue.reason, issue.path)
     client = document.client
     if seller_endpoint(seller, extras) is None:
         yield _finding(
@@ -763,7 +791,12 @@ def _document_findings(document: Invoice | CreditNote, seller: Seller, extras: U
     if not document.number or not document.rows:
         return findings  # no UBL can be built; the model findings say why
     reported = {f.rule_id for f in findings}
-    tree_findings = preflight_tree(build_tree(document, seller, extras))
+    try:
+        tree = build_tree(document, seller, extras)
+    except ValidationError as exc:  # text XML cannot hold: no UBL can be built
+        findings.extend(_finding(XML_CHARACTER_RULE, issue.reason, issue.path) for issue in exc.issues)
+        return findings
+    tree_findings = preflight_tree(tree)
     # The model checks named the field to fix; only add what the XML checks found beyond them.
     findings.extend(f for f in tree_findings if f.rule_id not in reported)
     return findings
@@ -774,11 +807,13 @@ def preflight(
     seller: Seller | None = None,
     *,
     extras: UblExtras | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> list[Finding]:
     """Check UBL bytes, or a neutral document about to be exported, against the rules users hit most.
 
     For a document, ``seller`` is required and findings name model fields (``client.address``); for bytes
-    they carry an XPath. Needs neither saxon nor the XSDs. See :data:`COVERED_RULES`.
+    they carry an XPath (bytes above ``max_bytes`` are refused). Needs neither saxon nor the XSDs. See
+    :data:`COVERED_RULES`.
     """
     if isinstance(data_or_document, Invoice | CreditNote):
         if seller is None:
@@ -787,7 +822,7 @@ def preflight(
     if not isinstance(data_or_document, bytes | bytearray | memoryview):
         raise TypeError(f"preflight takes UBL bytes or an Invoice/CreditNote, not {type(data_or_document).__name__}")
     try:
-        root = parse_xml(bytes(data_or_document))
+        root = parse_xml(bytes(data_or_document), max_bytes=max_bytes)
     except XmlError as exc:
         return [_finding("XML-WELLFORMED", str(exc), "")]
     return preflight_tree(root)

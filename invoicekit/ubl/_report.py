@@ -16,9 +16,9 @@ class Layer(StrEnum):
     PREFLIGHT = "preflight"
     #: Well-formedness and the OASIS UBL 2.1 XSD (lxml).
     XSD = "xsd"
-    #: The CEN EN 16931 schematron rules (BR-*, BR-CO-*, BR-CL-*, UBL-CR-*), as XSLT 2 through saxonche.
+    #: The CEN EN 16931 schematron rules (BR-*, BR-CO-*, BR-CL-*, UBL-CR-*) of a rule pack, through saxonche.
     CEN = "cen"
-    #: The Peppol BIS Billing 3.0 schematron rules (PEPPOL-EN16931-*, PEPPOL-COMMON-*), through saxonche.
+    #: The Peppol BIS Billing 3.0 schematron rules (PEPPOL-EN16931-*, PEPPOL-COMMON-*) of a rule pack.
     PEPPOL = "peppol"
 
 
@@ -60,13 +60,15 @@ class ValidationReport:
     """What :func:`invoicekit.ubl.validate` found. ``ok`` is True when no finding is fatal.
 
     ``layers_run`` lists the layers that actually ran; ``layers_skipped`` maps a layer that did not run to
-    the reason (an optional dependency is missing), so "no findings" is never mistaken for "all checked".
+    the reason (no rule pack installed, saxonche missing), so "no findings" is never mistaken for "all
+    checked". ``pack`` names the rule pack the CEN and Peppol layers came from (None when they did not run).
     """
 
     findings: tuple[Finding, ...] = ()
     layers_run: tuple[Layer, ...] = ()
     layers_skipped: dict[Layer, str] = field(default_factory=dict)
     artefacts: dict[Layer, str] = field(default_factory=dict)
+    pack: str | None = None
 
     @property
     def fatal(self) -> tuple[Finding, ...]:
@@ -95,11 +97,14 @@ class ValidationReport:
             layers_run=self.layers_run + tuple(x for x in other.layers_run if x not in self.layers_run),
             layers_skipped={**self.layers_skipped, **other.layers_skipped},
             artefacts={**self.artefacts, **other.artefacts},
+            pack=self.pack or other.pack,
         )
 
     def __str__(self) -> str:
         head = "valid" if self.ok else f"{len(self.fatal)} fatal finding(s)"
         lines = [f"{head}; layers run: {', '.join(self.layers_run) or 'none'}"]
+        if self.pack:
+            lines.append(f"  rule pack: {self.pack}")
         lines.extend(f"  {finding}" for finding in self.findings)
         lines.extend(f"  [{layer}] skipped: {why}" for layer, why in self.layers_skipped.items())
         return "\n".join(lines)

