@@ -22,6 +22,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     UnsupportedOperation,
     ValidationError,
+    WriteLanded,
 )
 from invoicekit.model import (
     Address,
@@ -73,6 +74,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "VatCategory",
+    "WriteLanded",
     "__version__",
     "connect",
     "connect_async",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
 
@@ -40,6 +41,7 @@ from invoicekit.errors import (
     MalformedResponse,
     NotFound,
     PermissionDenied,
+    ProviderError,
     ProviderRejected,
     ProviderUnavailable,
     RateLimited,
@@ -64,6 +66,7 @@ __all__ = [
     "SkipTake",
     "Step",
     "StepResult",
+    "error_for_status",
     "read_json",
 ]
 
@@ -108,6 +111,9 @@ class Step:
     non-idempotent step (a create) is retried only when it certainly did not land: after a 429 or a
     connection that never opened. After an ambiguous failure the engine runs ``lookup`` and retries only
     on :attr:`Lookup.ABSENT`; :class:`Found` is sent back into the flow instead of a response.
+    Once a non-idempotent step is accepted, any later failure of the flow is raised as
+    :class:`~invoicekit.errors.WriteLanded`; a flow reports a success answer that is really a refusal by
+    raising its typed error (a ProviderError, or a ValidationError with ``provider=``) as it reads it.
     ``allow`` lists error statuses the flow wants to see itself (e.g. 404 in a lookup).
     """
 
@@ -227,14 +233,61 @@ class SendResult:
     raw: Any = field(default=None, repr=False)
 
 
-def read_json(response: httpx.Response, provider: str) -> Any:
-    """The response body as JSON, or :class:`MalformedResponse`."""
+# A JSON number past a double's range is no amount, id or count any provider sends; as a Decimal it would
+# still be cheap, but int() of 1E+99999999 is not.
+_MAX_JSON_EXPONENT = 308
+
+
+def _json_decimal(text: str) -> Decimal:
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MalformedResponse(
-            "the response body is not valid JSON", provider=provider, status=response.status_code
-        ) from None
+        value = Decimal(text)
+    except ArithmeticError:  # an exponent past what decimal can hold at all
+        value = None
+    if value is None or value.adjusted() > _MAX_JSON_EXPONENT:
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(response: httpx.Response, provider: str) -> Any:
+    """The response body as JSON, or :class:`MalformedResponse`.
+
+    Numbers with a fraction or an exponent come back as :class:`~decimal.Decimal` (money is never a float);
+    ``NaN``/``Infinity`` (not JSON), numbers beyond a double's range and nesting deeper than the interpreter
+    can parse are MalformedResponse, as is any body that is not JSON (an HTML error page, XML).
+    """
+    try:
+        return json.loads(response.content, parse_float=_json_decimal, parse_constant=_no_constant)
+    except RecursionError:
+        reason = "the JSON answer is nested too deeply"
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of too many digits, the above
+        kind = response.headers.get("content-type", "").split(";", 1)[0].strip()
+        reason = f"the response body is not valid JSON ({exc})"
+        reason += f" but {kind}" if kind and "json" not in kind else ""
+    raise MalformedResponse(reason, provider=provider, status=response.status_code)
+
+
+def error_for_status(
+    provider: str, status: int, message: str, *, request_id: str | None = None, body: str | None = None
+) -> ProviderError:
+    """The typed error for a non-success status: what :meth:`Adapter.error_for` returns unless overridden."""
+    kwargs: dict[str, Any] = {"provider": provider, "status": status, "request_id": request_id, "body": body}
+    if status == 401:
+        return AuthenticationError(message, **kwargs)
+    if status == 403:
+        return PermissionDenied(message, **kwargs)
+    if status == 404:
+        return NotFound(message, **kwargs)
+    if status == 409:
+        return Conflict(message, **kwargs)
+    if status == 429:
+        return RateLimited(message, retry_after=None, **kwargs)
+    if status >= 500:
+        return ProviderUnavailable(message, **kwargs)
+    return ProviderRejected(message, **kwargs)
 
 
 class Adapter:
@@ -277,31 +330,29 @@ class Adapter:
         return response.reason_phrase or f"HTTP {response.status_code}"
 
     def error_for(self, response: httpx.Response, body: str) -> InvoicekitError:
-        """A typed error for a non-success response; ``body`` is already redacted.
+        """A typed error for a non-success response; ``response`` and ``body`` are already redacted.
 
         Override to turn a provider's field errors (e.g. a 422) into a ValidationError-carrying error.
         """
-        status = response.status_code
-        kwargs: dict[str, Any] = {
-            "provider": self.name,
-            "status": status,
-            "request_id": self.request_id(response),
-            "body": body,
-        }
         message = self.error_message(response)
-        if status == 401:
-            return AuthenticationError(message, **kwargs)
-        if status == 403:
-            return PermissionDenied(message, **kwargs)
-        if status == 404:
-            return NotFound(message, **kwargs)
-        if status == 409:
-            return Conflict(message, **kwargs)
-        if status == 429:
-            return RateLimited(message, retry_after=None, **kwargs)
-        if status >= 500:
-            return ProviderUnavailable(message, **kwargs)
-        return ProviderRejected(message, **kwargs)
+        return error_for_status(
+            self.name, response.status_code, message, request_id=self.request_id(response), body=body
+        )
+
+    def created_id(self, response: httpx.Response) -> str | None:
+        """The id at the provider of what an accepted write made, read from its answer, or None.
+
+        The engine asks only when something after an accepted write failed, to name the document that
+        exists in :class:`~invoicekit.errors.WriteLanded`. The default reads a ``Location`` header, else an
+        ``id`` at the top of a JSON object; override it when the provider's answers say it otherwise.
+        """
+        location = response.headers.get("location")
+        if location:
+            last = httpx.URL(location).path.rstrip("/").rsplit("/", 1)[-1]
+            return last or None
+        data = read_json(response, self.name)
+        value = data.get("id") if isinstance(data, dict) else None
+        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and value != "" else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.base_url}>"

@@ -27,8 +27,16 @@ The tree (stdlib mix-ins in parentheses: ``except ValueError`` keeps catching ba
     │   ├── ProviderRejected .......... any other refusal (e.g. a client that cannot receive Peppol)
     │   └── MalformedResponse ......... a body we cannot read (bad JSON/XML, hostile XML, too large)
     ├── TransportError ................ no HTTP answer at all (connection refused, timeout, dropped)
-    └── UncertainOutcome .............. a write was sent, its result is unknown, and a lookup could not
-                                        tell whether it landed; do NOT retry blindly
+    ├── UncertainOutcome .............. a write was sent, its result is unknown, and a lookup could not
+    │                                   tell whether it landed; do NOT retry blindly
+    └── WriteLanded ................... the provider accepted a write, then something after it failed
+                                        (its answer was unreadable, the read that follows got a 503, ...):
+                                        what it made exists; ``.provider_id`` when known, ``.cause`` the
+                                        error that came after; do NOT send it again
+
+``UncertainOutcome`` and ``WriteLanded`` are deliberately outside ``ProviderError`` and ``TransportError``:
+a retry loop written as ``except (ProviderUnavailable, TransportError)`` must not catch them, because sending
+the write again would make a second document.
 
 ``ProviderError`` carries the provider name, the HTTP status, the provider's request id when it sent one
 and the raw body with secrets redacted. No error message or repr ever contains a credential: the engine
@@ -67,6 +75,7 @@ __all__ = [
     "UnsafeXml",
     "UnsupportedOperation",
     "ValidationError",
+    "WriteLanded",
     "XmlError",
     "XmlSyntaxError",
 ]
@@ -309,4 +318,35 @@ class UncertainOutcome(InvoicekitError):
         super().__init__(
             f"{provider}: the outcome of {operation} is unknown ({cause}); "
             f"looked up by {reference!r} without a definite answer: it was not retried"
+        )
+
+
+class WriteLanded(InvoicekitError):
+    """The provider accepted a write, and something after it failed: what the write made exists.
+
+    Raised instead of the failure itself (kept in ``cause``) once a create, payment or send of the operation
+    was accepted: the answer to it could not be read, or a request that came after it failed (the read of
+    the new document got a 503, a contact of a new client was refused). Sending the operation again would
+    make a duplicate; fetch the document by ``provider_id`` (its id at the provider, None when neither the
+    answer nor a lookup gave it) or look it up by ``reference``. ``operation`` is the accepted request.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        operation: str,
+        provider_id: str | None,
+        reference: str | None,
+        cause: InvoicekitError,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.provider_id = provider_id
+        self.reference = reference
+        self.cause = cause
+        made = f"document {provider_id} exists" if provider_id else "what it made exists"
+        find = f"; look it up by {reference!r}" if reference and not provider_id else ""
+        super().__init__(
+            f"{provider}: {operation} was accepted, so {made}, but what followed failed ({cause}); "
+            f"do not send it again{find}"
         )

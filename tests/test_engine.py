@@ -24,6 +24,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     UnknownProvider,
     UnsupportedOperation,
+    WriteLanded,
 )
 from invoicekit.hooks import hookimpl
 from invoicekit.testing import run_books
@@ -160,10 +161,13 @@ def test_unreadable_answer_to_an_accepted_create_says_it_landed(run: Callable[..
         return httpx.Response(201, content=b'{"id": 1, "na')
 
     server.faults = [garble]
-    with pytest.raises(MalformedResponse) as info:
+    with pytest.raises(WriteLanded) as info:
         run(server, lambda b: b.clients.create(new_client("ext-5")))
     assert server.posts() == 1
-    assert "accepted (HTTP 201): do not send it again (look it up by 'ext-5')" in str(info.value)
+    assert len(server.clients) == 1
+    assert isinstance(info.value.cause, MalformedResponse)
+    assert (info.value.operation, info.value.provider_id, info.value.reference) == ("POST /clients", None, "ext-5")
+    assert "do not send it again; look it up by 'ext-5'" in str(info.value)
 
 
 def test_auto_paging(run: Callable[..., Any]) -> None:
@@ -291,3 +295,51 @@ def test_backoff_grows_and_has_jitter() -> None:
         assert ceiling / 2 <= delay <= ceiling  # type: ignore[operator]
     assert policy.delay(6, None) is None
     assert policy.delay(1, 500.0) is None  # longer than max_retry_after: not waited out
+
+
+class _Frozen(ProviderUnavailable):
+    """An error that refuses any change after it is built, as errors must be treated."""
+
+    _built = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._built = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._built:
+            raise AttributeError(f"errors are immutable: {name}")
+        super().__setattr__(name, value)
+
+
+def test_errors_are_built_from_a_masked_answer_and_never_changed(
+    run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toy_provider import ToyAdapter
+
+    seen: list[httpx.Response] = []
+
+    def error_for(self: Any, response: httpx.Response, body: str) -> Any:
+        seen.append(response)
+        return _Frozen(f"down: {response.text}", provider=self.name, status=response.status_code, body=body)
+
+    monkeypatch.setattr(ToyAdapter, "error_for", error_for)
+    server = ToyServer()
+    echo = lambda request, committed: httpx.Response(503, json={"error": f"busy {request.url}"})  # noqa: E731
+    server.faults = [echo] * 5
+    with pytest.raises(_Frozen) as info:
+        run(server, lambda b: b.clients.get("1"))
+    assert TOKEN not in seen[0].text
+    assert TOKEN not in str(seen[0].request.url)
+    assert "token=***" in str(seen[0].request.url)
+    assert TOKEN not in str(info.value)
+    assert "busy" in str(info.value)
+
+
+def test_rate_limited_gets_the_retry_after_it_was_sent(run: Callable[..., Any]) -> None:
+    server = ToyServer()
+    server.faults = [respond(429, {"Retry-After": "0"})] * 5
+    with pytest.raises(invoicekit.RateLimited) as info:
+        run(server, lambda b: b.clients.get("1"))
+    assert info.value.retry_after == 0.0
+    assert info.value.status == 429

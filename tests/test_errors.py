@@ -58,6 +58,13 @@ EXAMPLES: dict[type[InvoicekitError], InvoicekitError] = {
     errors.UncertainOutcome: errors.UncertainOutcome(
         "cashaca", "POST /invoices.json", "2026_0007", "ReadTimeout; the lookup failed: HTTP 503"
     ),
+    errors.WriteLanded: errors.WriteLanded(
+        "eenvoudigfactureren",
+        "POST /invoices",
+        "1001",
+        None,
+        errors.ProviderUnavailable("Service Unavailable", provider="eenvoudigfactureren", status=503),
+    ),
 }
 
 
@@ -71,7 +78,19 @@ def round_trip(error: BaseException, protocol: int = pickle.DEFAULT_PROTOCOL) ->
 
 
 def state(error: BaseException) -> dict[str, Any]:
-    return {"type": type(error), "str": str(error), "repr": repr(error), "args": error.args, **vars(error)}
+    """Everything an error holds, compared by value (an error inside an error too, e.g. WriteLanded.cause)."""
+
+    def value(item: Any) -> Any:
+        if isinstance(item, BaseException):
+            return state(item)
+        if isinstance(item, tuple):
+            return tuple(value(i) for i in item)
+        if isinstance(item, dict):
+            return {k: value(v) for k, v in item.items()}
+        return item
+
+    fields = {"type": type(error), "str": str(error), "repr": repr(error), "args": error.args, **vars(error)}
+    return {key: value(item) for key, item in fields.items()}
 
 
 def test_every_public_error_class_has_an_example() -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,9 @@ from invoicekit.sandbox import (
     FaultKind,
     FaultRule,
     Faults,
+    LoggedRequest,
     MemoryStore,
+    RequestLog,
     Sandbox,
     SqliteStore,
     StateStore,
@@ -66,11 +69,25 @@ def notes_app(sandbox: Sandbox) -> Starlette:
     async def broken(request: Request) -> Response:
         raise RuntimeError("a bug in the fake")
 
+    async def bump(request: Request) -> Response:
+        # A read-modify-write, as a handler numbering documents does; sandbox.lock makes it atomic.
+        with sandbox.lock:
+            counter = sandbox.store.get("counter", 1)
+            if counter is None:
+                sandbox.store.insert("counter", {"value": 1})
+                value = 1
+            else:
+                value = int(counter["value"]) + 1
+                sandbox.store.replace("counter", 1, {"value": value})
+            sandbox.store.insert("numbers", {"value": value})
+        return JSONResponse({"value": value})
+
     return Starlette(
         routes=[
             Route("/api/notes", notes, methods=["GET", "POST"]),
             Route("/api/notes/{id:int}", note),
             Route("/api/broken", broken),
+            Route("/api/bump", bump, methods=["POST"]),
         ]
     )
 
@@ -365,6 +382,82 @@ def test_cli_serves_until_ctrl_c(tiny_provider: str) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _serve(tiny_provider: str, db: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": tiny_provider + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "invoicekit.sandbox._cli", "serve", "tiny", "--port", "0", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    found = re.search(r"on (http://127\.0\.0\.1:\d+/api)", process.stdout.readline())
+    assert found, "the server printed no URL"
+    return process, found[1]
+
+
+def test_two_served_processes_on_one_db_keep_numbers_unique_and_lose_nothing(
+    tiny_provider: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "shared.db"
+    servers = [_serve(tiny_provider, db) for _ in range(2)]
+    token = make_tiny(store=(store := SqliteStore(db))).credentials()["token"]
+    store.close()
+    got: list[int] = []
+    try:
+
+        def hammer(base_url: str) -> None:
+            with httpx.Client(base_url=base_url, params={"token": token}, timeout=30) as http:
+                got.extend(int(http.post("/bump").json()["value"]) for _ in range(100))
+
+        threads = [threading.Thread(target=hammer, args=(url,)) for _, url in servers for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=10)
+    assert sorted(got) == list(range(1, 401))  # every answer a different number, none skipped
+    reopened = SqliteStore(db)
+    try:
+        assert reopened.get("counter", 1) == {"id": 1, "value": 400}
+        assert sorted(r["value"] for r in reopened.all("numbers")) == list(range(1, 401))
+    finally:
+        reopened.close()
+
+
+def test_served_connections_are_not_delayed_by_nagle() -> None:
+    from invoicekit.sandbox._server import _bind
+
+    listener = _bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(listener.getsockname()[:2]):
+            accepted, _ = listener.accept()
+            with accepted:
+                # The answer's body follows its headers in a second write: without TCP_NODELAY it waits
+                # for the client's delayed ACK (about 40 ms per kept-alive request).
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        listener.close()
+
+
+def test_the_request_log_keeps_the_newest_entries() -> None:
+    log = RequestLog(maxlen=3)
+    for i in range(10):
+        log.append(LoggedRequest("GET", f"/{i}"))
+    assert len(log) < 6
+    assert log.recent() == [("GET", "/7"), ("GET", "/8"), ("GET", "/9")]
+    assert log.dropped + len(log) == 10
+    unbounded = RequestLog()
+    for i in range(10):
+        unbounded.append(LoggedRequest("GET", f"/{i}"))
+    assert len(unbounded) == 10
+    assert unbounded == [("GET", f"/{i}") for i in range(10)]
 
 
 # --- faults ----------------------------------------------------------------------------------------------

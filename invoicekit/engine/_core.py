@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from decimal import InvalidOperation
 from typing import Any, TypeAlias, TypeVar
 
 import httpx
@@ -26,7 +25,9 @@ from invoicekit.adapter import (
     LookupResult,
     Step,
     StepResult,
+    error_for_status,
 )
+from invoicekit.engine._body import ACCEPT_ENCODING, BODY_HEADERS, UnreadableBody
 from invoicekit.engine._redact import Redactor
 from invoicekit.engine._retry import NOT_SENT, RETRY_STATUSES, RetryPolicy
 from invoicekit.errors import (
@@ -37,9 +38,10 @@ from invoicekit.errors import (
     TransportError,
     UncertainOutcome,
     ValidationError,
+    WriteLanded,
 )
 
-__all__ = ["Action", "BodyTooLarge", "Emit", "EngineCore", "Program", "Send", "Sleep"]
+__all__ = ["Action", "Emit", "EngineCore", "Program", "Send", "Sleep"]
 
 log = logging.getLogger("invoicekit.engine")
 T = TypeVar("T")
@@ -69,16 +71,34 @@ Action: TypeAlias = Send | Sleep | Emit
 Program: TypeAlias = Generator[Action, Any, T]
 
 
-class BodyTooLarge(Exception):
-    """Raised by a runner into the program when a response body passes the size limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        super().__init__(f"the response body is larger than {limit} bytes")
+# What an adapter's parsing code raises when the provider's payload is not what it expects: a missing key, a
+# wrong type, a number decimal cannot hold (ArithmeticError covers InvalidOperation and OverflowError), a
+# structure nested deeper than the interpreter's stack.
+_PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
 
-# What an adapter's parsing code raises when the provider's payload is not what it expects.
-_PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, InvalidOperation)
+@dataclass(frozen=True)
+class _Landed:
+    """A write of the running flow that the provider accepted: from here on, nothing is an ordinary failure."""
+
+    step: Step
+    outcome: StepResult
+
+
+def _refusal(error: InvoicekitError, outcome: StepResult) -> bool:
+    """Whether ``error``, raised by a flow as it read the success answer to its write, says the write was refused.
+
+    Some providers answer a refusal with HTTP 200 (EenvoudigFactureren's "200 with an error code"); the
+    adapter says so by raising the typed error for it: a ProviderError other than MalformedResponse, or a
+    ValidationError that names the provider. Anything else (MalformedResponse, a parsing failure, a model's
+    ValidationError about the answer's content) means the answer could not be read: the write landed.
+    A write a lookup found (``Found``) landed whatever the flow raises next.
+    """
+    if isinstance(outcome, Found):
+        return False
+    if isinstance(error, ValidationError):
+        return error.provider is not None
+    return isinstance(error, ProviderError) and not isinstance(error, MalformedResponse)
 
 
 class EngineCore:
@@ -109,7 +129,8 @@ class EngineCore:
     # --- building requests -----------------------------------------------------------------------
     def build(self, api: ApiRequest) -> httpx.Request:
         url = httpx.URL(self.adapter.base_url.rstrip("/") + api.path)
-        headers = {**self.adapter.headers(), **api.headers}
+        # Only the codings the runners can decode under the body cap (httpx would add br/zstd when installed).
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **self.adapter.headers(), **api.headers}
         params = {k: str(v) for k, v in api.params.items()}
         if api.json is not None:
             return httpx.Request(api.method, url, params=params, json=api.json, headers=headers)
@@ -121,35 +142,66 @@ class EngineCore:
 
     # --- one flow --------------------------------------------------------------------------------
     def run(self, flow: Flow[T]) -> Program[T]:
-        """Drive an adapter flow to its result."""
+        """Drive an adapter flow to its result.
+
+        Once a non-idempotent step of the flow was accepted, every error after it becomes
+        :class:`WriteLanded`: the write is not undone, so the caller must not send it again. Adapters need
+        not remember this; the engine does it for every flow (see :func:`_refusal` for what "accepted" is).
+        """
         try:
             step = next(flow)  # anything raised here happened before a request: let it through as is
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        landed: _Landed | None = None
         while True:
-            outcome = yield from self.step(step)
+            try:
+                outcome = yield from self.step(step)
+            except InvoicekitError as exc:
+                final = self._after(landed, exc)
+                if final is exc:
+                    raise
+                raise final from exc
+            accepted = None
+            if not step.idempotent and (isinstance(outcome, Found) or outcome.is_success):
+                accepted = _Landed(step, outcome)
             try:
                 step = flow.send(outcome)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            except MalformedResponse as exc:
-                raise self._after_write(step, outcome, exc) from None
-            except InvoicekitError:
-                raise
+            except InvoicekitError as exc:
+                if accepted is not None and not _refusal(exc, accepted.outcome):
+                    landed = accepted
+                final = self._after(landed, exc)
+                if final is exc:
+                    raise
+                raise final from exc
             except _PARSE_ERRORS as exc:
                 error = MalformedResponse(
                     self.redact(f"unexpected response content ({type(exc).__name__}: {exc})"),
                     provider=self.provider,
+                    status=outcome.status_code if isinstance(outcome, httpx.Response) else None,
                 )
-                raise self._after_write(step, outcome, error) from None
+                raise self._after(accepted or landed, error) from None
+            landed = accepted or landed
 
-    def _after_write(self, step: Step, outcome: StepResult, error: MalformedResponse) -> MalformedResponse:
-        """An unreadable answer to an accepted write: the document exists, so say so, or the caller retries."""
-        if step.idempotent or not isinstance(outcome, httpx.Response):
+    def _after(self, landed: _Landed | None, error: InvoicekitError) -> InvoicekitError:
+        """What to raise for ``error``: itself, or WriteLanded when a write of the flow landed before it."""
+        # An UncertainOutcome is about a later write and already says "do not retry".
+        if landed is None or isinstance(error, UncertainOutcome | WriteLanded):
             return error
-        where = f" (look it up by {step.reference!r})" if step.reference else ""
-        note = f"; the write itself was accepted (HTTP {outcome.status_code}): do not send it again{where}"
-        return error.replace(message=error.message + note)
+        return self._landed(landed.step, landed.outcome, error)
+
+    def _landed(self, step: Step, outcome: StepResult, cause: InvoicekitError) -> WriteLanded:
+        if isinstance(outcome, Found):
+            provider_id = outcome.provider_id or None
+        else:
+            try:
+                provider_id = self.adapter.created_id(outcome)
+            except (InvoicekitError, *_PARSE_ERRORS):  # the answer is what failed: its id is unknown
+                provider_id = None
+        operation = f"{step.request.method} {step.request.path}"
+        log.warning("%s landed, then failed: %s", operation, cause)
+        return WriteLanded(self.provider, operation, provider_id, step.reference, cause)
 
     def step(self, step: Step) -> Program[StepResult]:
         attempt = 0
@@ -160,10 +212,24 @@ class EngineCore:
             log.debug("%s attempt %d", self._describe(request), attempt)
             try:
                 response: httpx.Response = yield Send(request, self.max_body)
-            except BodyTooLarge as exc:
-                raise MalformedResponse(str(exc), provider=self.provider) from None
-            except httpx.DecodingError:
-                raise MalformedResponse("the response body could not be decoded", provider=self.provider) from None
+            except UnreadableBody as exc:
+                failure = self._unreadable(exc)
+                if not step.idempotent:
+                    # A success status came and its body did not: the write landed. Its lookup may still
+                    # name the document; sending it again is out of the question.
+                    recovered = yield from self._find_landed(step)
+                    if recovered is not None:
+                        return recovered
+                    answered = httpx.Response(exc.status, headers=exc.headers, request=request)
+                    raise self._landed(step, answered, failure) from None
+                if exc.lost is None:
+                    raise failure from None
+                cause = failure.args[0]
+                delay = self.retry.delay(attempt, None)
+                if delay is None:
+                    raise failure from None
+                yield from self._wait(request, attempt, delay, cause)
+                continue
             except httpx.TransportError as exc:
                 cause = self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
                 certainly_not_sent = isinstance(exc, NOT_SENT)
@@ -194,6 +260,22 @@ class EngineCore:
                 raise self.error(response, retry_after=retry_after)
             yield from self._wait(request, attempt, delay, f"HTTP {status}")
 
+    def _find_landed(self, step: Step) -> Program[Found | None]:
+        """The document a write that certainly landed made, if its lookup finds it."""
+        if step.lookup is None:
+            return None
+        try:
+            result = yield from self.run(step.lookup())
+        except InvoicekitError:
+            return None
+        return result if isinstance(result, Found) else None
+
+    def _unreadable(self, exc: UnreadableBody) -> InvoicekitError:
+        reason = self.redact(exc.reason)
+        if exc.lost is not None:
+            return TransportError(reason, provider=self.provider)
+        return MalformedResponse(reason, provider=self.provider, status=exc.status)
+
     def _wait(self, request: httpx.Request, attempt: int, delay: float, reason: str) -> Program[None]:
         self.hooks.hook.invoicekit_on_retry(
             provider=self.provider,
@@ -223,17 +305,41 @@ class EngineCore:
         return result
 
     def error(self, response: httpx.Response, *, retry_after: float | None = None) -> InvoicekitError:
-        body = self.redact(response.text[:_BODY_IN_ERRORS]) if response.content else ""
-        error = self.adapter.error_for(response, body)
-        # Errors are never changed once built: the final one is a new error made from the adapter's.
+        """The typed error for an error answer. The adapter only ever sees the answer with secrets masked
+        (body, headers, URL), so what it builds needs no rewriting afterwards: errors are never mutated."""
+        clean = self._masked(response)
+        body = clean.text[:_BODY_IN_ERRORS] if clean.content else ""
+        try:
+            error = self.adapter.error_for(clean, body)
+        except _PARSE_ERRORS:  # the adapter could not read its own error shape (nested too deep, ...)
+            error = self._plain_error(clean, body)
+        if self.redact(str(error)) != str(error):  # an adapter that put a credential in by other means
+            error = self._plain_error(clean, body)
+        # Errors are never changed once built: a completed one is a new error made from the adapter's.
         if isinstance(error, ValidationError) and error.status is None:
-            return error.replace(status=response.status_code, request_id=self.adapter.request_id(response), body=body)
-        if isinstance(error, ProviderError):
-            changes: dict[str, Any] = {"message": self.redact(error.message)}
-            if isinstance(error, RateLimited) and error.retry_after is None:
-                changes["retry_after"] = retry_after if retry_after is not None else RetryPolicy.retry_after(response)
-            return error.replace(**changes)
+            error = error.replace(status=clean.status_code, request_id=self.adapter.request_id(clean), body=body)
+        wait = retry_after if retry_after is not None else RetryPolicy.retry_after(response)
+        if isinstance(error, RateLimited) and error.retry_after is None and wait is not None:
+            error = error.replace(retry_after=wait)
         return error
+
+    def _plain_error(self, clean: httpx.Response, body: str) -> InvoicekitError:
+        message = clean.reason_phrase or f"HTTP {clean.status_code}"
+        return error_for_status(
+            self.provider, clean.status_code, message, request_id=clean.headers.get("x-request-id"), body=body
+        )
+
+    def _masked(self, response: httpx.Response) -> httpx.Response:
+        """A copy of ``response`` with every secret masked, for code that builds errors from it."""
+        try:
+            sent: httpx.Request | None = response.request
+        except RuntimeError:  # a response built by hand has no request
+            sent = None
+        request = None if sent is None else httpx.Request(sent.method, self.redact(str(sent.url)))
+        headers = [(k, self.redact(v)) for k, v in response.headers.multi_items() if k.lower() not in BODY_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=self.redact.in_bytes(response.content), request=request
+        )
 
     # --- lists -----------------------------------------------------------------------------------
     def paginate(self, listing: Listing[T]) -> Program[None]:

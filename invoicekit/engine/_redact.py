@@ -50,6 +50,14 @@ class Redactor:
                 text = text.replace(value, MASK)
         return text
 
+    def in_bytes(self, data: bytes) -> bytes:
+        """The same for a body, before anything decodes it (every encoding an API uses keeps ASCII as is)."""
+        for value in self._values:
+            raw = value.encode()
+            if raw in data:
+                data = data.replace(raw, MASK.encode())
+        return data
+
     def __repr__(self) -> str:
         return f"<Redactor of {len(self._values)} value(s)>"
 

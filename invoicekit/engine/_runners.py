@@ -4,57 +4,36 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from contextlib import aclosing, closing
 from typing import Any, TypeVar
 
 import anyio
 import httpx
 
-from invoicekit.engine._core import BodyTooLarge, Emit, Program, Send, Sleep
+from invoicekit.engine._body import UnreadableBody, reading
+from invoicekit.engine._core import Emit, Program, Send, Sleep
 
 __all__ = ["iterate_async", "iterate_sync", "run_async", "run_sync"]
 
 T = TypeVar("T")
 
 
-def _too_large(response: httpx.Response, limit: int) -> bool:
-    declared = response.headers.get("content-length")
-    return declared is not None and declared.isdigit() and int(declared) > limit
-
-
 def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
     response = client.send(action.request, stream=True)
-    try:
-        if _too_large(response, action.max_bytes):
-            raise BodyTooLarge(action.max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > action.max_bytes:
-                raise BodyTooLarge(action.max_bytes)
-            chunks.append(chunk)
-        # httpx's own read() stores the body the same way; reading it ourselves bounds the memory.
-        response._content = b"".join(chunks)
-    finally:
-        response.close()
+    with closing(response), reading(response, action.max_bytes) as reader:
+        if reader.wants_more:
+            for chunk in response.iter_raw():
+                reader.feed(chunk)
     return response
 
 
 async def _send_async(client: httpx.AsyncClient, action: Send) -> httpx.Response:
     response = await client.send(action.request, stream=True)
-    try:
-        if _too_large(response, action.max_bytes):
-            raise BodyTooLarge(action.max_bytes)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > action.max_bytes:
-                raise BodyTooLarge(action.max_bytes)
-            chunks.append(chunk)
-        response._content = b"".join(chunks)
-    finally:
-        await response.aclose()
+    async with aclosing(response):
+        with reading(response, action.max_bytes) as reader:
+            if reader.wants_more:
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
     return response
 
 
@@ -70,7 +49,7 @@ def _drive_sync(program: Program[T], client: httpx.Client, sleep: Callable[[floa
         if isinstance(action, Send):
             try:
                 value = _send_sync(client, action)
-            except (httpx.RequestError, BodyTooLarge) as exc:
+            except (httpx.RequestError, UnreadableBody) as exc:
                 error = exc
         elif isinstance(action, Sleep):
             sleep(action.seconds)
@@ -106,7 +85,7 @@ async def _drive_async(program: Program[Any], client: httpx.AsyncClient) -> Any:
         if isinstance(action, Send):
             try:
                 value = await _send_async(client, action)
-            except (httpx.RequestError, BodyTooLarge) as exc:
+            except (httpx.RequestError, UnreadableBody) as exc:
                 error = exc
         elif isinstance(action, Sleep):
             await anyio.sleep(action.seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Self
 
 import pydantic
@@ -36,6 +36,13 @@ def is_from_provider() -> bool:
     return _from_provider.get()
 
 
+# Bounds that keep every later step exact and exception-free: the totals quantize products of two amounts
+# to cents in decimal's default 28 digits, which holds for any amount below 10**10 (ten billion) across up
+# to a million rows; and more than 28 decimals is past what those 28 digits can carry.
+MAX_AMOUNT_DIGITS = 10
+MAX_AMOUNT_DECIMALS = 28
+
+
 def _to_decimal(value: object) -> object:
     # A float has already lost the cents it was meant to carry (0.1 + 0.2); refuse it rather than guess.
     if isinstance(value, bool):
@@ -43,22 +50,39 @@ def _to_decimal(value: object) -> object:
     if isinstance(value, float):
         raise ValueError("floats are not accepted for amounts: pass a Decimal, an int or a string")
     if isinstance(value, int):
+        if abs(value) >= 10**MAX_AMOUNT_DIGITS:
+            raise ValueError(_too_large(str(value)))
         return Decimal(value)
     if isinstance(value, str):
         try:
             parsed = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a decimal number") from None
-        if not parsed.is_finite():
-            raise ValueError("amounts must be finite")
+        except ArithmeticError:  # InvalidOperation: not a number, or an exponent decimal cannot hold
+            raise ValueError(f"{value[:40]!r} is not a decimal number") from None
+        _check_decimal(parsed)
         return parsed
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError("amounts must be finite")
+    if isinstance(value, Decimal):
+        _check_decimal(value)
     return value
 
 
+def _check_decimal(value: Decimal) -> None:
+    if not value.is_finite():
+        raise ValueError("amounts must be finite numbers (not NaN or Infinity)")
+    if value.adjusted() >= MAX_AMOUNT_DIGITS:  # the position of the first digit: no arithmetic on 1E+999999
+        raise ValueError(_too_large(f"{value:.3e}"))
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_AMOUNT_DECIMALS:
+        raise ValueError(f"at most {MAX_AMOUNT_DECIMALS} decimals are accepted")
+
+
+def _too_large(text: str) -> str:
+    return f"{text[:40]} is too large: amounts, quantities and rates stay below 10^{MAX_AMOUNT_DIGITS}"
+
+
 Amount = Annotated[Decimal, BeforeValidator(_to_decimal)]
-"""A Decimal; ints and decimal strings are converted exactly, floats are refused."""
+"""A Decimal; ints and decimal strings are converted exactly, floats are refused, and so are NaN, Infinity
+and values of 10**10 or more (or with more than 28 decimals), which no invoice holds and which decimal's
+default context cannot total."""
 
 
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:

@@ -19,7 +19,10 @@ from invoicekit.sandbox._plugins import create_sandbox
 from invoicekit.sandbox._server import serve
 from invoicekit.sandbox._store import SqliteStore
 
-__all__ = ["sandbox_app"]
+__all__ = ["SERVED_LOG_SIZE", "sandbox_app"]
+
+#: Requests ``invoicekit sandbox serve`` keeps in ``sandbox.request_log``.
+SERVED_LOG_SIZE = 1_000
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -69,6 +72,8 @@ def serve_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
 
+    # A served sandbox may run for days: keep only the recent requests.
+    sandbox.request_log.maxlen = SERVED_LOG_SIZE
     if latency > 0:
         sandbox.faults.add(FaultRule.slow(latency))
     if rate_limit > 0:

@@ -6,8 +6,8 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -22,7 +22,7 @@ from invoicekit.sandbox._store import MemoryStore, StateStore
 if TYPE_CHECKING:
     from invoicekit.sandbox._transport import SandboxTransport
 
-__all__ = ["LoggedRequest", "Sandbox"]
+__all__ = ["LoggedRequest", "RequestLog", "Sandbox"]
 
 logger = logging.getLogger("invoicekit.sandbox")
 
@@ -61,6 +61,35 @@ class LoggedRequest(tuple[str, str]):
         return f"LoggedRequest({self[0]!r}, {self[1]!r}, status={self.status!r}{fault})"
 
 
+class RequestLog(list[LoggedRequest]):
+    """The requests a sandbox saw, oldest first: a plain list that keeps only the last ``maxlen``.
+
+    A test's sandbox sees a few thousand requests; ``invoicekit sandbox serve`` may run for days, so the
+    server keeps a short log. Trimming happens in batches, so an append stays O(1) on average.
+    """
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+        #: How many of the oldest entries were dropped to respect ``maxlen``.
+        self.dropped = 0
+
+    def append(self, entry: LoggedRequest) -> None:
+        super().append(entry)
+        if self.maxlen is not None and len(self) >= 2 * self.maxlen:
+            excess = len(self) - self.maxlen
+            del self[:excess]
+            self.dropped += excess
+
+    def recent(self) -> list[LoggedRequest]:
+        """At most ``maxlen`` newest entries (the list itself may hold up to twice that between trims)."""
+        return list(self if self.maxlen is None else self[-self.maxlen :])
+
+
+#: Entries an in-process sandbox keeps (a served one keeps :data:`SERVED_LOG_SIZE`, see _cli).
+DEFAULT_LOG_SIZE = 100_000
+
+
 class Sandbox:
     """A stateful local fake of one provider's HTTP API.
 
@@ -77,8 +106,10 @@ class Sandbox:
     ready-to-run request shown by ``invoicekit sandbox serve``, with ``{base_url}`` and the credential
     name as placeholders.
 
-    Handlers doing read-modify-write on the store (next serial number, then insert) hold
-    ``sandbox.lock``: requests arrive on the uvicorn thread, the in-process loop thread and test threads.
+    Handlers doing read-modify-write on the store (next serial number, then insert) run it in
+    ``with sandbox.store.transaction():``, which holds across threads and, on a :class:`SqliteStore`,
+    across processes sharing the file. ``with sandbox.lock:`` is the same transaction under its old name;
+    it stays for the handlers written before, and will be deprecated once none uses it.
 
     ``provenance`` lists where everything the sandbox serves comes from (:mod:`invoicekit.sandbox._provenance`);
     with ``strict=True`` the provider's app serves only what is documented or observed (it asks
@@ -108,8 +139,7 @@ class Sandbox:
         self._owns_store = store is None
         self.store: StateStore = MemoryStore() if store is None else store
         self.faults = Faults(faults, seed=seed)
-        self.lock = threading.RLock()
-        self.request_log: list[LoggedRequest] = []
+        self.request_log = RequestLog(DEFAULT_LOG_SIZE)
         self.api_root = api_root.rstrip("/")
         self.base_url = base_url or f"http://{name}.sandbox{self.api_root}"
         self.credential_name = credential_name
@@ -119,6 +149,11 @@ class Sandbox:
             self.issue_credentials()
         self.provider_app: ASGIApp = self.build_app()
         self.app: ASGIApp = self._asgi
+
+    @property
+    def lock(self) -> AbstractContextManager[None]:
+        """The store's transaction (``with sandbox.lock:``); prefer ``sandbox.store.transaction()``."""
+        return self.store.transaction()
 
     def build_app(self) -> ASGIApp:
         """Return the provider's ASGI app; override this or pass ``app_factory``."""

@@ -15,13 +15,12 @@ import io
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+if TYPE_CHECKING:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import Paragraph
 
 __all__ = ["PdfDocument", "PdfLine", "render_pdf"]
 
@@ -87,12 +86,21 @@ def printable(text: str) -> str:
 
 
 def _para(text: str, style: ParagraphStyle) -> Paragraph:
+    from reportlab.platypus import Paragraph
+
     # Paragraph reads a small XML markup: escape, so a client named "A <b> & Co" prints as written.
     return Paragraph(escape(printable(text)).replace("\n", "<br/>"), style)
 
 
 def render_pdf(document: PdfDocument) -> bytes:
     """The document as PDF bytes (A4, one or more pages; byte-for-byte the same for the same input)."""
+    # Imported here: ReportLab costs a third of a second to import, and only downloads need it.
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
+
     body = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=13)
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
     right = ParagraphStyle("right", parent=body, alignment=2)

@@ -318,6 +318,11 @@ class EenvoudigFacturerenAdapter(Adapter):
             raise MalformedResponse(f"the create answer has no {key}", provider=self.name, status=response.status_code)
         return value
 
+    def created_id(self, response: httpx.Response) -> str | None:
+        # A create answer names the new id after its domain: client_id, invoice_id, payment_id, contact_id.
+        ids = [str(value).strip() for key, value in self._object(response).items() if key.endswith("_id")]
+        return ids[0] if len(ids) == 1 and ids[0].isdigit() else None
+
     def _safe_message(self, response: httpx.Response) -> str | None:
         try:
             data = self._parse(response)

@@ -153,7 +153,12 @@ def _dec(value: Any) -> Decimal:
 
 def _int(value: Any) -> int | None:
     text = _str(value)
-    return int(Decimal(text)) if text is not None else None
+    if text is None:
+        return None
+    number = Decimal(text)
+    if number.is_finite() and number.adjusted() > 18:  # int() of 1E+999999 would take a minute and a half
+        raise ValueError(f"{text[:40]} is out of range")
+    return int(number)
 
 
 def _date(value: Any) -> date | None:
