@@ -2,7 +2,9 @@
 
 Cashaca quirks it handles: the token goes in the query string of every call; paths end in ``.json``;
 bodies are wrapped in the resource name; lists are bare arrays of at most 100; there are no deletes,
-no invoice updates and no way to read payments back. It never does I/O: the engine runs its flows.
+no invoice updates and no way to read payments back (an invoice's JSON says nothing about what was paid;
+only ``invoices/unpaid.json`` does). It reads only what Cashaca's docs or a public client show, never a
+field only our sandbox serves. It never does I/O: the engine runs its flows.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from invoicekit.adapter import (
     read_json,
 )
 from invoicekit.capabilities import Capability
-from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, ValidationError
+from invoicekit.errors import ConfigurationError, FieldIssue, InvoicekitError, MalformedResponse, ValidationError
 from invoicekit.model import Client, CreditNote, Invoice, Payment
 from invoicekit.model._documents import _Document
+from invoicekit.vat import VatCategory
 from invoicekit_cashaca import _mapping as m
 
 __all__ = ["CashacaAdapter"]
@@ -87,11 +90,13 @@ class CashacaAdapter(Adapter):
             Capability.INVOICES_SEND_EMAIL,
             Capability.INVOICES_SEND_PEPPOL,
             Capability.INVOICES_NEXT_NUMBER,
+            Capability.INVOICES_PDF,
             Capability.CREDIT_NOTES_CREATE,
             Capability.CREDIT_NOTES_GET,
             Capability.CREDIT_NOTES_LIST,
             Capability.CREDIT_NOTES_SEND_EMAIL,
             Capability.CREDIT_NOTES_SEND_PEPPOL,
+            Capability.CREDIT_NOTES_PDF,
             Capability.PAYMENTS_CREATE,
         }
     )
@@ -100,7 +105,8 @@ class CashacaAdapter(Adapter):
         if not isinstance(token, str) or not token.strip():
             raise ConfigurationError("cashaca needs token= (your API token, Settings > API)")
         self._token = token.strip()
-        self.base_url = base_url.rstrip("/") + "/api/v2"
+        self._site = base_url.rstrip("/")
+        self.base_url = self._site + "/api/v2"
         self.money_account_id = money_account_id
 
     def auth(self) -> httpx.Auth:
@@ -148,8 +154,9 @@ class CashacaAdapter(Adapter):
         return m.client_from_json(read_json(outcome, self.name))
 
     def _find_client(self, client: Client) -> LookupFlow:
-        term = client.external_id or client.vat_number or client.name
-        request: ApiRequest | None = PAGE.first(ApiRequest("GET", "/clients/search.json", params={"q": term}))
+        # The search matches part of the name and nothing else (stijn1989: "op basis van de naam of deel"),
+        # so search by name and compare the reference or VAT number here.
+        request: ApiRequest | None = PAGE.first(ApiRequest("GET", "/clients/search.json", params={"q": client.name}))
         matches: list[str] = []
         while request is not None:
             response = yield Step(request)
@@ -171,9 +178,9 @@ class CashacaAdapter(Adapter):
         return m.client_from_json(read_json(response, self.name))
 
     def list_clients(self, query: ClientQuery) -> Listing[Client]:
-        term = query.search or query.external_id or query.vat_number
-        if term:
-            request = ApiRequest("GET", "/clients/search.json", params={"q": term})
+        # Cashaca searches names only: a lookup by reference or VAT number walks the list and filters here.
+        if query.search:
+            request = ApiRequest("GET", "/clients/search.json", params={"q": query.search})
         else:
             request = ApiRequest("GET", "/clients.json")
 
@@ -199,7 +206,8 @@ class CashacaAdapter(Adapter):
 
     # --- invoices and credit notes -----------------------------------------------------------------
     def _document_body(self, doc: _Document, serial: str, kind: Literal["invoice", "credit_note"]) -> dict[str, Any]:
-        self._preflight(doc)
+        # No client address is required: the v2 API books consumer invoices without one (the production
+        # Apps Script sends client {type_id, name, email, tel, language} only).
         term = doc.payment_term_days
         if term is None and doc.due_date is not None:
             term = (doc.due_date - doc.issue_date).days
@@ -214,7 +222,7 @@ class CashacaAdapter(Adapter):
             "discount_percentage": m._money(doc.discount_percent) if doc.discount_percent else None,
             "commercial_document_lines_attributes": m.document_lines(doc),
         }
-        exempt = [row.exemption_reason or row.exemption_code for row in doc.rows if row.vat_rate == 0]
+        exempt = [row.exemption_reason or row.exemption_code for row in doc.rows if row.vat_category is VatCategory.E]
         if exempt and exempt[0]:
             # Assumption: the `no_vat_reason` the invoice JSON shows is accepted on create as well.
             fields["no_vat_reason"] = exempt[0]
@@ -230,17 +238,7 @@ class CashacaAdapter(Adapter):
             "sale": sale,
         }
 
-    def _preflight(self, doc: _Document) -> None:
-        issues: list[FieldIssue] = []
-        address = doc.client.address
-        if address is None:
-            # Cashaca's invoice docs mark client street, postcode and city as required.
-            issues.append(FieldIssue("client.address", "Cashaca needs the client's street, postcode and city"))
-        if issues:
-            raise ValidationError(issues, provider=self.name)
-
     def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:
-        self._preflight(invoice)
         created = yield from self._create_document(invoice, "invoice")
         assert isinstance(created, Invoice)
         return created
@@ -263,12 +261,47 @@ class CashacaAdapter(Adapter):
         )
         if isinstance(outcome, Found):
             return (yield from self._get_document(kind, outcome.provider_id))
-        return m.invoice_from_json(read_json(outcome, self.name), type(doc))
+        # Just sent: whether the VAT is reverse charged is known here, not read back.
+        return m.invoice_from_json(read_json(outcome, self.name), type(doc), reverse_charge=m.reallocates_vat(doc))
 
     def _get_document(self, kind: Literal["invoice", "credit_note"], doc_id: str) -> Flow[Invoice | CreditNote]:
         response = yield Step(ApiRequest("GET", f"/{kind}s/{_id(doc_id)}.json"))
         assert isinstance(response, httpx.Response)
-        return m.invoice_from_json(read_json(response, self.name), Invoice if kind == "invoice" else CreditNote)
+        data = read_json(response, self.name)
+        reverse_charge = False
+        if m.may_reverse_charge(data) and data.get("sale_id") is not None:
+            # Reverse charge is a property of the sale (sale[reallocation_of_vat], seed 002), not the invoice.
+            sale = yield Step(ApiRequest("GET", f"/sales/{_id(str(data['sale_id']))}.json"))
+            assert isinstance(sale, httpx.Response)
+            reverse_charge = m.truthy(read_json(sale, self.name).get("reallocation_of_vat"))
+        cls = Invoice if kind == "invoice" else CreditNote
+        return m.invoice_from_json(data, cls, reverse_charge=reverse_charge)
+
+    def _document_pdf(self, kind: Literal["invoice", "credit_note"], doc_id: str) -> Flow[bytes]:
+        response = yield Step(ApiRequest("GET", f"/{kind}s/{_id(doc_id)}.json"))
+        assert isinstance(response, httpx.Response)
+        link = read_json(response, self.name).get("pdf_url_for_client")
+        url = httpx.URL(str(link or ""))
+        site = httpx.URL(self._site)
+        # The token goes along with every request: follow a link on Cashaca's own site only.
+        if (url.scheme, url.host, url.port) != (site.scheme, site.host, site.port) or not url.path:
+            raise MalformedResponse(
+                f"the {kind} has no pdf_url_for_client on {site.host}", provider=self.name, status=response.status_code
+            )
+        # Relative to base_url (<site>/api/v2): up two levels to the site's root.
+        pdf = yield Step(ApiRequest("GET", "/../.." + url.path, headers={"Accept": "application/pdf"}))
+        assert isinstance(pdf, httpx.Response)
+        if not pdf.content.startswith(b"%PDF-"):
+            raise MalformedResponse(
+                "pdf_url_for_client did not answer a PDF", provider=self.name, status=pdf.status_code
+            )
+        return pdf.content
+
+    def invoice_pdf(self, invoice_id: str) -> Flow[bytes]:
+        return (yield from self._document_pdf("invoice", invoice_id))
+
+    def credit_note_pdf(self, credit_note_id: str) -> Flow[bytes]:
+        return (yield from self._document_pdf("credit_note", credit_note_id))
 
     def _find_by_serial(self, path: str, serial: str) -> LookupFlow:
         request: ApiRequest | None = PAGE.first(ApiRequest("GET", path))
@@ -318,12 +351,11 @@ class CashacaAdapter(Adapter):
         # Sending twice would deliver twice, and a send leaves nothing to look up: never retried blindly.
         response = yield Step(request, idempotent=False)
         assert isinstance(response, httpx.Response)
+        # The answer's fields are undocumented (tombroucke only checks for a JSON object): keep it raw.
         data = read_json(response, self.name) if response.content else None
-        message = data.get("message") if isinstance(data, dict) else None
-        return SendResult(via=via, accepted=True, message=message, raw=data)
+        return SendResult(via=via, accepted=True, raw=data)
 
     def create_credit_note(self, credit_note: CreditNote) -> Flow[CreditNote]:
-        self._preflight(credit_note)
         if not (credit_note.corrects_invoice_number or credit_note.corrects_invoice_id):
             raise ValidationError.single(
                 "corrects_invoice_number", "Cashaca links a credit note to the number of the invoice it corrects"
@@ -365,7 +397,6 @@ class CashacaAdapter(Adapter):
         sale_id = invoice.get("sale_id")
         if sale_id is None:
             raise ValidationError.single("invoice_id", "this Cashaca invoice has no sale to pay", provider=self.name)
-        paid_before = m._dec(invoice.get("paid_amount"))
         account = self.money_account_id
         if account is None:
             accounts_response = yield Step(ApiRequest("GET", "/money_accounts.json"))
@@ -383,38 +414,25 @@ class CashacaAdapter(Adapter):
                 "description": payment.reference,
             }
         }
+        # No lookup: Cashaca cannot read payments back and an invoice's JSON shows nothing paid, so a lost
+        # answer cannot be checked. The engine ends in UncertainOutcome rather than book the payment twice.
         outcome = yield Step(
             ApiRequest("POST", "/financial_transactions.json", json=body),
             idempotent=False,
-            lookup=lambda: self._find_payment(payment, paid_before),
             reference=f"invoice {payment.invoice_id}, {payment.amount}",
         )
-        data: dict[str, Any] = {}
-        if not isinstance(outcome, Found) and outcome.content:
-            body_json = read_json(outcome, self.name)
-            data = body_json if isinstance(body_json, dict) else {}
-        provider_id = str(data["id"]) if data.get("id") is not None else None
+        assert isinstance(outcome, httpx.Response)
+        # The answer is undocumented: keep it raw, read nothing from it.
+        data = read_json(outcome, self.name) if outcome.content else None
         return Payment.from_provider(
-            provider_id=provider_id,
+            provider_id=None,
             invoice_id=payment.invoice_id,
             date=payment.date,
             amount=payment.amount,
             method=payment.method,
             reference=payment.reference,
-            raw=data or None,
+            raw=data if isinstance(data, dict) else None,
         )
-
-    def _find_payment(self, payment: Payment, paid_before: Any) -> LookupFlow:
-        # Cashaca cannot list payments; the invoice's paid amount tells whether ours landed, unless
-        # someone else paid in between (then the answer is UNKNOWN).
-        response = yield Step(ApiRequest("GET", f"/invoices/{_id(payment.invoice_id)}.json"))
-        assert isinstance(response, httpx.Response)
-        paid_now = m._dec(read_json(response, self.name).get("paid_amount"))
-        if paid_now == paid_before:
-            return Lookup.ABSENT
-        if paid_now == paid_before + payment.amount:
-            return Found("")
-        return Lookup.UNKNOWN
 
     # --- helpers -----------------------------------------------------------------------------------
     def _page(self, parse: Any) -> Any:

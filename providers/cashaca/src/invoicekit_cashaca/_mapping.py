@@ -19,7 +19,6 @@ from invoicekit.model import (
     ClientKind,
     Contact,
     CreditNote,
-    DocumentStatus,
     Invoice,
     InvoiceRow,
     Language,
@@ -32,6 +31,8 @@ __all__ = [
     "client_from_json",
     "document_lines",
     "invoice_from_json",
+    "may_reverse_charge",
+    "truthy",
     "type_id_for",
     "unsupported_client_fields",
     "unsupported_document_fields",
@@ -130,7 +131,7 @@ def client_body(client: Client) -> dict[str, Any]:
         "street": address.street if address else None,
         "postcode": address.postal_code if address else None,
         "city": address.city if address else None,
-        # Assumption (reference, Client): `country` takes the ISO 3166 code; the docs only say "Land".
+        # Assumed: `country` takes the ISO 3166 code; the v1 page only says "Land" (tombroucke's README sends 'BE').
         "country": address.country if address else None,
         "reference": client.external_id,
         "website": client.website,
@@ -193,13 +194,28 @@ def sales_type_id(doc: _Document) -> int:
     return 1 if any(row.vat_category is VatCategory.K for row in doc.rows) else 2
 
 
-def _row_category(rate: Decimal, data: dict[str, Any], client_type: int) -> tuple[VatCategory, str | None]:
+def truthy(value: Any) -> bool:
+    """A Rails boolean as JSON renders it (true, 1, "1", "true")."""
+    return str(value).strip().lower() in ("1", "true")
+
+
+def may_reverse_charge(data: dict[str, Any]) -> bool:
+    """Whether a document read back could be reverse charged: a 0 % line for a Belgian client, no
+    exemption reason. Only then is its sale worth reading (sale[reallocation_of_vat] is a sale field)."""
+    client_type = int((data.get("client") or {}).get("type_id") or 0)
+    zero = any(_dec(line.get("vat_percentage")) == 0 for line in data.get("commercial_document_lines") or [])
+    return zero and client_type in (BE_PRIVATE, BE_COMPANY) and not data.get("no_vat_reason")
+
+
+def _row_category(
+    rate: Decimal, data: dict[str, Any], client_type: int, reverse_charge: bool
+) -> tuple[VatCategory, str | None]:
     # Cashaca stores a percentage per line, not a VAT category; the category is inferred back from the
-    # sale's "reallocation of VAT" flag, the client type and the exemption reason (Assumption: the
-    # invoice carries `reallocation_of_vat` and `no_vat_reason` in its JSON, as the sale does).
+    # sale's reverse-charge flag (read by the caller from the sale), the client type and the invoice's
+    # no_vat_reason (stijn1989 Entity/Invoice.php).
     if rate > 0:
         return VatCategory.S, None
-    if str(data.get("reallocation_of_vat")) in ("1", "true", "True"):
+    if reverse_charge:
         return VatCategory.AE, None
     if client_type == EU_COMPANY:
         return VatCategory.K, None
@@ -209,9 +225,13 @@ def _row_category(rate: Decimal, data: dict[str, Any], client_type: int) -> tupl
     return (VatCategory.E, reason) if reason else (VatCategory.Z, None)
 
 
-def invoice_from_json(data: dict[str, Any], cls: type[Invoice] | type[CreditNote]) -> Invoice | CreditNote:
+def invoice_from_json(
+    data: dict[str, Any], cls: type[Invoice] | type[CreditNote], *, reverse_charge: bool = False
+) -> Invoice | CreditNote:
+    """A Cashaca invoice or credit note. Its JSON says nothing about payments: status and paid amount stay
+    unknown (None); ``list(unpaid=True)`` asks Cashaca which invoices are open."""
     client_data = data.get("client") or {
-        # Assumption (reference #4): older payloads flatten the client into client_* fields.
+        # Payloads without the nested client (stijn1989's 2020 entity) carry it as client_* fields.
         "id": data.get("client_id"),
         "name": data.get("client_name"),
         "vat_number": data.get("client_vat_number"),
@@ -225,7 +245,7 @@ def invoice_from_json(data: dict[str, Any], cls: type[Invoice] | type[CreditNote
     rows = []
     for line in sorted(data.get("commercial_document_lines") or [], key=lambda item: item.get("row_order") or 0):
         rate = _dec(line.get("vat_percentage"))
-        category, reason = _row_category(rate, data, client_type)
+        category, reason = _row_category(rate, data, client_type, reverse_charge)
         rows.append(
             InvoiceRow.from_provider(
                 description=line.get("description") or "",
@@ -237,13 +257,6 @@ def invoice_from_json(data: dict[str, Any], cls: type[Invoice] | type[CreditNote
             )
         )
     discount = _dec(data.get("discount_percentage"))
-    total = _dec(data.get("amount")) + _dec(data.get("vat_amount"))
-    paid = _dec(data.get("paid_amount"))
-    status = DocumentStatus.OPEN
-    if total > 0 and paid >= total:
-        status = DocumentStatus.PAID
-    elif paid > 0:
-        status = DocumentStatus.PARTIALLY_PAID
     issue = date.fromisoformat(data["date"])
     due = date.fromisoformat(data["due_date"]) if data.get("due_date") else None
     term = data.get("payment_term")
@@ -261,8 +274,6 @@ def invoice_from_json(data: dict[str, Any], cls: type[Invoice] | type[CreditNote
         "note": data.get("custom_text_bottom") or None,
         "order_reference": data.get("po_number") or None,
         "structured_communication": belgium.validate_ogm(ogm) if ogm else None,
-        "status": status,
-        "paid_amount": str(paid),
         "raw": data,
     }
     if cls is CreditNote:

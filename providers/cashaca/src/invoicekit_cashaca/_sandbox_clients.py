@@ -17,13 +17,15 @@ from invoicekit_cashaca._sandbox_http import (
     COMPANY_ID,
     Errors,
     Params,
+    api_route,
     as_int,
     blank,
-    endpoint,
+    enforces,
     json_response,
     not_found,
     page_of,
     read_params,
+    shaped,
     wrapped,
 )
 
@@ -31,9 +33,7 @@ __all__ = ["ResolvedClient", "client_routes", "render_client", "resolve_client"]
 
 # type_id (apipie docs): 0 BE private person or body without VAT number, 1 BE company, 2 company in another
 # EU country, 3 customer outside the EU, 4 private person in another EU country.
-# Assumption (reference §1 Client): clients and invoices accept all five, as POST /sales documents (the
-# reference notes the clients/invoices pages list 0-3 only, but then a private person elsewhere in the EU
-# could never be invoiced).
+# All five, as POST /sales documents (seed cashaca-api-v2-sales.txt) and the v1 invoice page lists.
 TYPE_IDS = (0, 1, 2, 3, 4)
 BE_COMPANY, EU_COMPANY = 1, 2
 LANGUAGES = ("nl", "fr", "en")
@@ -41,10 +41,10 @@ _TEXT_FIELDS = ("name", "contact", "email", "tel", "street", "postcode", "city",
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _validated(data: Params, errors: Errors, *, partial: bool, require_address: bool) -> Params:
+def _validated(sandbox: Sandbox, data: Params, errors: Errors, *, partial: bool) -> Params:
     """Clean client params, adding Rails-style errors; ``partial`` is an update, where every field is optional."""
     if "btw_number" in data and "vat_number" not in data:
-        # Assumption (reference #12): v2 still accepts the v1 name btw_number.
+        # The v1 name (seed cashaca-api-v1-invoice-create.txt); assumed still accepted by v2.
         data = {**data, "vat_number": data["btw_number"]}
     fields: Params = {}
     for name in _TEXT_FIELDS:
@@ -63,41 +63,41 @@ def _validated(data: Params, errors: Errors, *, partial: bool, require_address: 
         fields["type_id"] = type_id
     if (not partial or "name" in fields) and not fields.get("name"):
         errors.add("name", "can't be blank")
-    if require_address:
-        # The invoice docs mark the client's street, postcode and city as required.
-        for name in ("street", "postcode", "city"):
-            if not fields.get(name):
-                errors.add(name, "can't be blank")
+    # No address is required: only the v1 invoice page marks street, postcode and city required, and the
+    # production Apps Script creates v2 invoices for consumers with none.
 
     if "vat_number" in data:
-        fields["vat_number"] = _vat_number(data.get("vat_number"), fields.get("type_id"), errors)
+        fields["vat_number"] = _vat_number(sandbox, data.get("vat_number"), fields.get("type_id"), errors)
     if "language" in data:
         language = None if blank(data["language"]) else str(data["language"]).strip().lower()
-        if language is not None and language not in LANGUAGES:
+        if language is not None and language not in LANGUAGES and enforces(sandbox, "client.language_not_in_list"):
             errors.add("language", "is not included in the list")
         fields["language"] = language
-    if fields.get("email") and not _EMAIL.match(fields["email"]):
+    if fields.get("email") and not _EMAIL.match(fields["email"]) and enforces(sandbox, "client.email_invalid"):
         errors.add("email", "is invalid")
     return fields
 
 
-def _vat_number(value: Any, type_id: int | None, errors: Errors) -> str | None:
+def _vat_number(sandbox: Sandbox, value: Any, type_id: int | None, errors: Errors) -> str | None:
     if blank(value):
         return None
     try:
-        # Assumption (reference §1 Client): the number is stored normalised (BE0403019261), as it is shown.
+        # Assumed: the number is stored normalised (BE0403019261); stijn1989 sends "0670.448.261" and reads
+        # back a client.
         number = validate_vat(str(value))
     except InvalidNumber as exc:
+        # Refused: stijn1989's live test creates a client with BE54785255441 and expects an error.
         errors.add("vat_number", f"is not a valid VAT number ({exc})")
         return None
-    if type_id == BE_COMPANY and not number.startswith("BE"):
+    if type_id == BE_COMPANY and not number.startswith("BE") and enforces(sandbox, "client.be_company_foreign_vat"):
         errors.add("vat_number", "is not a Belgian VAT number, but the client is a Belgian company (type_id 1)")
     return number
 
 
-def _require_vat(fields: Params, errors: Errors) -> None:
-    # Assumption (reference §1 Client): a company client (type_id 1 or 2) needs its VAT number; persons and
-    # bodies without one are type_id 0 or 4, and customers outside the EU (3) have none we could check.
+def _require_vat(sandbox: Sandbox, fields: Params, errors: Errors) -> None:
+    # A company client (type_id 1 or 2) needs its VAT number: assumed (see provenance.toml).
+    if not enforces(sandbox, "client.company_without_vat_number"):
+        return
     if fields.get("type_id") in (BE_COMPANY, EU_COMPANY) and not fields.get("vat_number"):
         errors.add("vat_number", "can't be blank for a company (type_id 1 or 2)")
 
@@ -132,16 +132,16 @@ def new_client_record(fields: Params) -> Params:
     return record
 
 
-def render_client(record: Params) -> Params:
+def render_client(sandbox: Sandbox, record: Params) -> Params:
     shown = {"id": record["id"], **record}  # Rails lists the id first
     shown["btw_number"] = record.get("vat_number")  # the v1 name, still in v2 answers (stijn Entity/Client)
     shown["all_client_tags_list"] = list(record.get("client_tag_list") or [])
-    return shown
+    return shaped(sandbox, "client", shown)
 
 
 def create_client(sandbox: Sandbox, data: Params, errors: Errors) -> Params:
-    fields = _validated(data, errors, partial=False, require_address=False)
-    _require_vat(fields, errors)
+    fields = _validated(sandbox, data, errors, partial=False)
+    _require_vat(sandbox, fields, errors)
     errors.raise_if_any()
     record = new_client_record(fields)
     record["id"] = sandbox.store.insert(CLIENTS, record)
@@ -168,10 +168,11 @@ class ResolvedClient:
 def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedClient:
     """Find or prepare the client of a new document from its inline ``client`` params, adding errors.
 
-    Assumption (reference #4): the inline client is matched by ``id``, else by VAT number, else by name
-    (case-insensitive); a match is not modified, the document keeps the inline values as its snapshot
-    (``client_name``, ``client_address1``, ...). Without a match a new client is created, but only once the
-    whole document is valid: like a Rails transaction, a refused document leaves no client behind.
+    Assumed (nothing documents a client id or the matching): the inline client is matched by ``id``, else
+    by VAT number, else by name (case-insensitive); a match is not modified, the document keeps the inline
+    values as its snapshot (``client_name``, ``client_address1``, ...). Without a match a new client is
+    created, but only once the whole document is valid: like a Rails transaction, a refused document leaves
+    no client behind.
     """
     stored: Params | None = None
     client_id = as_int(data.get("id"), "client_id", errors)
@@ -181,7 +182,7 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
             errors.add("client_id", "does not exist")
             return ResolvedClient(None, {})
     else:
-        probe = _validated(data, Errors(), partial=True, require_address=False)
+        probe = _validated(sandbox, data, Errors(), partial=True)
         vat = probe.get("vat_number")
         name = (probe.get("name") or "").casefold()
         candidates = sandbox.store.all(CLIENTS)
@@ -189,14 +190,11 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
         if stored is None and not vat and name:
             stored = next((c for c in candidates if (c.get("name") or "").casefold() == name), None)
     if stored is None:
-        fields = _validated(data, errors, partial=False, require_address=True)
-        _require_vat(fields, errors)
+        fields = _validated(sandbox, data, errors, partial=False)
+        _require_vat(sandbox, fields, errors)
         return ResolvedClient(None, new_client_record(fields))
-    inline = _validated(data, errors, partial=True, require_address=False)
+    inline = _validated(sandbox, data, errors, partial=True)
     snapshot = {**stored, **{k: v for k, v in inline.items() if v is not None}}
-    for name in ("street", "postcode", "city"):
-        if not snapshot.get(name):
-            errors.add(name, "can't be blank")
     return ResolvedClient(stored, snapshot)
 
 
@@ -208,10 +206,10 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             errors = Errors()
             data = wrapped(await read_params(request), "client", errors)
             errors.raise_if_any()
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 record = create_client(sandbox, data, errors)
-            return json_response(render_client(record), 201)
-        return json_response([render_client(c) for c in page_of(request, store.all(CLIENTS))])
+            return json_response(render_client(sandbox, record), 201)
+        return json_response([render_client(sandbox, c) for c in page_of(request, store.all(CLIENTS))])
 
     async def show(request: Request) -> Response:
         client_id = int(request.path_params["id"])
@@ -225,30 +223,29 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             # On update every field is optional and nil is allowed (apipie v2 clients/update).
             if "type_id" not in data:
                 data = {**data, "type_id": record.get("type_id")}
-            fields = _validated(data, errors, partial=True, require_address=False)
+            fields = _validated(sandbox, data, errors, partial=True)
             merged = {**record, **fields}
-            _require_vat(merged, errors)
+            _require_vat(sandbox, merged, errors)
             errors.raise_if_any()
             merged["updated_at"] = utc_timestamp()
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 store.replace(CLIENTS, client_id, merged)
             record = merged
-        return json_response(render_client(record))
+        return json_response(render_client(sandbox, record))
 
     async def search(request: Request) -> Response:
         query = (request.query_params.get("q") or "").strip().casefold()
         phone = _digits(request.query_params.get("phone") or "")
         found = []
         for client in store.all(CLIENTS):
-            haystack = " ".join(
-                str(client.get(f) or "")
-                for f in ("name", "vat_number", "reference", "email", "contact", "city", "street")
-            ).casefold()
-            if query and query not in haystack:
+            # "Zoeken naar een klant op basis van de naam of deel" (stijn1989 Api/Client.php search()):
+            # q matches part of the name, nothing else.
+            if query and query not in str(client.get("name") or "").casefold():
                 continue
+            # Assumed: phone (sent by maartendeblock and tombroucke) matches the digits of the client's tel.
             if phone and phone not in _digits(client.get("tel") or ""):
                 continue
-            found.append(render_client(client))
+            found.append(render_client(sandbox, client))
         return json_response(page_of(request, found))
 
     async def valid_be_vat_number(request: Request) -> Response:
@@ -260,10 +257,10 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
         return json_response({"valid": valid})
 
     return [
-        Route("/api/v2/clients.json", endpoint(sandbox, index), methods=["GET", "POST"]),
-        Route("/api/v2/clients/search.json", endpoint(sandbox, search), methods=["GET"]),
-        Route("/api/v2/clients/valid_be_vat_number.json", endpoint(sandbox, valid_be_vat_number), methods=["GET"]),
-        Route("/api/v2/clients/{id:int}.json", endpoint(sandbox, show), methods=["GET", "PUT", "PATCH"]),
+        api_route(sandbox, "/clients.json", index, ["GET", "POST"]),
+        api_route(sandbox, "/clients/search.json", search, ["GET"]),
+        api_route(sandbox, "/clients/valid_be_vat_number.json", valid_be_vat_number, ["GET"]),
+        api_route(sandbox, "/clients/{id:int}.json", show, ["GET", "PUT", "PATCH"]),
     ]
 
 

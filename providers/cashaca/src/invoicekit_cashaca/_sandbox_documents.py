@@ -8,7 +8,7 @@ they correct by its number.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from invoicekit_cashaca._sandbox_http import (
     CREDIT_NOTES,
     FINANCIAL_TRANSACTIONS,
     INVOICES,
+    QUOTATIONS,
     SALES,
     Errors,
     Params,
@@ -31,12 +32,15 @@ from invoicekit_cashaca._sandbox_http import (
     as_decimal,
     as_int,
     blank,
+    enforces,
     lines_param,
     money,
+    shaped,
     wrapped,
 )
 from invoicekit_cashaca._sandbox_numbers import (
     EARLY_PAYMENT_DISCOUNT,
+    EU_VAT_RATES,
     FIXED_DISCOUNT,
     NO_DISCOUNT,
     PERCENT_DISCOUNT,
@@ -48,24 +52,33 @@ from invoicekit_cashaca._sandbox_numbers import (
 __all__ = [
     "CREDIT_NOTE",
     "INVOICE",
+    "QUOTATION",
     "DocumentKind",
+    "book_sale",
+    "client_link",
     "create_document",
     "paid_by_sale",
     "render_document",
+    "sale_params",
     "total_of",
 ]
 
-# Assumption (reference §1 Invoice create): a line's VAT percentage must be a Belgian rate; OSS rates of other
-# countries (vat_rates.json) belong to OSS sales, which this sandbox does not model.
+# Assumed refusal (document.line.rate_not_belgian): outside OSS sales a line's VAT percentage is a Belgian
+# rate; an OSS sale (sales_type_id 3) takes the rates of vat_rates.json.
 ALLOWED_RATES = frozenset(Decimal(rate) for rate in (0, 6, 12, 21))
-# Assumption (reference §1 Invoice create): without `payment_term` the account's default term applies: 30 days.
+OSS_RATES = frozenset(Decimal(rate) for rates in EU_VAT_RATES.values() for rate in rates)
+# Assumed default: without `payment_term` the account's default term applies: 30 days.
 DEFAULT_PAYMENT_TERM = 30
 _PERCENT_STYLES = (PERCENT_DISCOUNT, EARLY_PAYMENT_DISCOUNT)
 # sales_type_id (apipie docs): 1 goods, 2 services, 3 OSS.
 SALES_TYPES = (1, 2, 3)
-# Assumption (reference §1 Invoice response: "status_id values are unknown"): 1 = booked, 2 = sent (by e-mail
+# Assumed (status_id values are unknown): 1 = booked, 2 = sent (by e-mail
 # or Peppol). Whether it is paid shows in `paid_amount` and in unpaid.json, not in the status.
 STATUS_BOOKED, STATUS_SENT = 1, 2
+
+
+#: Whether a refusal (named as in provenance.toml) is on.
+Refusals = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -77,36 +90,40 @@ class DocumentKind:
 
 INVOICE = DocumentKind(INVOICES, "invoice", "Invoice")
 CREDIT_NOTE = DocumentKind(CREDIT_NOTES, "credit_note", "Credit note")
+#: A quotation is made like an invoice (maartendeblock Apis/Quotation.php: client + quotation) but books no sale.
+QUOTATION = DocumentKind(QUOTATIONS, "quotation", "Quotation")
 
 
 # --- validation ------------------------------------------------------------------------------------------
 
 
-def _rate(value: Any, field: str, errors: Errors) -> Decimal | None:
+def _rate(value: Any, field: str, errors: Errors, allowed: frozenset[Decimal] | None) -> Decimal | None:
     rate = as_decimal(value, field, errors)
-    if rate is not None and rate not in ALLOWED_RATES:
+    if rate is not None and allowed is not None and rate not in allowed:
         errors.add(field, "is not included in the list")
         return None
     return rate
 
 
-def _lines(doc: Params, global_rate: Decimal | None, errors: Errors) -> list[Params]:
+def _lines(
+    doc: Params, global_rate: Decimal | None, errors: Errors, allowed: frozenset[Decimal] | None, on: Refusals
+) -> list[Params]:
     raw = doc.get("commercial_document_lines_attributes", doc.get("commercial_document_lines"))
     items = lines_param(raw, "commercial_document_lines", errors)
-    if not items and "commercial_document_lines" not in errors.by_field:
-        errors.add("commercial_document_lines", "can't be blank")
+    # No lines is no error: the v1 page marks them optional and maartendeblock's docblocks create invoices,
+    # credit notes and quotations with a serial number and a date only.
     lines: list[Params] = []
     for index, item in enumerate(items):
-        # Assumption (reference #3): Rails keys the errors of nested records as "<association>.<field>".
+        # Assumed: Rails keys the errors of nested records as "<association>.<field>".
         prefix = "commercial_document_lines."
-        if blank(item.get("description")):
+        if blank(item.get("description")) and on("document.line.description_blank"):
             errors.add(prefix + "description", "can't be blank")
         quantity = as_decimal(item.get("number_skus"), prefix + "number_skus", errors)
         price = as_decimal(item.get("unit_price"), prefix + "unit_price", errors)
-        # Assumption (reference #12): the v1 names (btw_*) are still accepted, here and below.
+        # The v1 names (btw_*, seed cashaca-api-v1-invoice-create.txt) are assumed still accepted.
         rate_value = item.get("vat_percentage", item.get("btw_percentage"))
-        rate = _rate(rate_value, prefix + "vat_percentage", errors) if not blank(rate_value) else global_rate
-        if rate is None and blank(rate_value) and global_rate is None:
+        rate = _rate(rate_value, prefix + "vat_percentage", errors, allowed) if not blank(rate_value) else global_rate
+        if rate is None and blank(rate_value) and global_rate is None and on("document.line.vat_percentage_blank"):
             errors.add(prefix + "vat_percentage", "can't be blank (give it per line or for the whole document)")
         row_order = as_int(item.get("row_order"), prefix + "row_order", errors)
         lines.append(
@@ -126,13 +143,15 @@ def _text(doc: Params, name: str) -> str | None:
     return None if blank(value) else str(value)
 
 
-def _discount(doc: Params, errors: Errors) -> tuple[int, Decimal | None, Decimal | None]:
+def _discount(doc: Params, errors: Errors, on: Refusals) -> tuple[int, Decimal | None, Decimal | None]:
     style = as_int(doc.get("discount_style_id"), "discount_style_id", errors) or NO_DISCOUNT
     if style not in (NO_DISCOUNT, FIXED_DISCOUNT, PERCENT_DISCOUNT, EARLY_PAYMENT_DISCOUNT):
         errors.add("discount_style_id", "is not included in the list")
         style = NO_DISCOUNT
     percentage = as_decimal(doc.get("discount_percentage"), "discount_percentage", errors)
     fixed = as_decimal(doc.get("discount_amount"), "discount_amount", errors)
+    if not on("document.discount_invalid"):
+        return style, percentage, fixed
     if style in _PERCENT_STYLES:
         if percentage is None:
             errors.add("discount_percentage", "can't be blank")
@@ -146,9 +165,9 @@ def _discount(doc: Params, errors: Errors) -> tuple[int, Decimal | None, Decimal
     return style, percentage, fixed
 
 
-def _sale(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params:
-    # Assumption (reference §1 Invoice create): a missing `sale` block is tolerated (the production Apps Script
-    # sends sales_type_id inside `invoice` and no `sale`); both places are read.
+def sale_params(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params:
+    # A missing `sale` block is tolerated: the production Apps Script (which throws on a non-2xx answer)
+    # sends sales_type_id inside `invoice` and no `sale`; both places are read.
     type_value = sale.get("sales_type_id", doc.get("sales_type_id"))
     sales_type = as_int(type_value, "sales_type_id", errors)
     if sales_type is None and not errors.by_field.get("sales_type_id"):
@@ -162,8 +181,8 @@ def _sale(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params
     return {
         "sales_type_id": sales_type,
         "description": _text(sale, "description"),
-        "reallocation_of_vat": as_bool(realloc) if realloc is not None else False,
-        "abc_sale": as_bool(sale.get("abc_sale")) if sale.get("abc_sale") is not None else False,
+        "reallocation_of_vat": bool(as_bool(realloc, "reallocation_of_vat", errors)),
+        "abc_sale": bool(as_bool(sale.get("abc_sale"), "abc_sale", errors)),
         "sales_category_id": as_int(sale.get("sales_category_id"), "sales_category_id", errors),
     }
 
@@ -174,28 +193,37 @@ def _sale(sale: Params, doc: Params, client_type: Any, errors: Errors) -> Params
 def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today: date) -> Params:
     """Validate and store a new invoice or credit note with its sale; raises ApiError 422 with every error.
 
-    Call it holding ``sandbox.lock``: the uniqueness check and the number must not interleave.
+    Call it inside ``sandbox.store.transaction()``: the uniqueness check and the number must not interleave,
+    across server processes too.
     """
     store = sandbox.store
     errors = Errors()
+
+    def on(refusal: str) -> bool:
+        return enforces(sandbox, refusal)
+
     client_data = wrapped(params, "client", errors)
-    doc = wrapped(params, kind.wrapper, errors)
-    sale_data = wrapped(params, "sale", errors, required=False)
+    doc = wrapped(params, kind.wrapper, errors, beside=("client", "sale"))
+    sale_data = wrapped(params, "sale", errors, required=False, beside=("client", kind.wrapper))
     errors.raise_if_any()
 
     resolved = resolve_client(sandbox, client_data, errors)
+    sale = sale_params(sale_data, doc, resolved.snapshot.get("type_id"), errors)
+    allowed: frozenset[Decimal] | None = OSS_RATES if sale["sales_type_id"] == 3 else ALLOWED_RATES
+    if not on("document.line.rate_not_belgian"):
+        allowed = None
     issued = as_date(doc.get("date"), "date", errors)
     if issued is None and "date" not in errors.by_field:
         errors.add("date", "can't be blank")
     delivery = as_date(doc.get("delivery_date"), "delivery_date", errors)
     term = as_int(doc.get("payment_term"), "payment_term", errors)
-    if term is not None and term < 0:
+    if term is not None and term < 0 and on("document.payment_term_negative"):
         errors.add("payment_term", "must be greater than or equal to 0")
     global_rate_value = doc.get("vat_percentage", doc.get("btw_percentage"))
-    global_rate = _rate(global_rate_value, "vat_percentage", errors)
-    lines = _lines(doc, global_rate, errors)
-    style, percentage, fixed = _discount(doc, errors)
-    sale = _sale(sale_data, doc, resolved.snapshot.get("type_id"), errors)
+    global_rate = _rate(global_rate_value, "vat_percentage", errors, allowed)
+    lines = _lines(doc, global_rate, errors, allowed, on)
+    style, percentage, fixed = _discount(doc, errors, on)
+    pay_message = bool(as_bool(doc.get("pay_message"), "pay_message", errors))
     ids = {
         name: as_int(doc.get(name), name, errors)
         for name in ("financial_discount_days", "sales_category_id", "project_id")
@@ -205,14 +233,14 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     serial = _text(doc, "serial_number")
     if serial is not None:
         serial = serial.strip()
-        if any(record.get("serial_number") == serial for record in existing):
+        if any(record.get("serial_number") == serial for record in existing) and on("document.serial_number_taken"):
             errors.add("serial_number", "has already been taken")
-    elif kind is CREDIT_NOTE:
-        errors.add("serial_number", "can't be blank")  # required for credit notes (credit_notes docs)
+    elif kind is CREDIT_NOTE and on("credit_note.serial_number_blank"):
+        errors.add("serial_number", "can't be blank")
 
     reference = _text(doc, "reference")
     known = {invoice.get("serial_number") for invoice in store.all(INVOICES)} if kind is CREDIT_NOTE else set()
-    if kind is CREDIT_NOTE and reference is not None and reference not in known:
+    if kind is CREDIT_NOTE and reference is not None and reference not in known and on("credit_note.reference_unknown"):
         errors.add("reference", "does not match the number of an existing invoice")
 
     ogm: str | None = None
@@ -220,11 +248,18 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         try:
             ogm = validate_ogm(str(doc["ogm"]))
         except InvalidNumber as exc:
-            errors.add("ogm", f"is invalid ({exc})")
+            if on("document.ogm_invalid"):
+                errors.add("ogm", f"is invalid ({exc})")
 
     rows = [Row(line["number_skus"], line["unit_price"], line["vat_percentage"]) for line in lines]
-    totals = document_totals(rows, style, percentage, fixed) if rows and not errors else None
-    if totals is not None and style == FIXED_DISCOUNT and fixed and fixed > totals.line_extension:
+    totals = document_totals(rows, style, percentage, fixed) if not errors else None
+    if (
+        totals is not None
+        and style == FIXED_DISCOUNT
+        and fixed
+        and fixed > totals.lines
+        and on("document.discount_invalid")
+    ):
         errors.add("discount_amount", "must be less than or equal to the total of the lines")
     errors.raise_if_any()
     assert issued is not None
@@ -235,7 +270,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     serial = serial or serial_for_year(existing, issued.year)
     if kind is INVOICE and ogm is None:
         try:
-            # Assumption (reference §1 Invoice response): without an `ogm` of its own the invoice gets the
+            # Assumed (default invoice.ogm): without an `ogm` of its own the invoice gets the
             # structured communication built from its number (what proposed_invoice_ogm.json proposes).
             ogm = ogm_from_reference(serial)
         except InvalidNumber:
@@ -243,24 +278,11 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     now = utc_timestamp()
     term = DEFAULT_PAYMENT_TERM if term is None else term
     sign = -1 if kind is CREDIT_NOTE else 1
-    by_rate = {f"amount_at_{b.rate.normalize():f}": money(sign * b.taxable_amount) for b in totals.breakdown}
-    sale_id = store.insert(
-        SALES,
-        {
-            "date": issued.isoformat(),
-            "client_id": client["id"],
-            "company_id": COMPANY_ID,
-            # Assumption (reference §1 Payments): a credit note is booked as a negative sale.
-            "amount": money(sign * totals.tax_exclusive),
-            "vat_amount": money(sign * totals.vat_total),
-            **{f"amount_at_{rate}": by_rate.get(f"amount_at_{rate}", "0.00") for rate in (0, 6, 12, 21)},
-            **sale,
-            "invoice_id": None,
-            "credit_note_id": None,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    # Assumed: a credit note is booked as a negative sale.
+    sale_id = None
+    if kind is not QUOTATION:
+        amounts = {rate_total.rate: sign * rate_total.taxable for rate_total in totals.by_rate}
+        sale_id = book_sale(sandbox, int(client["id"]), issued, amounts, sign * totals.vat, sale)
     company = store.get(COMPANY, COMPANY_ID) or {}
     record: Params = {
         "serial_number": serial,
@@ -290,7 +312,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         "delivery_date": delivery.isoformat() if delivery else None,
         "last_send": None,
         "last_seen": None,
-        "pay_message": as_bool(doc.get("pay_message")) if doc.get("pay_message") is not None else False,
+        "pay_message": pay_message,
         "custom_text_top": _text(doc, "custom_text_top"),
         "custom_text_bottom": _text(doc, "custom_text_bottom"),
         "internal_description": _text(doc, "internal_description"),
@@ -298,7 +320,7 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         "caption": None,
         "email_error": None,
         "discount_style_id": style,
-        "discount_amount": money(totals.allowance_total),
+        "discount_amount": money(totals.discount),
         "discount_percentage": money(percentage if percentage and style in _PERCENT_STYLES else Decimal(0)),
         "financial_discount_days": ids["financial_discount_days"],
         "valid_till": None,
@@ -317,10 +339,8 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         "po_number": _text(doc, "po_number"),
         "numeric_serial_number_version": int("".join(ch for ch in serial if ch.isdigit()) or 0) or None,
         "no_vat_reason": _text(doc, "no_vat_reason"),
-        # Assumption (reference §1 Invoice response): the sale's reverse-charge flag shows on the invoice.
-        "reallocation_of_vat": sale["reallocation_of_vat"],
-        "amount": money(totals.tax_exclusive),
-        "vat_amount": money(totals.vat_total),
+        "amount": money(totals.net),
+        "vat_amount": money(totals.vat),
         "client_key": secrets.token_hex(12),
         "commercial_document_lines": [],
     }
@@ -344,11 +364,38 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         for line in lines
     ]
     store.replace(kind.collection, record_id, record)
-    sale_record = store.get(SALES, sale_id)
-    assert sale_record is not None
-    sale_record["invoice_id" if kind is INVOICE else "credit_note_id"] = record_id
-    store.replace(SALES, sale_id, sale_record)
+    if sale_id is not None:
+        sale_record = store.get(SALES, sale_id)
+        assert sale_record is not None
+        sale_record["invoice_id" if kind is INVOICE else "credit_note_id"] = record_id
+        store.replace(SALES, sale_id, sale_record)
     return record
+
+
+def book_sale(
+    sandbox: Sandbox, client_id: int, issued: date, amounts: Mapping[Decimal, Decimal], vat: Decimal, sale: Params
+) -> int:
+    """Store a sale: its net amount per VAT rate (``amount_at_0`` .. ``amount_at_21``, seed
+    cashaca-api-v2-sales.txt), its VAT and the sale params. Returns its id."""
+    now = utc_timestamp()
+    net = sum(amounts.values(), Decimal(0))
+    per_rate = {f"amount_at_{rate.normalize():f}": money(amount) for rate, amount in amounts.items()}
+    return sandbox.store.insert(
+        SALES,
+        {
+            "date": issued.isoformat(),
+            "client_id": client_id,
+            "company_id": COMPANY_ID,
+            "amount": money(net),
+            "vat_amount": money(vat),
+            **{f"amount_at_{rate}": per_rate.get(f"amount_at_{rate}", "0.00") for rate in (0, 6, 12, 21)},
+            **sale,
+            "invoice_id": None,
+            "credit_note_id": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -358,6 +405,8 @@ def paid_by_sale(sandbox: Sandbox) -> dict[int, Decimal]:
     """What has been paid on each sale: the sum of its financial transactions."""
     paid: dict[int, Decimal] = {}
     for transaction in sandbox.store.all(FINANCIAL_TRANSACTIONS):
+        if transaction.get("sale_id") is None or transaction.get("amount") is None:
+            continue  # stored by a strict sandbox, which does not refuse an incomplete payment
         sale_id = int(transaction["sale_id"])
         paid[sale_id] = paid.get(sale_id, Decimal(0)) + Decimal(str(transaction["amount"]))
     return paid
@@ -368,23 +417,24 @@ def total_of(record: Mapping[str, Any]) -> Decimal:
     return Decimal(str(record["amount"])) + Decimal(str(record["vat_amount"]))
 
 
+def client_link(record: Params, base_url: str, kind: DocumentKind, extension: str) -> str:
+    """Where the client reads the document (html_url_for_client and its pdf and xml siblings); the sandbox
+    serves these links itself (documents_routes)."""
+    return f"{base_url.rstrip('/')}/documents/{kind.collection}/{record.get('client_key')}.{extension}"
+
+
 def render_document(
-    record: Params, *, client: Params | None, paid: Decimal, base_url: str, kind: DocumentKind
+    sandbox: Sandbox, record: Params, *, client: Params | None, base_url: str, kind: DocumentKind
 ) -> Params:
-    """A stored invoice or credit note as the API shows it."""
+    """A stored invoice or credit note as the API shows it (stijn1989 Entity/Invoice.php lists the fields)."""
     # Rails lists the id first.
     shown = {"id": record["id"], **{key: value for key, value in record.items() if key != "client_key"}}
     if shown.get("ogm"):
-        # Assumption (reference §1 Invoice response): the API shows the OGM formatted +++ddd/dddd/ddddd+++, as
-        # printed on Belgian invoices; the store keeps its 12 digits.
+        # Assumed: the API shows the OGM formatted +++ddd/dddd/ddddd+++, as printed on Belgian invoices; the
+        # store keeps its 12 digits.
         shown["ogm"] = format_ogm(str(shown["ogm"]))
-    shown["client"] = render_client(client) if client is not None else None
-    # Assumption (reference #5): `paid_amount` (our name) is the sum of the payments booked on the sale, so
-    # a reader can tell paid, partly paid and open apart.
-    shown["paid_amount"] = money(paid)
-    link = f"{base_url.rstrip('/')}/documents/{kind.collection}/{record.get('client_key')}"
-    # The client links of the real API point at pages on the Cashaca site; the sandbox does not serve them.
-    shown["html_url_for_client"] = link + ".html"
-    shown["pdf_url_for_client"] = link + ".pdf"
-    shown["xml_url_for_client"] = link + ".xml"
-    return shown
+    # The nested client: maartendeblock reads $invoice['client']['vat_number'] (Apis/Invoice.php).
+    shown["client"] = render_client(sandbox, client) if client is not None else None
+    for extension in ("html", "pdf", "xml"):
+        shown[f"{extension}_url_for_client"] = client_link(record, base_url, kind, extension)
+    return shaped(sandbox, kind.wrapper, shown)

@@ -7,19 +7,33 @@ every value rendered as plain JSON (ids as ints, dates ``YYYY-MM-DD``, timestamp
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from invoicekit.model import round2
-from invoicekit.sandbox import Sandbox
+from invoicekit.sandbox import (
+    ApiError,
+    BodyError,
+    FieldError,
+    FieldErrors,
+    Provenance,
+    Sandbox,
+    coerce_bool,
+    coerce_date,
+    coerce_decimal,
+    coerce_int,
+    page_window,
+    read_form,
+    read_json,
+    served,
+)
 
 __all__ = [
     "CLIENTS",
@@ -30,23 +44,31 @@ __all__ = [
     "FINANCIAL_TRANSACTIONS",
     "INVOICES",
     "MONEY_ACCOUNTS",
+    "PROJECTS",
+    "QUOTATIONS",
     "SALES",
     "ApiError",
     "Errors",
     "Handler",
     "Params",
+    "api_route",
     "as_bool",
     "as_date",
     "as_decimal",
     "as_int",
     "blank",
+    "cents",
     "endpoint",
+    "enforces",
     "json_response",
     "lines_param",
     "money",
     "not_found",
     "page_of",
+    "provenance",
     "read_params",
+    "shaped",
+    "squeeze_paths",
     "wrapped",
 ]
 
@@ -55,6 +77,8 @@ MAX_PAGE = 100
 # Store collections.
 CLIENTS = "clients"
 INVOICES = "invoices"
+QUOTATIONS = "quotations"
+PROJECTS = "projects"
 CREDIT_NOTES = "credit_notes"
 SALES = "sales"
 FINANCIAL_TRANSACTIONS = "financial_transactions"
@@ -68,35 +92,17 @@ Params = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-class ApiError(Exception):
-    """Stops a handler and answers ``status`` with ``body``."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
 def not_found() -> ApiError:
-    # Assumption (reference #3): an unknown id answers 404 {"error": "not found"}.
+    # An unknown id is an error (stijn1989's testUnexistedClient); the 404 body is assumed (provenance.toml).
     return ApiError(404, {"error": "not found"})
 
 
-class Errors:
-    """Field errors gathered over a whole request, like ``record.errors`` in Rails."""
-
-    def __init__(self) -> None:
-        self.by_field: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.by_field.setdefault(field, []).append(message)
-
-    def __bool__(self) -> bool:
-        return bool(self.by_field)
+class Errors(FieldErrors):
+    """Field errors gathered over a whole request, answered the Rails way."""
 
     def raise_if_any(self) -> None:
         if self.by_field:
-            # Assumption (reference #3): validation failures answer 422 {"errors": {"field": ["message"]}}.
+            # Assumed (errors.rails_422): validation failures answer 422 {"errors": {"field": ["message"]}}.
             raise ApiError(422, {"errors": self.by_field})
 
 
@@ -104,12 +110,28 @@ def json_response(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
+def provenance(sandbox: Sandbox) -> Provenance:
+    assert sandbox.provenance is not None, "the Cashaca sandbox is always built with its provenance data"
+    return sandbox.provenance
+
+
+def shaped(sandbox: Sandbox, resource: str, record: Params) -> Params:
+    """``record`` as served: every field listed in provenance.toml, the assumed ones dropped in strict mode."""
+    shown: Params = served(sandbox, resource, record)
+    return shown
+
+
+def enforces(sandbox: Sandbox, refusal: str) -> bool:
+    """Whether a refusal is on (assumed refusals are off in strict mode)."""
+    return provenance(sandbox).enforces(refusal, strict=sandbox.strict)
+
+
 def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
     """Wrap a handler with Cashaca's token check and the error answers."""
 
     async def wrapper(request: Request) -> Response:
-        # Assumption (reference #1): every call, POST and PUT included, authenticates with ?token= only;
-        # a missing or wrong token answers 401 {"error": ...}.
+        # Every call, POST and PUT included, authenticates with ?token= (seed 000 lists it on every path).
+        # Assumed: a missing or wrong token answers 401 {"error": ...}.
         if not sandbox.accepts(request.query_params.get("token")):
             return json_response({"error": "Invalid or missing API token"}, 401)
         try:
@@ -120,61 +142,72 @@ def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
     return wrapper
 
 
+def api_route(sandbox: Sandbox, path: str, handler: Handler, methods: list[str]) -> Route:
+    """A route under ``/api/v2`` whose every method is listed in provenance.toml as an endpoint; an assumed
+    one answers like an unknown route in strict mode."""
+    full = "/api/v2" + path
+    listed = full.replace("{id:int}", "{id}")
+    served = {
+        method
+        for method in methods
+        if provenance(sandbox).serves("endpoint", f"{method} {listed}", strict=sandbox.strict)
+    }
+    wrapped_handler = endpoint(sandbox, handler)
+
+    async def gate(request: Request) -> Response:
+        if request.method not in served:
+            return json_response({"error": "not found"}, 404)
+        return await wrapped_handler(request)
+
+    return Route(full, gate, methods=methods)
+
+
 # --- request parsing -------------------------------------------------------------------------------------
 
-_BRACKETS = re.compile(r"\[([^\]]*)\]")
-
-
-def _set_nested(target: Params, key: str, value: str) -> None:
-    """Rack's nested params: ``invoice[lines][0][description]=x`` and ``tags[]=a``."""
-    head, _, rest = key.partition("[")
-    parts = [head] + (_BRACKETS.findall("[" + rest) if rest else [])
-    node: Any = target
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "":  # "name[]": append to a list
-            if isinstance(node, list):
-                node.append(value if last else {})
-                node = node[-1]
-            continue
-        nxt = parts[i + 1] if not last else None
-        if last:
-            node[part] = value
-        else:
-            default: Any = [] if nxt == "" else {}
-            node = node.setdefault(part, default)
+_FORM_MARK = "\0form"
+#: A body larger than this is refused (413) before it is parsed.
+MAX_BODY = 1_000_000
 
 
 async def read_params(request: Request) -> Params:
     """The request body as params: JSON (what clients send), or form-encoded as Rails also accepts.
 
-    Assumption (reference §1 Transport): the API parses bodies the way any Rails app does, so the
+    Assumed (body.form_encoded): the API parses bodies the way any Rails app does, so the
     ``client[name]=...`` params of the apipie pages work as a form body as well as wrapped JSON.
     """
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    content_type = request.headers.get("content-type", "")
-    if "application/x-www-form-urlencoded" in content_type:
-        params: Params = {}
-        for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
-            _set_nested(params, key, value)
-        return params
     try:
-        # parse_float=Decimal: 123.97 sent as a JSON number must not pick up binary float noise.
-        data = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
-        # Assumption (reference #3): Rails answers a body it cannot parse with 400 before any validation.
-        raise ApiError(400, {"error": "the request body is not valid JSON"}) from None
+        if "application/x-www-form-urlencoded" in request.headers.get("content-type", ""):
+            params = await read_form(request, max_bytes=MAX_BODY, nested=True)
+            # Rails wraps JSON bodies only; a form body keeps its keys as they are.
+            return {**params, _FORM_MARK: True} if params else params
+        data = await read_json(request, max_bytes=MAX_BODY)
+    except BodyError as exc:
+        # Assumed (body.unparseable): Rails answers a body it cannot read with 400 (413 when too large).
+        raise ApiError(413 if exc.too_large else 400, {"error": str(exc)}) from None
+    if data is None:
+        return {}
+    if isinstance(data, list):
+        return {"_json": data}  # Rails puts a JSON array body under _json (tombroucke posts "[]")
     if not isinstance(data, dict):
         raise ApiError(400, {"error": "the request body must be a JSON object"})
     return data
 
 
-def wrapped(params: Params, name: str, errors: Errors, *, required: bool = True) -> Params:
-    """The part of the body wrapped in a resource name: ``{"client": {...}}``."""
+def wrapped(
+    params: Params, name: str, errors: Errors, *, required: bool = True, beside: tuple[str, ...] = ()
+) -> Params:
+    """The part of the body wrapped in a resource name: ``{"client": {...}}``.
+
+    Rails' wrap_parameters (on for JSON by default) wraps an unwrapped JSON body in the controller's name,
+    so ``{"name": ...}`` posted to clients.json reads as ``{"client": {"name": ...}}``; stijn1989/Zenfactuur
+    posts client bodies that way. ``beside`` names the other top-level blocks a request carries
+    (``client`` and ``sale`` next to ``invoice``), which are not wrapped.
+    """
     value = params.get(name)
     if value is None:
+        loose = {key: item for key, item in params.items() if key not in beside and key != name}
+        if loose and not params.get(_FORM_MARK):
+            return loose
         if required:
             errors.add(name, "is missing")
         return {}
@@ -212,95 +245,77 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+# Rails casts the strings of a request; the kit's coercers do the casting, these note a refusal in ``errors``.
+
+
 def as_int(value: Any, field: str, errors: Errors) -> int | None:
-    if blank(value):
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "is not a number")
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    number = as_decimal(value, field, errors)
-    if number is not None:
-        errors.add(field, "must be an integer")
-    return None
+    return errors.take(coerce_int, value, field)
 
 
 def as_decimal(value: Any, field: str, errors: Errors) -> Decimal | None:
-    if blank(value):
-        return None
-    if isinstance(value, bool):
-        errors.add(field, "is not a number")
-        return None
-    try:
-        number = Decimal(str(value).strip().replace(",", ".")) if isinstance(value, str) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        errors.add(field, "is not a number")
-        return None
-    if not number.is_finite():
-        errors.add(field, "is not a number")
-        return None
-    return number
+    return errors.take(coerce_decimal, value, field)
 
 
 def as_date(value: Any, field: str, errors: Errors) -> date | None:
-    if blank(value):
-        return None
-    text = str(value).strip()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    # Rails also parses the Belgian way of writing a date (the docs' time_slots example uses 31/03/2022).
-    match = re.fullmatch(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})", text)
-    if match:
-        day, month, year = (int(group) for group in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            pass
-    errors.add(field, "is not a valid date")
-    return None
+    # Day first as well: the docs' time_slots example writes 31/03/2022.
+    return errors.take(coerce_date, value, field, day_first=True)
 
 
-def as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "t", "yes", "on")
-    return bool(value)
+def as_bool(value: Any, field: str, errors: Errors) -> bool | None:
+    return errors.take(coerce_bool, value, field)
 
 
 # --- rendering -------------------------------------------------------------------------------------------
 
 
-def money(value: Decimal | str) -> str:
-    """An amount as Cashaca shows it.
+_CENT = Decimal("0.01")
 
-    Assumption (reference §1 Payments: "Amounts are strings"): amounts render as strings with exactly two
-    decimals ("1133.17"); prices and quantities with more precision keep it ("0.125").
-    """
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, halves away from zero (assumed: the rule a Belgian invoice program applies)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: Decimal | str) -> str:
+    """An amount as Cashaca shows it: a string with two decimals ("1133.17"); prices and quantities with
+    more precision keep it ("0.125"). Strings, as maartendeblock's docblocks send and the Apps Script reads."""
     number = Decimal(value)
-    if number == round2(number):
-        return f"{round2(number):f}"
+    if number == cents(number):
+        return f"{cents(number):f}"
     return f"{number.normalize():f}"
 
 
 def page_of(request: Request, items: list[Any]) -> list[Any]:
     """One page of a list: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
 
-    Assumption (reference #2): lists are bare JSON arrays of at most 100 items with no count or links,
-    in a stable order (by id); a client pages until a page comes back short.
+    Bare JSON arrays (tombroucke reads data()[0]) of at most 100 (seed 000) with no count or links,
+    in a stable order (by id, assumed); a client pages until a page comes back short.
     """
-    errors = Errors()
     params = request.query_params
-    page = as_int(params.get("page"), "page", errors)
-    size_value = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
-    size = as_int(size_value, "per_page", errors)
-    errors.raise_if_any()
-    page = max(page or 1, 1)
-    size = MAX_PAGE if size is None or size < 1 else min(size, MAX_PAGE)
-    start = (page - 1) * size
-    return items[start : start + size]
+    size = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
+    try:
+        window = page_window(params.get("page") or None, size or None, default=MAX_PAGE, cap=MAX_PAGE)
+    except FieldError as exc:
+        raise ApiError(422, {"errors": {exc.field: [exc.message]}}) from None
+    return window.of(items)
+
+
+def squeeze_paths(app: ASGIApp) -> ASGIApp:
+    """Route ``/api/v2//clients/1.json`` and ``/api/v2/api_tokens`` like Rails does.
+
+    Rails squeezes repeated slashes before routing, and its routes take the format as an optional
+    ``(.:format)`` suffix with JSON the API's only format; stijn1989/Zenfactuur requests both forms
+    (``v2//clients/<id>.json``, ``api_tokens``) in its live tests.
+    """
+
+    async def squeezed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = re.sub(r"/{2,}", "/", scope["path"])
+            last = path.rsplit("/", 1)[-1]
+            if path.startswith("/api/") and last and "." not in last:
+                path += ".json"
+            if path != scope["path"]:
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+        await app(scope, receive, send)
+
+    return squeezed

@@ -35,8 +35,8 @@ def _money(value: Any) -> Decimal | None:
 
 
 def _provider_totals(document: Invoice | CreditNote) -> ProviderTotals | None:
-    # Cashaca reports `amount` (without VAT) and `vat_amount`; it computes them itself, so they can be
-    # compared with invoicekit's totals engine.
+    # Cashaca reports `amount` (without VAT) and `vat_amount` (stijn1989 Entity/Invoice.php); its sandbox
+    # computes them with its own arithmetic, never invoicekit's engine, so the comparison means something.
     raw = document.raw if isinstance(document.raw, dict) else None
     if raw is None:
         return None

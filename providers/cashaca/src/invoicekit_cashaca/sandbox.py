@@ -4,10 +4,12 @@ Faithful to the provider's own docs, quirks included: the token travels as ``?to
 and PUT too), paths end in ``.json``, bodies are wrapped in the resource name, lists are bare JSON arrays of
 at most 100 items paged with ``page`` and ``per_page`` (or the docs' typo ``per_age``), the next serial
 numbers are bare JSON strings, and creating an invoice also books it as a sale, which is what payments
-(``financial_transactions``) hang off. Where the docs are silent the behaviour is an assumption, marked
-where it is made: ``Assumption (reference #N)`` names an item of "Open questions / assumptions" in the
-project's provider reference (shared/reference/providers.md), ``Assumption (reference §1 <part>)`` a part
-of its Cashaca section.
+(``financial_transactions``) hang off. Like Rails, it squeezes ``//`` in paths, takes a path without
+``.json`` as JSON, and wraps an unwrapped JSON body in the resource name.
+
+Everything it serves (endpoints, response fields, params, defaults, refusals) is listed with its origin in
+``provenance.toml`` (a seed, a public client, or an assumption and why). ``create_sandbox(strict=True)``
+(``invoicekit sandbox serve cashaca --strict``) serves only the documented and observed part.
 
 ::
 
@@ -18,8 +20,9 @@ of its Cashaca section.
         http.get("/api/v2/clients.json", params=sandbox.credentials())
 
 ``base_url`` is the host (``http://cashaca.sandbox``), like the adapter's ``base_url=`` setting; the API
-lives under ``/api/v2``. State lives in the sandbox's store: clients, invoices, credit_notes, sales,
-financial_transactions, money_accounts and deliveries (what was sent by e-mail or Peppol, for tests to
+lives under ``/api/v2``. State lives in the sandbox's store: clients, invoices, credit_notes, quotations,
+sales, financial_transactions, money_accounts, projects, units, skus, sales_categories, recurrent_schedules
+and deliveries (what was sent by e-mail or Peppol, for tests to
 inspect).
 """
 
@@ -32,12 +35,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from invoicekit.belgium import bic_from_iban
-from invoicekit.sandbox import Sandbox, StateStore, utc_timestamp
+from invoicekit.sandbox import Provenance, Sandbox, StateStore, utc_timestamp
+from invoicekit_cashaca._sandbox_catalog import RECURRENT_SCHEDULES, SALES_CATEGORIES, SKUS, UNITS, catalog_routes
 from invoicekit_cashaca._sandbox_clients import client_routes
-from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE
-from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, MONEY_ACCOUNTS
+from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION
+from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, MONEY_ACCOUNTS, squeeze_paths
+from invoicekit_cashaca._sandbox_links import link_routes
 from invoicekit_cashaca._sandbox_routes import document_routes, other_routes
 
 __all__ = ["USERNAME", "CashacaSandbox", "create_sandbox"]
@@ -65,8 +71,8 @@ _COMPANY = {
     "sender_bank_account": "BE71 0961 2345 6769",
 }
 
-# Assumption (reference §1 Payments): money_accounts.json lists the account's bank and cash accounts; the
-# fields beyond id and name are not documented.
+# money_accounts.json lists the account's bank and cash accounts (seed 000); maartendeblock reads the id as
+# storage_id. The other fields are assumed (provenance.toml).
 _MONEY_ACCOUNTS = (
     {"name": "Zichtrekening", "account_type": "bank", "iban": _IBAN, "bic": _COMPANY["sender_bic"]},
     {"name": "Kas", "account_type": "cash", "iban": None, "bic": None},
@@ -80,10 +86,22 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "not found"}, status_code=404)
 
 
+# The account's lookup lists. Assumed contents (their fields are undocumented; provenance.toml marks them):
+# units, sales categories and a sale item a new account could have, and one recurring invoice schedule, so that
+# tombroucke's GetRecurrentScheduleRequest has something to read.
+_UNITS = ({"name": "stuk"}, {"name": "uur"}, {"name": "dag"})
+_SALES_CATEGORIES = ({"name": "Diensten"}, {"name": "Goederen"})
+_SKUS = ({"name": "Consultancy (uur)"},)
+_RECURRENT_SCHEDULES = ({"name": "Maandelijkse onderhoudsfactuur", "interval": "monthly", "document_type": "invoice"},)
+
+#: Where everything the sandbox serves comes from (shipped in the package; docs/providers/cashaca.md shows it).
+PROVENANCE = Provenance.load("invoicekit_cashaca")
+
+
 class CashacaSandbox(Sandbox):
     """The Cashaca sandbox. ``today`` decides the year of new numbers; tests may replace it."""
 
-    def __init__(self, *, store: StateStore | None = None, seed: int | None = None) -> None:
+    def __init__(self, *, store: StateStore | None = None, seed: int | None = None, strict: bool = False) -> None:
         self.today: Callable[[], date] = date.today
         super().__init__(
             "cashaca",
@@ -91,10 +109,12 @@ class CashacaSandbox(Sandbox):
             seed=seed,
             credential_name="token",
             curl_template='curl -s "{base_url}/api/v2/clients.json?token={token}"',
+            provenance=PROVENANCE,
+            strict=strict,
         )
         self._seed_account()
 
-    def build_app(self) -> Starlette:
+    def build_app(self) -> ASGIApp:
         def today() -> date:
             return self.today()
 
@@ -102,24 +122,37 @@ class CashacaSandbox(Sandbox):
             *client_routes(self),
             *document_routes(self, INVOICE, today),
             *document_routes(self, CREDIT_NOTE, today),
+            *document_routes(self, QUOTATION, today),
             *other_routes(self, today, USERNAME),
+            *catalog_routes(self, today),
+            *link_routes(self),
         ]
-        return Starlette(routes=routes, exception_handlers={HTTPException: _not_found})
+        return squeeze_paths(Starlette(routes=routes, exception_handlers={HTTPException: _not_found}))
 
     def _seed_account(self) -> None:
         # Only into an empty store, so reopening a SQLite store keeps its state as it was.
-        with self.lock:
+        with self.store.transaction():
             if self.store.get(COMPANY, COMPANY_ID) is None:
                 self.store.insert(COMPANY, {**_COMPANY, "created_at": utc_timestamp()})
             if not self.store.all(MONEY_ACCOUNTS):
                 for account in _MONEY_ACCOUNTS:
                     self.store.insert(MONEY_ACCOUNTS, {**account, "company_id": COMPANY_ID, "currency": "EUR"})
+            for collection, records in (
+                (UNITS, _UNITS),
+                (SALES_CATEGORIES, _SALES_CATEGORIES),
+                (SKUS, _SKUS),
+                (RECURRENT_SCHEDULES, _RECURRENT_SCHEDULES),
+            ):
+                if not self.store.all(collection):
+                    for record in records:
+                        self.store.insert(collection, {**record, "company_id": COMPANY_ID})
 
 
-def create_sandbox(*, store: StateStore | None = None, seed: int | None = None) -> Sandbox:
+def create_sandbox(*, store: StateStore | None = None, seed: int | None = None, strict: bool = False) -> Sandbox:
     """A fresh Cashaca sandbox with one valid token, one account and two money accounts (bank, cash).
 
     ``store``: a :class:`~invoicekit.sandbox.SqliteStore` keeps the state across restarts; ``seed`` seeds
-    the fault injection (``sandbox.faults``).
+    the fault injection (``sandbox.faults``); ``strict=True`` serves only what Cashaca's docs or a public
+    client show (provenance.toml), without the assumed fields, refusals and endpoints.
     """
-    return CashacaSandbox(store=store, seed=seed)
+    return CashacaSandbox(store=store, seed=seed, strict=strict)
