@@ -29,6 +29,7 @@ class Capability(StrEnum):
     INVOICES_SEND_PEPPOL = "invoices.send_peppol"
     INVOICES_UBL = "invoices.ubl"
     INVOICES_PDF = "invoices.pdf"
+    INVOICES_PAID_AMOUNT = "invoices.paid_amount"
     INVOICES_NEXT_NUMBER = "invoices.next_number"
 
     CREDIT_NOTES_CREATE = "credit_notes.create"

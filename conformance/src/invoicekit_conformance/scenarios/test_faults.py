@@ -4,6 +4,10 @@ exactly once (no duplicates, nothing lost), as the sandbox's own state shows.
 The faults are seeded (``--invoicekit-seed``), so a failure replays. Half of the 5xx come after the write
 was committed, and dropped responses always do: exactly the cases where a blind retry duplicates. On top
 of the dice, the first two creates (POSTs) of each kind always lose their answer after landing.
+
+A provider that cannot read payments back (no ``payments.list``) has no way to tell whether a payment whose
+answer was lost landed: there the honest result is ``UncertainOutcome``, and the check becomes "never booked
+twice, nothing the API returned is missing".
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from invoicekit import Capability as C
-from invoicekit import Client, InvoicekitError, Payment
+from invoicekit import Client, InvoicekitError, Payment, UncertainOutcome
 from invoicekit.sandbox import FaultRule
 from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
 from invoicekit_conformance._scenario import scenario
@@ -58,6 +62,7 @@ def test_exactly_once_under_faults(target: Target) -> None:
     _inject(target)
     created: dict[DocumentKind, list[str | None]] = {"client": [], "invoice": [], "credit_note": [], "payment": []}
     paid: dict[str, Decimal] = {}
+    uncertain: dict[DocumentKind, int] = Counter()
     try:
         clients: list[Client] = []
         _lose_answers(target)
@@ -78,9 +83,15 @@ def test_exactly_once_under_faults(target: Target) -> None:
             for invoice in invoices[:PAYMENTS]:
                 assert invoice.provider_id is not None
                 amount = Decimal("10.00")
-                payment = books.payments.create(
-                    Payment(invoice_id=invoice.provider_id, date=date.today(), amount=amount)
-                )
+                try:
+                    payment = books.payments.create(
+                        Payment(invoice_id=invoice.provider_id, date=date.today(), amount=amount)
+                    )
+                except UncertainOutcome:
+                    if target.supports(C.PAYMENTS_LIST):
+                        raise  # payments can be read back, so a lost answer must be reconciled
+                    uncertain["payment"] += 1
+                    continue
                 created["payment"].append(payment.provider_id)
                 paid[invoice.provider_id] = amount
         if target.supports(C.CREDIT_NOTES_CREATE):
@@ -102,9 +113,18 @@ def test_exactly_once_under_faults(target: Target) -> None:
 
     log = target.sandbox.request_log
     injected = Counter(str(entry.fault) for entry in log if entry.fault is not None)
-    target.report("faults", {"requests": len(log), "injected": dict(injected), "retries": len(target.meter.retries)})
+    target.report(
+        "faults",
+        {
+            "requests": len(log),
+            "injected": dict(injected),
+            "retries": len(target.meter.retries),
+            "uncertain": dict(uncertain),
+        },
+    )
     assert injected, "no fault was injected: the scenario proved nothing"
-    waits = [delay for _, delay, reason in target.meter.retries if "429" in reason]
+    # By status, not by substring: "received 1429 bytes" in a dropped connection's reason is no 429.
+    waits = [delay for _, delay, reason in target.meter.retries if reason.startswith("HTTP 429")]
     assert waits, "the injected 429 was not retried"
     assert min(waits) >= 1.0, f"a 429 with Retry-After: 1 was retried after {waits} s, not after 1 s"
 
@@ -123,6 +143,9 @@ def test_exactly_once_under_faults(target: Target) -> None:
         extra = sorted(set(stored_counts) - set(known), key=lambda s: (len(s), s))
         if lost:
             problems.append(f"{kind}: the API returned id(s) {', '.join(lost)} that the sandbox does not hold (lost)")
+        # An UncertainOutcome may or may not have landed: at most one document each, never two.
+        if len(ids) <= len(stored) <= len(ids) + uncertain[kind] and not lost and uncertain[kind]:
+            continue
         if len(stored) != len(ids):
             detail = f" (not returned by any create: {', '.join(extra)})" if extra and len(known) == len(ids) else ""
             problems.append(
@@ -136,6 +159,8 @@ def test_exactly_once_under_faults(target: Target) -> None:
     if paid and target.supports(C.INVOICES_GET):
         for invoice_id, amount in paid.items():
             recorded = books.invoices.get(invoice_id).paid_amount
+            if recorded is None and not target.supports(C.INVOICES_PAID_AMOUNT):
+                continue  # the provider does not report what was paid
             if recorded != amount:
                 problems.append(f"payment: invoice {invoice_id} shows {recorded} paid after one payment of {amount}")
     assert not problems, "under injected faults (seeded; see --invoicekit-seed):\n  - " + "\n  - ".join(problems)

@@ -1,5 +1,6 @@
-"""Payments: a partial payment leaves the invoice partly paid, the rest makes it paid and takes it off the
-unpaid list."""
+"""Payments: a payment is booked on its invoice; where the provider reports what was paid
+(``invoices.paid_amount``), a partial payment leaves the invoice partly paid and the rest makes it paid; the
+unpaid list loses a fully paid invoice."""
 
 from __future__ import annotations
 
@@ -37,7 +38,22 @@ def _expect(target: Target, invoice_id: str, status: DocumentStatus, paid: Decim
     return fetched
 
 
-@scenario(covers=[C.PAYMENTS_CREATE], requires=[C.INVOICES_CREATE, C.INVOICES_GET])
+@scenario(covers=[C.PAYMENTS_CREATE], requires=[C.INVOICES_CREATE])
+def test_payment_is_booked_on_its_invoice(target: Target) -> None:
+    invoice = _invoice(target, "Paid once")
+    assert invoice.provider_id is not None
+    payment = _pay(target, invoice, Decimal("40.00"))
+    assert (payment.invoice_id, payment.amount, payment.date) == (
+        invoice.provider_id,
+        Decimal("40.00"),
+        date.today(),
+    ), (
+        f"the created payment reads back as {payment.invoice_id} / {payment.amount} / {payment.date}, "
+        f"not {invoice.provider_id} / 40.00 / {date.today()}"
+    )
+
+
+@scenario(covers=[C.INVOICES_PAID_AMOUNT], requires=[C.INVOICES_CREATE, C.INVOICES_GET, C.PAYMENTS_CREATE])
 def test_partial_then_full_payment(target: Target) -> None:
     invoice = _invoice(target, "To be paid in two parts")
     assert invoice.provider_id is not None

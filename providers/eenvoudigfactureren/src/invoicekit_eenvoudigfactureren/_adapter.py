@@ -246,6 +246,8 @@ class EenvoudigFacturerenAdapter(Adapter):
             Capability.CREDIT_NOTES_SEND_PEPPOL,
             Capability.PAYMENTS_CREATE,
             Capability.PAYMENTS_LIST,
+            # total_paid: "the sum of the payments" in EF's invoice field list (docs, and the hvr4 bean).
+            Capability.INVOICES_PAID_AMOUNT,
         }
     )
 
