@@ -191,3 +191,34 @@ def test_plain_garbage_is_malformed_too() -> None:
     for body in (b"<client><name>unclosed</client>", b"", b"\xff\xfe\x00<"):
         with connect(answer(body)) as books, pytest.raises(MalformedResponse):
             books.clients.get("1")
+
+
+# --- answers that are not EF's (issue 10: "never a blank document") ------------------------------------------
+
+
+def test_an_html_page_with_status_200_is_malformed() -> None:
+    page = b"<!DOCTYPE html><html><body><h1>Aanmelden</h1></body></html>"
+    books = connect(lambda request: httpx.Response(200, content=page, headers={"Content-Type": "text/html"}))
+    with pytest.raises(MalformedResponse):
+        books.clients.get("1")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>status</title></feed>',
+        b"<html><body>Onderhoud</body></html>",
+        b"<response><status>ok</status></response>",
+    ],
+    ids=["atom", "xhtml-ish", "no-id"],
+)
+def test_foreign_xml_with_status_200_is_malformed_not_a_blank_client(body: bytes) -> None:
+    with pytest.raises(MalformedResponse):
+        connect(answer(body)).clients.get("1")
+
+
+def test_a_one_item_list_is_read_under_any_root() -> None:
+    # No source shows EF's list roots: <result> holding one <item> is still a list of one client.
+    body = b"<result><item><client_id>7</client_id><name>Enig</name></item></result>"
+    clients = list(connect(answer(body)).clients.list())
+    assert [(c.provider_id, c.name) for c in clients] == [("7", "Enig")]

@@ -194,8 +194,8 @@ def test_client_document_as_the_seed_shows_it(http: httpx.Client) -> None:
     assert data["custom_values"] == [{"name": "myreference", "description": "Onze referentie", "value": "123456"}]
     assert data["sepa_collection"]["iban"] == "BE68539007547034"
     assert data["contacts"] == []
-    assert "details" not in data  # deprecated, absent on new accounts
-    assert http.get(f"/clients/{client_id}/details").status_code == 404
+    assert data["details"] == []  # deprecated: a new account has none (hvr4's efClientsBean reads the list)
+    assert http.get(f"/clients/{client_id}/details", headers=JSON).json() == []
 
 
 def test_post_updates_named_fields_put_replaces(http: httpx.Client) -> None:
@@ -475,9 +475,10 @@ def test_send_peppol_and_email(http: httpx.Client) -> None:
     )
     assert sent.json() == {"success": "invoice sent", "methods": {"peppol": "sent", "email": "sent"}}
     events = http.get(f"/invoices/{invoice_id}/events", headers=JSON).json()
-    assert [e["type"] for e in events] == ["peppol_sent", "email_sent"]
-    assert "0208:0403019261" in events[0]["description"]
-    assert http.get(f"/invoices/{invoice_id}", headers=JSON).json()["tags"] == ["peppol", "email"]
+    # Events carry content and recipients, as hvr4's efInvoicesEventsBean reads them.
+    assert "0208:0403019261" in events[0]["content"]
+    assert events[1]["recipients"] == [{"name": "", "email_address": "ap@company.example"}]
+    assert events[1]["type"] == "email sent"  # the type the 2017 JSON shows (hvierendeels/efAPI)
     # The older query-flag form does the same.
     assert http.post(f"/invoices/{invoice_id}?send_peppol", headers=JSON).json()["success"] == "invoice sent"
     person_invoice = make_invoice(http, person)
@@ -494,13 +495,14 @@ def test_peppolbis3_download_is_ubl(http: httpx.Client) -> None:
     invoice_id = make_invoice(http, make_client(http))
     response = http.get(f"/invoices/{invoice_id}", params={"format": "peppolbis3"})
     assert response.status_code == 200
-    assert 'filename="invoice-2026-0001.xml"' in response.headers["content-disposition"]
+    assert 'filename="factuur-2026-0001.xml"' in response.headers["content-disposition"]
     root = parse_xml(response.content)
     assert root.tag == "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
     assert Decimal(root.findtext(".//{*}LegalMonetaryTotal/{*}PayableAmount") or "0") == Decimal("919.60")
     assert root.findtext(".//{*}AccountingSupplierParty//{*}RegistrationName") == "EF Sandbox BV"
-    pdf = http.get(f"/invoices/{invoice_id}", params={"format": "pdf"}, headers=JSON)
-    assert pdf.status_code == 400
+    unknown = http.get(f"/invoices/{invoice_id}", params={"format": "docx"}, headers=JSON)
+    assert unknown.status_code == 400
+    assert b"format docx unknown" in unknown.content
 
 
 def test_account_and_settings(http: httpx.Client) -> None:

@@ -238,6 +238,8 @@ class EenvoudigFacturerenAdapter(Adapter):
             Capability.INVOICES_SEND_EMAIL,
             Capability.INVOICES_SEND_PEPPOL,
             Capability.INVOICES_UBL,
+            Capability.INVOICES_PDF,
+            Capability.CREDIT_NOTES_PDF,
             Capability.CREDIT_NOTES_CREATE,
             Capability.CREDIT_NOTES_GET,
             Capability.CREDIT_NOTES_LIST,
@@ -281,20 +283,28 @@ class EenvoudigFacturerenAdapter(Adapter):
         return {"Accept": "application/xml"}
 
     # --- reading answers -----------------------------------------------------------------------------------
-    def _parse(self, response: httpx.Response) -> Any:
+    def _parse(self, response: httpx.Response, *, many: bool = False) -> Any:
         kind = response.headers.get("content-type", "").lower()
         if "json" in kind:
             return read_json(response, self.name)
+        if "html" in kind:
+            # A login page, a proxy's error page or a maintenance notice: never an EF document.
+            raise MalformedResponse(
+                "EenvoudigFactureren answered an HTML page, not its API's XML",
+                provider=self.name,
+                status=response.status_code,
+            )
         try:
-            return from_xml(response.content, max_bytes=self.max_xml_bytes)
+            return from_xml(response.content, max_bytes=self.max_xml_bytes, many=many)
         except XmlError as exc:
             raise MalformedResponse(
                 f"unreadable XML from EenvoudigFactureren ({exc})", provider=self.name, status=response.status_code
             ) from None
 
-    def _data(self, response: httpx.Response) -> Any:
-        """The answer as data; EF's "HTTP 200 with an error code" quirk raised as the error it is."""
-        data = self._parse(response)
+    def _data(self, response: httpx.Response, *, many: bool = False) -> Any:
+        """The answer as data; EF's "HTTP 200 with an error code" quirk raised as the error it is. With
+        ``many`` the answer is a list, whatever its XML root and item elements are called."""
+        data = self._parse(response, many=many)
         if isinstance(data, Mapping) and data.get("error"):
             code = str(data.get("code") or "").strip()
             status = int(code) if code.isdigit() else 400
@@ -306,11 +316,17 @@ class EenvoudigFacturerenAdapter(Adapter):
         if response.content.strip():
             self._data(response)
 
-    def _object(self, response: httpx.Response) -> Mapping[str, Any]:
+    def _object(self, response: httpx.Response, key: str | None = None) -> Mapping[str, Any]:
+        """One EF object; with ``key`` (``"client_id"``) it must carry that id, or it is no EF object at
+        all (foreign XML, an empty page) and reading it would make a blank document."""
         data = self._data(response)
         if not isinstance(data, Mapping):
             raise MalformedResponse(
                 "expected one EF object, got a list", provider=self.name, status=response.status_code
+            )
+        if key is not None and not str(data.get(key) or "").strip().isdigit():
+            raise MalformedResponse(
+                f"the answer is no EF object: it has no {key}", provider=self.name, status=response.status_code
             )
         return data
 
@@ -388,9 +404,9 @@ class EenvoudigFacturerenAdapter(Adapter):
         while current is not None:
             response = yield Step(current)
             assert isinstance(response, httpx.Response)
-            page = self._data(response)
+            page = self._data(response, many=True)
             if not isinstance(page, list):
-                raise TypeError("an EF list is a list of objects")
+                raise MalformedResponse("an EF list is a list of objects", provider=self.name)
             items += [item for item in page if isinstance(item, Mapping)]
             current = PAGE.next_request(current, response, len(page))
         return items
@@ -402,10 +418,10 @@ class EenvoudigFacturerenAdapter(Adapter):
         keep: Callable[[T], bool] | None = None,
     ) -> Listing[T]:
         def parse_page(response: httpx.Response) -> Sequence[T]:
-            page = self._data(response)
+            page = self._data(response, many=True)
             if not isinstance(page, list):
-                raise TypeError("an EF list is a list of objects")
-            return [parse(item) for item in page]
+                raise MalformedResponse("an EF list is a list of objects", provider=self.name)
+            return [parse(item) for item in page if isinstance(item, Mapping)]
 
         return Listing(request, PAGE, parse_page, keep=keep)
 
@@ -472,7 +488,7 @@ class EenvoudigFacturerenAdapter(Adapter):
     def get_client(self, client_id: str) -> Flow[Client]:
         response = yield Step(ApiRequest("GET", f"/clients/{_id(client_id)}"))
         assert isinstance(response, httpx.Response)
-        return m.client_from_ef(self._object(response))
+        return m.client_from_ef(self._object(response, "client_id"))
 
     def list_clients(self, query: ClientQuery) -> Listing[Client]:
         params: dict[str, str] = {"sort": "client_id"}
@@ -504,7 +520,7 @@ class EenvoudigFacturerenAdapter(Adapter):
         client_id = _id(client_id)
         response = yield Step(ApiRequest("GET", f"/clients/{client_id}"))
         assert isinstance(response, httpx.Response)
-        current = self._object(response)
+        current = self._object(response, "client_id")
         body = m.client_to_ef(client)
         # A POST changes only the fields it names (a PUT would also wipe what the neutral model does not
         # map, such as layouts and notes). Assumption: an empty field in a POST clears it, and a custom
@@ -574,13 +590,29 @@ class EenvoudigFacturerenAdapter(Adapter):
         assert created.provider_id is not None
         return created.provider_id
 
+    def _check_inline_client(self, doc: _Document) -> None:
+        """Everything create_client would refuse about the document's new client, before anything is sent."""
+        if doc.client.provider_id is not None:
+            return
+        issues = m.client_issues(doc.client)
+        if issues:
+            raise ValidationError([FieldIssue(f"client.{i.path}", i.reason) for i in issues], provider=self.name)
+        self._xml("client", _compact(m.client_to_ef(doc.client)), {k: f"client.{v}" for k, v in _CLIENT.items()})
+
     def _create_document(self, doc: D, cls: type[D]) -> Flow[D]:
         self._preflight(doc)
-        client_id = yield from self._document_client(doc)
-        body = m.document_to_ef(doc, client_id)
+        self._check_inline_client(doc)
+        # The invoice passes all its own checks (the XML encoding included) before its client is created: a
+        # refused invoice must not leave a new client behind.
+        self._xml("invoice", _compact(m.document_to_ef(doc, "0")), _DOCUMENT)
+        reference = None
         if isinstance(doc, CreditNote) and doc.corrects_invoice_id and not doc.corrects_invoice_number:
             corrected = yield from self._read_document(doc.corrects_invoice_id, Invoice, with_client=False)
-            body["reference"] = corrected.number
+            reference = corrected.number
+        client_id = yield from self._document_client(doc)
+        body = m.document_to_ef(doc, client_id)
+        if reference is not None:
+            body["reference"] = reference
         # EF has no idempotency key, but it keeps external_invoice_id (the neutral model has no use for it):
         # a unique value there makes a create whose answer was lost findable again.
         key = "invoicekit-" + uuid.uuid4().hex
@@ -604,7 +636,7 @@ class EenvoudigFacturerenAdapter(Adapter):
     def _read_document(self, invoice_id: str, cls: type[D], *, with_client: bool = True) -> Flow[D]:
         response = yield Step(ApiRequest("GET", f"/invoices/{_id(invoice_id)}"))
         assert isinstance(response, httpx.Response)
-        data = self._object(response)
+        data = self._object(response, "invoice_id")
         kind = str(data.get("type") or "invoice").strip()
         expected = "creditnote" if cls is CreditNote else "invoice"
         if kind != expected:
@@ -618,7 +650,7 @@ class EenvoudigFacturerenAdapter(Adapter):
             client_response = yield Step(ApiRequest("GET", f"/clients/{client_id}"), allow=frozenset({404}))
             assert isinstance(client_response, httpx.Response)
             if client_response.status_code != 404:
-                client = m.client_from_ef(self._object(client_response))
+                client = m.client_from_ef(self._object(client_response, "client_id"))
         document = m.document_from_ef(data, cls, client)
         if isinstance(document, CreditNote) and document.corrects_invoice_number and with_client:
             corrected = yield from self._invoice_id_by_number(document.corrects_invoice_number)
@@ -632,7 +664,7 @@ class EenvoudigFacturerenAdapter(Adapter):
         params = {"filter": f"number={number},type=invoice", "fields": "invoice_id,number"}
         response = yield Step(ApiRequest("GET", "/invoices", params=params))
         assert isinstance(response, httpx.Response)
-        found = [i for i in self._data(response) if isinstance(i, Mapping) and i.get("number") == number]
+        found = [i for i in self._data(response, many=True) if isinstance(i, Mapping) and i.get("number") == number]
         return str(found[0]["invoice_id"]) if len(found) == 1 else None
 
     def _list_documents(self, query: DocumentQuery, cls: type[D]) -> Listing[D]:
@@ -671,32 +703,36 @@ class EenvoudigFacturerenAdapter(Adapter):
             methods: dict[str, Any] = {"email": {"recipient": to or "main_contact"}}
         else:
             methods = {"peppol": {}}
+            yield from self._check_peppol_receiver(doc_id)
         body = self._xml("send", {"methods": methods}, _SEND)
-        # Sending twice would deliver twice. EF logs each send as an event of the invoice, so a send whose
-        # answer was lost is looked up there instead of being repeated or given up on.
-        before = yield from self._event_ids(doc_id)
+        # Sending twice would deliver twice, and no public source shows how EF records a send (its events'
+        # types and tags are unknown), so a send whose answer was lost ends in UncertainOutcome.
         outcome = yield Step(
             self._post(f"/invoices/{doc_id}/send", body),
             idempotent=False,
-            lookup=lambda: self._find_send(doc_id, via, before),
             reference=f"{via} send of {doc_id}",
         )
-        if isinstance(outcome, Found):
-            return SendResult(via=via, accepted=True, message="found in the invoice's events", raw=None)
+        assert isinstance(outcome, httpx.Response)  # a step without a lookup never ends in Found
         data = self._object(outcome)
         return SendResult(via=via, accepted=True, message=str(data.get("success") or "") or None, raw=dict(data))
 
-    def _event_ids(self, doc_id: str) -> Flow[frozenset[str]]:
-        items = yield from self._all(ApiRequest("GET", f"/invoices/{doc_id}/events"))
-        return frozenset(str(i.get("event_id")) for i in items)
-
-    def _find_send(self, doc_id: str, via: str, before: frozenset[str]) -> LookupFlow:
-        # Assumption: a send leaves an event whose type names the channel (peppol_sent, email_sent).
-        items = yield from self._all(ApiRequest("GET", f"/invoices/{doc_id}/events"))
-        new = [i for i in items if str(i.get("event_id")) not in before and via in str(i.get("type", ""))]
-        if len(new) == 1:
-            return Found(str(new[0]["event_id"]))
-        return Lookup.ABSENT if not new else Lookup.UNKNOWN
+    def _check_peppol_receiver(self, doc_id: str) -> Flow[None]:
+        """A Belgian Peppol address is made from the receiver's VAT or enterprise number (tax_code,
+        company_id, seed 004): a client with neither cannot receive by Peppol, whatever EF would answer."""
+        response = yield Step(ApiRequest("GET", f"/invoices/{doc_id}"))
+        assert isinstance(response, httpx.Response)
+        client_id = str(self._object(response, "invoice_id").get("client_id") or "").strip()
+        if not client_id.isdigit():
+            return
+        client_response = yield Step(ApiRequest("GET", f"/clients/{client_id}"))
+        assert isinstance(client_response, httpx.Response)
+        client = self._object(client_response, "client_id")
+        if not str(client.get("tax_code") or "").strip() and not str(client.get("company_id") or "").strip():
+            raise ValidationError.single(
+                "client.vat_number",
+                "the client has no VAT or enterprise number, so no Peppol address: send it by e-mail",
+                provider=self.name,
+            )
 
     def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:
         return (yield from self._create_document(invoice, Invoice))
@@ -731,6 +767,21 @@ class EenvoudigFacturerenAdapter(Adapter):
             raise MalformedResponse("the peppolbis3 download is not a UBL Invoice or CreditNote", provider=self.name)
         return response.content
 
+    def _pdf(self, doc_id: str) -> Flow[bytes]:
+        # ?format=pdf: the vendor tool's default download (download.rb), named by EF's help among the formats.
+        response = yield Step(ApiRequest("GET", f"/invoices/{_id(doc_id)}", params={"format": "pdf"}))
+        assert isinstance(response, httpx.Response)
+        if not response.content.startswith(b"%PDF-"):
+            self._data(response)  # an error in EF's own shape, answered with 200
+            raise MalformedResponse("the pdf download is not a PDF", provider=self.name, status=response.status_code)
+        return response.content
+
+    def invoice_pdf(self, invoice_id: str) -> Flow[bytes]:
+        return (yield from self._pdf(invoice_id))
+
+    def credit_note_pdf(self, credit_note_id: str) -> Flow[bytes]:
+        return (yield from self._pdf(credit_note_id))
+
     def create_credit_note(self, credit_note: CreditNote) -> Flow[CreditNote]:
         return (yield from self._create_document(credit_note, CreditNote))
 
@@ -764,7 +815,7 @@ class EenvoudigFacturerenAdapter(Adapter):
         payment_id = outcome.provider_id if isinstance(outcome, Found) else self._created_id(outcome, "payment_id")
         response = yield Step(ApiRequest("GET", f"{path}/{payment_id}"))
         assert isinstance(response, httpx.Response)
-        return m.payment_from_ef(self._object(response), invoice_id)
+        return m.payment_from_ef(self._object(response, "payment_id"), invoice_id)
 
     def _find_payment(self, path: str, payment: Payment, before: frozenset[str]) -> LookupFlow:
         items = yield from self._all(ApiRequest("GET", path))

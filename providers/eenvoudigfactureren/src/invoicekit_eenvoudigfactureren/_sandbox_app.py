@@ -3,6 +3,7 @@ and document downloads. The domains themselves live in ``_sandbox_clients`` and 
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -14,12 +15,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from invoicekit import belgium
-from invoicekit.sandbox import Sandbox
+from invoicekit.sandbox import Sandbox, served
 from invoicekit_eenvoudigfactureren import _sandbox_clients as sc
 from invoicekit_eenvoudigfactureren import _sandbox_invoices as si
-from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, TAX_RATES, Env, is_empty, record_id, timestamp
+from invoicekit_eenvoudigfactureren._sandbox_coda import import_coda, parse_coda
+from invoicekit_eenvoudigfactureren._sandbox_common import (
+    ACCOUNT,
+    LAYOUT,
+    TAX_RATES,
+    Env,
+    is_empty,
+    record_id,
+    timestamp,
+)
 from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query
 from invoicekit_eenvoudigfactureren._sandbox_wire import (
+    MAX_BODY,
     ApiError,
     Call,
     SyntaxQuirk,
@@ -28,6 +39,7 @@ from invoicekit_eenvoudigfactureren._sandbox_wire import (
     render_error,
     render_quirk,
 )
+from invoicekit_eenvoudigfactureren._sandbox_xml import ITEM_NAMES
 
 __all__ = ["build_app"]
 
@@ -41,7 +53,7 @@ def _message(status: int, text: str, **extra: Any) -> Answer:
 
 
 def _created(domain: str, singular: str, env: Env, new_id: int) -> Answer:
-    # {"success":"invoice created","invoice_id":1001,"uri":".../invoices/1001"} (reference #7).
+    # {"success":"invoice created","invoice_id":1001,"uri":".../invoices/1001"} (EF help; efAPI.java).
     return _message(201, f"{singular} created", **{f"{singular}_id": new_id, "uri": env.uri(domain, new_id)})
 
 
@@ -83,8 +95,10 @@ def _clients(env: Env, call: Call) -> Answer:
     if sub == "custom_values":
         return _custom_values(env, call, record)
     if sub == "details":
-        # "Dit gegeven is niet langer beschikbaar bij nieuwe accounts" (seed 004); a sandbox is a new account.
-        raise ApiError(404, "details no longer available, use custom_values")
+        # "Dit gegeven is niet langer beschikbaar bij nieuwe accounts" (seed 004): a new account has none.
+        if call.method == "GET" and len(segments) == 3:
+            return 200, [], "details"
+        raise ApiError(404, "detail_id unknown")
     raise ApiError(404, f"{sub} unknown")
 
 
@@ -203,6 +217,8 @@ def _invoices(env: Env, call: Call) -> Answer | Response:
             if call.response_format not in ("json", "xml"):
                 return _download(env, call, record)
             return 200, _project(si.render_invoice(env, record), call), "invoice"
+        if call.method == "POST" and call.flag("send_accountant"):
+            return _send_accountant(env, record, call.body)
         if call.method == "POST" and (call.flag("send_peppol") or call.flag("send_mail")):
             body = call.body if isinstance(call.body, dict) else {}
             methods: dict[str, Any] = {"peppol": {}} if call.flag("send_peppol") else {"email": body}
@@ -222,6 +238,8 @@ def _invoices(env: Env, call: Call) -> Answer | Response:
         if is_empty(requested) or not isinstance(requested, dict):
             raise ApiError(400, "methods is required")
         return _send(env, record, requested)
+    if sub == "sendaccountant" and call.method == "POST":
+        return _send_accountant(env, record, call.body)
     if sub == "sendemail" and call.method == "POST":
         return _send(env, record, {"email": call.body if isinstance(call.body, dict) else {}})
     if sub == "items":
@@ -325,62 +343,118 @@ def _recipients(env: Env, client: dict[str, Any], spec: str) -> list[str]:
     return found
 
 
+def _log_event(env: Env, invoice: dict[str, Any], kind: str, content: str, recipients: list[str]) -> None:
+    # An invoice's events carry type, date, content and recipients (hvr4 efInvoicesEventsBean). Only
+    # "email sent" is seen in a real answer; the other type names are the sandbox's own.
+    invoice.setdefault("events", []).append(
+        {
+            "event_id": env.store.next_value("event_id"),
+            "date": timestamp(),
+            "type": kind,
+            "content": content,
+            "recipients": recipients,
+        }
+    )
+
+
+def _tag(invoice: dict[str, Any], tag: str) -> None:
+    if tag not in invoice.setdefault("tags", []):
+        invoice["tags"].append(tag)
+
+
+# The mail text of the 2017 JSON's "email sent" event (hvierendeels/efAPI json/invoice_good.txt).
+_DEFAULT_MAIL = "Beste,\n\nIn bijlage vindt u uw factuur terug.\n\nMet vriendelijke groeten."
+
+
 def _send(env: Env, invoice: dict[str, Any], methods: dict[str, Any]) -> Answer:
     unknown = set(methods) - {"peppol", "email"}
     if unknown:
         raise ApiError(400, "methods invalid")
     client = env.store.get("clients", int(invoice["client_id"])) or {}
     results: dict[str, str] = {}
-    events: list[tuple[str, str]] = []
     if "peppol" in methods:
         tax_code = str(client.get("tax_code") or "").strip()
-        # Assumption (reference #9): no tax_code, no Peppol address: refused with a 400.
-        if not tax_code:
+        # A Peppol send needs the client's VAT number, its Peppol address (assumed, see provenance.toml).
+        if not tax_code and env.enforces("send.peppol.tax_code_required"):
             raise ApiError(400, "client tax_code is required")
-        try:
-            vat = belgium.validate_vat(tax_code)
-        except ValueError:
-            raise ApiError(400, "client tax_code invalid") from None
-        participant = f"0208:{vat[2:]}" if vat.startswith("BE") else f"9925:{vat}"
-        # Assumption: each send is logged in the invoice's /events (its shape here is the sandbox's own).
-        events.append(("peppol_sent", f"sent via Peppol to {participant}"))
+        participant = ""
+        if tax_code:
+            try:
+                vat = belgium.validate_vat(tax_code)
+            except ValueError:
+                vat = ""
+            if not vat and env.enforces("send.peppol.tax_code_invalid"):
+                raise ApiError(400, "client tax_code invalid")
+            participant = f"0208:{vat[2:]}" if vat.startswith("BE") else f"9925:{vat}" if vat else ""
+        _log_event(env, invoice, "peppol sent", f"Verzonden via Peppol {participant}".strip(), [])
+        if env.serves_behaviour("invoice.tags.after_send"):
+            _tag(invoice, "peppol")
         results["peppol"] = "sent"
     if "email" in methods:
         options = methods["email"] if isinstance(methods["email"], dict) else {}
-        spec = " ".join(str(r) for r in options.get("recipients") or []) or str(options.get("recipient") or "")
-        addresses = _recipients(env, client, spec or "main_contact")
-        if not addresses:
+        recipients = options.get("recipients")
+        words = recipients if isinstance(recipients, list) else [recipients] if recipients else []
+        spec = " ".join(str(r) for r in words) or str(options.get("recipient") or "")
+        if not spec:
+            # "Je moet bij een aanvraag tenminste 1 ontvanger meegeven" (EF help, sending by e-mail).
             raise ApiError(400, "recipient is required")
-        events.append(("email_sent", "sent by e-mail to " + ", ".join(addresses)))
+        addresses = _recipients(env, client, spec)
+        if not addresses:
+            raise ApiError(400, "recipient invalid")
+        # The 2017 JSON of an invoice (hvierendeels/efAPI json/invoice_good.txt) shows an "email sent" event
+        # whose content is the mail's text and whose recipients are {name, email_address}.
+        message = str(options.get("message") or _DEFAULT_MAIL)
+        _log_event(env, invoice, "email sent", message, addresses)
+        if env.serves_behaviour("invoice.tags.after_send"):
+            _tag(invoice, "email")
         results["email"] = "sent"
-    for kind, description in events:
-        invoice.setdefault("events", []).append(
-            {
-                "event_id": env.store.next_value("event_id"),
-                "date": timestamp(),
-                "type": kind,
-                "description": description,
-            }
-        )
-        tag = kind.removesuffix("_sent")
-        if tag not in invoice.setdefault("tags", []):
-            invoice["tags"].append(tag)
     env.store.replace(si.INVOICES, int(invoice["id"]), invoice)
-    # Assumption (reference "EF, Sending"): the answer to a send is a success message, like the others.
+    # The answer to a send is a success message, like the others (assumed: no source shows it).
     return _message(200, "invoice sent", methods=results)
 
 
-def _download(env: Env, call: Call, record: dict[str, Any]) -> Response:
-    if call.response_format not in ("peppolbis3", "peppol"):
-        # pdf, csv, html, efff and ublbe exist at EF; the sandbox only renders the Peppol UBL.
-        raise ApiError(400, f"format {call.response_format} not supported by the sandbox")
-    from invoicekit_eenvoudigfactureren._sandbox_ubl import invoice_ubl
+def _send_accountant(env: Env, invoice: dict[str, Any], body: Any) -> Answer:
+    """``POST /invoices/{id}/sendaccountant`` (download.rb mark_sent_accountant, form ``mark_as_sent=1``):
+    marks the invoice as sent to the accountant, which sets its ``accountant`` tag, the one the tool's
+    ``tag: not:accountant`` filter skips next time (eenvoudigfactureren-tools README)."""
+    options = body if isinstance(body, dict) else {}
+    mark_only = str(options.get("mark_as_sent", "")).strip().lower() in ("1", "yes", "true")
+    content = "Gemarkeerd als verzonden naar boekhouder" if mark_only else "Verzonden naar boekhouder"
+    _log_event(env, invoice, "accountant sent", content, [])
+    _tag(invoice, "accountant")
+    env.store.replace(si.INVOICES, int(invoice["id"]), invoice)
+    return _message(200, "invoice sent to accountant")
 
-    content = invoice_ubl(env, record)
-    filename = f"{record.get('type', 'invoice')}-{record.get('number') or record['id']}.xml"
+
+_DOWNLOADS = {
+    "pdf": ("application/pdf", "pdf"),
+    "peppolbis3": ("application/xml", "xml"),
+    "peppol": ("application/xml", "xml"),
+    "ublbe": ("application/xml", "xml"),
+    "efff": ("application/xml", "xml"),
+    "ubl": ("application/xml", "xml"),
+}
+
+
+def _download(env: Env, call: Call, record: dict[str, Any]) -> Response:
+    fmt = call.response_format
+    if fmt not in _DOWNLOADS or not env.serves_endpoint(f"GET /api/v1/invoices/{{id}}?format={fmt}"):
+        raise ApiError(400, f"format {fmt} unknown")
+    media_type, extension = _DOWNLOADS[fmt]
+    if fmt == "pdf":
+        from invoicekit_eenvoudigfactureren._sandbox_pdf import invoice_pdf
+
+        content = invoice_pdf(env, record)
+    else:
+        from invoicekit_eenvoudigfactureren._sandbox_ubl import invoice_ubl
+
+        content = invoice_ubl(env, record)
+    kind = "creditnota" if record.get("type") == "creditnote" else "factuur"
+    # download.rb reads the file name from Content-Disposition (filename="..."); the name itself is assumed.
+    filename = f"{kind}-{record.get('number') or record['id']}.{extension}"
     return Response(
         content,
-        media_type="application/xml",
+        media_type=media_type,
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -407,7 +481,16 @@ def _settings(env: Env, call: Call) -> Answer:
     return 200, _project({"taxes": taxes, "custom_fields": fields}, call), "settings"
 
 
+def _layouts(env: Env, call: Call) -> Answer:
+    # The WooCommerce plugin lists the account's layouts to pick one (general-settings.php: layout_id, name);
+    # the sandbox account has one, with the id of seed 004's example.
+    if call.method != "GET" or len(call.segments) != 1:
+        raise ApiError(404, "layout_id unknown")
+    return 200, apply_list_query([dict(LAYOUT)], call.query), "layouts"
+
+
 _DOMAINS: dict[str, Callable[[Env, Call], Answer | Response]] = {
+    "layouts": _layouts,
     "clients": _clients,
     "invoices": _invoices,
     "accounts": _accounts,
@@ -415,24 +498,89 @@ _DOMAINS: dict[str, Callable[[Env, Call], Answer | Response]] = {
 }
 
 
+def _shape(sandbox: Sandbox, root: str, data: Any) -> Any:
+    """Every answer passes through provenance (the kit's ``served``): an unlisted field is a sandbox bug,
+    an assumed one is left out in strict mode. A list's items are the resource its XML items are named after."""
+    return served(sandbox, ITEM_NAMES[root] if isinstance(data, list) else root, data)
+
+
+def _endpoint_name(call: Call) -> str:
+    """The endpoint as provenance.toml names it: ``GET /api/v1/invoices/{id}/payments``, flags after ``?``."""
+    parts = []
+    for index, segment in enumerate(call.segments):
+        custom_value = index == 3 and call.segments[2] == "custom_values"
+        parts.append("{name}" if custom_value else "{id}" if segment.isdigit() else segment)
+    name = f"{call.method} {API_ROOT}/" + "/".join(parts)
+    for flag in ("bulk", "send_peppol", "send_mail", "send_accountant"):
+        if call.flag(flag):
+            name += f"?{flag}"
+    return name
+
+
+def api_segments(path: str) -> list[str] | None:
+    """The path below /api/v1 as segments, or None when it is not an API path.
+
+    Empty segments are dropped: the vendor tool asks for ``//api/v1/invoices`` (download.rb joins a base that
+    ends in "/" with a path that starts with one). A repeated ``api/v1`` is dropped too: the WooCommerce
+    plugin has asked for ``/api/v1/api/v1/settings?fields=taxes`` since 2020 (generation.php tax_rates,
+    client.php get_url) and names that path in its own log skip-list, so the real API answers it.
+    """
+    segments = [segment for segment in path.split("/") if segment]
+    if segments[:2] != ["api", "v1"]:
+        return None
+    while segments[:2] == ["api", "v1"]:
+        segments = segments[2:]
+    return segments
+
+
+def _authenticated(sandbox: Sandbox, request: Request) -> bool:
+    if sandbox.accepts(request.headers.get("x-api-key")):
+        return True
+    # Basic authentication with a user's e-mail address and password (EF help, "Basic authentication"), used by
+    # the 2017 Java client and the WooCommerce plugin's older settings. The sandbox has no users: it takes its
+    # API key as the password (assumed).
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if (
+        scheme.lower() != "basic"
+        or not sandbox.provenance
+        or not sandbox.provenance.serves("behaviour", "auth.basic", strict=sandbox.strict)
+    ):
+        return False
+    try:
+        _, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return sandbox.accepts(password)
+
+
 def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starlette:
     """The EF API app for ``sandbox`` (the ``app_factory`` of :class:`invoicekit.sandbox.Sandbox`)."""
+    provenance = sandbox.provenance
+    assert provenance is not None
 
     async def endpoint(request: Request) -> Response:
-        path = request.path_params.get("path", "")
         fmt: Any = "json" if "application/json" in request.headers.get("accept", "").lower() else "xml"
         if request.query_params.get("format") in ("json", "xml"):
             fmt = request.query_params["format"]
-        if not sandbox.accepts(request.headers.get("x-api-key")):
-            # Assumption (reference #6): a missing or wrong X-API-Key gets a 401 in EF's error shape.
-            return render_error(401, "authentication failed", fmt)
+        if [part for part in request.url.path.split("/") if part] in (["coda", "parse"], ["coda", "import"]):
+            return await coda(request, fmt)
+        segments = api_segments(request.url.path)
+        if segments is None:
+            # Assumption: outside /api/v1 the site answers a plain 404 page, not the API's error shape.
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        if not _authenticated(sandbox, request):
+            # A missing or wrong credential is a 401 (hvr4: "Bad credentials give 401"); the challenge header
+            # lets a client that does not send Basic up front retry with it (assumed).
+            response = render_error(401, "authentication failed", fmt)
+            response.headers["www-authenticate"] = 'Basic realm="EenvoudigFactureren"'
+            return response
         account = request.headers.get("x-accountid")
         # Assumption: an X-AccountId the key has no access to is a 403, EF's "access denied" status.
-        if account and account != ACCOUNT["account_id"]:
+        if account and account != ACCOUNT["account_id"] and provenance.enforces("account.other", strict=sandbox.strict):
             return render_error(403, "access denied", fmt)
         base = f"{request.url.scheme}://{request.url.netloc}{API_ROOT}"
         try:
-            call = await read_call(request, base, path)
+            call = await read_call(request, base, segments)
         except SyntaxQuirk as quirk:
             return render_quirk(quirk, quirk.body_format)
         except ApiError as exc:
@@ -440,16 +588,39 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
         env = Env(sandbox, base, today)
         handler = _DOMAINS.get(call.segments[0]) if call.segments else None
         try:
-            if handler is None:
+            if handler is None or not env.serves_endpoint(_endpoint_name(call)):
                 raise ApiError(404, "domain unknown")
-            with sandbox.lock:
+            with sandbox.store.transaction():
                 answer = handler(env, call)
         except ApiError as exc:
             return render_error(exc.status, exc.message, call.wants)
         if isinstance(answer, Response):
             return answer
         status, data, root = answer
-        return render(data, root, call.wants, status)
+        shaped = _shape(sandbox, root, data)
+        return render(shaped, root, call.wants, status, provenance)
+
+    async def coda(request: Request, fmt: Any) -> Response:
+        # importcoda.rb: parse without a key (find_account), import with the account's key (import_file).
+        action = request.url.path.rstrip("/").rsplit("/", 1)[-1]
+        if request.method != "POST":
+            return render_error(405, "method not allowed", fmt)
+        if action == "import" and not _authenticated(sandbox, request):
+            return render_error(401, "authentication failed", fmt)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return render_error(400, "request too large", fmt)
+        try:
+            with sandbox.store.transaction():
+                env = Env(sandbox, "", today)
+                if action == "parse":
+                    data: Any = parse_coda(body)
+                    root = "coda_statements"
+                else:
+                    data, root = import_coda(env, body), "coda_import"
+        except ApiError as exc:
+            return render_error(exc.status, exc.message, fmt)
+        return render(_shape(sandbox, root, data), root, fmt, 200, provenance)
 
     methods = ["GET", "POST", "PUT", "DELETE"]
-    return Starlette(routes=[Route(API_ROOT + "/{path:path}", endpoint, methods=methods)])
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])

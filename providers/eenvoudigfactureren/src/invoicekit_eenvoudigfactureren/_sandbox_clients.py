@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from invoicekit_eenvoudigfactureren._sandbox_common import (
-    COUNTRIES,
     Env,
     choice,
+    country_code_for,
+    country_name,
     date_field,
     decimal_field,
     int_field,
@@ -66,19 +67,20 @@ _CHOICES: Mapping[str, frozenset[str]] = {
     "default_note_position": frozenset({"top", "bottom", "replace"}),
     "default_tax_category": frozenset({"0", "1", "2", "3"}),
 }
+# Seed 004's XML example, what EF answers, spells every layout field in the plural; its field table spells two
+# of them in the singular. Answers use the example's names; input takes both spellings.
 _LAYOUTS = (
     "default_invoices_layout_id",
     "default_receipts_layout_id",
     "default_quotes_layout_id",
     "default_orders_layout_id",
-    "default_paymentrequest_layout_id",
+    "default_paymentrequests_layout_id",
     "default_deliveries_layout_id",
-    "default_customdocument_layout_id",
+    "default_customdocuments_layout_id",
 )
-# The seed's XML example spells two of them in the plural; EF evidently answers to both.
 _LAYOUT_ALIASES = {
-    "default_paymentrequests_layout_id": "default_paymentrequest_layout_id",
-    "default_customdocuments_layout_id": "default_customdocument_layout_id",
+    "default_paymentrequest_layout_id": "default_paymentrequests_layout_id",
+    "default_customdocument_layout_id": "default_customdocuments_layout_id",
 }
 _INTS: Mapping[str, tuple[int, int | None]] = {
     "default_days_invoice_due": (0, None),
@@ -158,8 +160,10 @@ def custom_values_input(value: Any, env: Env) -> dict[str, str]:
             raise ApiError(400, "name is required")
         if name not in defined:
             # Custom fields are defined under Settings > Advanced (seed 004). Assumption: a name the account
-            # lacks is refused rather than ignored.
-            raise ApiError(400, f"custom_value {name} unknown")
+            # lacks is refused rather than ignored (in strict mode it is ignored).
+            if env.enforces("custom_value.undefined"):
+                raise ApiError(400, f"custom_value {name} unknown")
+            continue
         result[name] = text(item, "value", max_len=75) or ""
     return result
 
@@ -192,8 +196,8 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
         known = key in _TEXT or key in _CHOICES or key in _INTS or key in _PERCENTS
         extra = {"country", "country_code", "delivery_address", "site_address", "sepa_collection"}
         extra |= {"custom_values", "contacts", "default_structured_message", "default_tax_country_code"}
-        if not (known or key in extra or key in _READ_ONLY):
-            # Assumption: EF ignores what it does not know; the sandbox refuses it, to catch adapter typos.
+        # Assumption: EF ignores what it does not know; the sandbox refuses it, to catch adapter typos.
+        if not (known or key in extra or key in _READ_ONLY) and env.enforces("client.unknown_field"):
             raise ApiError(400, f"{key} unknown")
     for key, limit in _TEXT.items():
         value = text(data, key, max_len=limit)
@@ -219,10 +223,11 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
     elif "country" in data:
         # "Bij aanmaken/bewerken enkel te gebruiken indien country_code niet werd opgegeven" (seed 004).
         name = text(data, "country", max_len=25) or ""
-        by_name = {v.lower(): k for k, v in COUNTRIES.items()}
-        if name and name.lower() not in by_name:
+        found = country_code_for(name) if name else ""
+        if found is None and env.enforces("client.country.unknown"):
             raise ApiError(400, "country unknown")
-        record["country_code"] = by_name.get(name.lower(), "")
+        if found is not None:
+            record["country_code"] = found
     if "default_tax_country_code" in data:
         oss = text(data, "default_tax_country_code") or ""
         if oss and (len(oss) != 2 or not oss.isalpha()):
@@ -303,7 +308,7 @@ def render_address(address: Mapping[str, Any] | None) -> dict[str, str] | None:
         "street2": str(address.get("street2", "")),
         "postal_code": str(address.get("postal_code", "")),
         "city": str(address.get("city", "")),
-        "country": COUNTRIES.get(code, code),
+        "country": country_name(code),
         "country_code": code,
     }
 
@@ -337,12 +342,13 @@ def render_client(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
         "street2": t("street2"),
         "city": t("city"),
         "postal_code": t("postal_code"),
-        "country": COUNTRIES.get(code, code),
+        "country": country_name(code),
         "country_code": code,
         "delivery_address": render_address(record.get("delivery_address")),
         "site_address": render_address(record.get("site_address")),
         "tax_code": t("tax_code"),
-        "tax_code_registration_pending": record.get("tax_code_registration_pending") or "no",
+        # "Indien niet opgegeven of indien tax_code ingevuld is de standaard waarde 'no'" (seed 004).
+        "tax_code_registration_pending": "no" if t("tax_code") else (t("tax_code_registration_pending") or "no"),
         "company_id": t("company_id"),
         "email_address": t("email_address"),
         "phone_number": t("phone_number"),
@@ -366,7 +372,8 @@ def render_client(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
         "default_currency": t("default_currency") or "EUR",
         "default_note": t("default_note"),
         "default_note_html": t("default_note_html"),
-        "default_note_position": t("default_note_position"),
+        # "'top' (bovenaan toevoegen; standaard)" (seed 004).
+        "default_note_position": t("default_note_position") or "top",
         **{name: _int_or_none(record.get(name)) for name in _LAYOUTS},
         "sepa_collection": dict(record["sepa_collection"]) if record.get("sepa_collection") else None,
         "invoice_count": sum(1 for r in invoices if r.get("type") != "creditnote"),
@@ -378,6 +385,9 @@ def render_client(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
         "customdocument_count": 0,
         "subscription_count": 0,
         "contacts": [render_contact(env, client_id, c) for c in record.get("contacts", [])],
+        # Deprecated, "niet langer beschikbaar bij nieuwe accounts" (seed 004): a new account shows an empty list,
+        # which the 2017 Java client (efClientsBean.details) reads.
+        "details": [],
         "custom_values": render_custom_values(env, record.get("custom_values", {})),
     }
     return data

@@ -2,27 +2,41 @@
 
 EF's error messages name the field first: ``name is required``, ``phone_number too long``, ``structured_message
 too short``, ``number not unique``, ``amount can not be 0.00``, ``items cannot be empty``, ``detail_id
-unknown`` (reference "EF, Transport"). The sandbox words every refusal that way; where EF's exact message is
-not known it uses the nearest of these patterns (``<field> invalid``, ``<field> unknown``).
+unknown`` (hvierendeels/efAPI efAPI.java, seed 004). The sandbox words every refusal that way; where
+EF's exact message is not known it uses the nearest of these patterns (``<field> invalid``, ``<field> unknown``).
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import gettext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from invoicekit.sandbox import Sandbox
+import pycountry
+
+from invoicekit.sandbox import (
+    FieldError,
+    Provenance,
+    Sandbox,
+    coerce_bool,
+    coerce_date,
+    coerce_decimal,
+    coerce_int,
+    coerce_str,
+)
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = [
     "ACCOUNT",
-    "COUNTRIES",
+    "LAYOUT",
     "Env",
     "choice",
+    "country_code_for",
+    "country_name",
     "decimal_field",
     "int_field",
     "is_empty",
@@ -50,32 +64,35 @@ ACCOUNT: Mapping[str, Any] = {
     "bic": "GKCCBEBB",
 }
 
+# The account's one layout; its id is seed 004's example (default_invoices_layout_id 8001), its name assumed.
+LAYOUT: Mapping[str, Any] = {"layout_id": 8001, "name": "Standaard"}
+
 # Settings > Taxes: the three rates an invoice item may use besides 0 (woo: GET /settings?fields=taxes).
 TAX_RATES = (Decimal(21), Decimal(12), Decimal(6))
 
 # Settings > Advanced: the custom client fields this account has defined (seed 004's example field).
 DEFAULT_CUSTOM_FIELDS: Mapping[str, str] = {"myreference": "Onze referentie"}
 
-# EF derives `country` from `country_code` (seed 004); the sandbox knows the names of the usual ones.
-COUNTRIES: Mapping[str, str] = {
-    "BE": "België",
-    "NL": "Nederland",
-    "LU": "Luxemburg",
-    "FR": "Frankrijk",
-    "DE": "Duitsland",
-    "GB": "Verenigd Koninkrijk",
-    "IE": "Ierland",
-    "ES": "Spanje",
-    "IT": "Italië",
-    "PT": "Portugal",
-    "AT": "Oostenrijk",
-    "PL": "Polen",
-    "DK": "Denemarken",
-    "SE": "Zweden",
-    "FI": "Finland",
-    "CH": "Zwitserland",
-    "US": "Verenigde Staten",
-}
+
+@functools.cache
+def _dutch() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"], fallback=True)
+
+
+def country_name(code: str) -> str:
+    """EF derives ``country`` from ``country_code`` (seed 004: "Bij opvragen wordt dit veld automatisch bepaald
+    a.d.h.v. country_code", example BE -> België), for any ISO 3166 code; the Dutch names come from pycountry."""
+    country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    return _dutch().gettext(country.name) if country is not None else code
+
+
+def country_code_for(name: str) -> str | None:
+    """The ISO code of a country named in Dutch (or English), for a ``country`` sent without ``country_code``."""
+    wanted = name.strip().lower()
+    for country in pycountry.countries:
+        if wanted in (_dutch().gettext(country.name).lower(), country.name.lower()):
+            return str(country.alpha_2)
+    return None
 
 
 @dataclass
@@ -92,6 +109,22 @@ class Env:
 
     def uri(self, *parts: object) -> str:
         return "/".join([self.base, *(str(p) for p in parts)])
+
+    @property
+    def provenance(self) -> Provenance:
+        provenance = self.sandbox.provenance
+        assert provenance is not None, "create_sandbox always loads provenance.toml"
+        return provenance
+
+    def enforces(self, refusal: str) -> bool:
+        """Whether a refusal is on: an assumed one is off in strict mode."""
+        return self.provenance.enforces(refusal, strict=self.sandbox.strict)
+
+    def serves_behaviour(self, name: str) -> bool:
+        return self.provenance.serves("behaviour", name, strict=self.sandbox.strict)
+
+    def serves_endpoint(self, name: str) -> bool:
+        return self.provenance.serves("endpoint", name, strict=self.sandbox.strict)
 
     def custom_fields(self) -> dict[str, str]:
         return {str(r["name"]): str(r.get("description", "")) for r in self.store.all("custom_field_definitions")}
@@ -114,48 +147,45 @@ def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _refused(error: FieldError, prefix: str) -> ApiError:
+    # EF words a refusal "<field> too long" or "<field> invalid" (efAPI.java's notes: "phone_number too long").
+    what = "too long" if error.message.startswith("is too long") else "invalid"
+    return ApiError(400, f"{prefix}{error.field} {what}")
+
+
 def text(data: Mapping[str, Any], name: str, *, max_len: int | None = None, prefix: str = "") -> str | None:
     """A text field: None when absent, "" when sent empty (which clears it), else the trimmed text."""
     if name not in data:
         return None
-    value = data[name]
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    result = str(value).strip()
-    if max_len is not None and len(result) > max_len:
-        raise ApiError(400, f"{prefix}{name} too long")
-    return result
+    try:
+        return coerce_str(data[name], name, max_len=max_len) or ""
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def choice(data: Mapping[str, Any], name: str, allowed: set[str] | frozenset[str], *, prefix: str = "") -> str | None:
-    value = text(data, name, prefix=prefix)
+    value = text(data, name, prefix=prefix) if not isinstance(data.get(name), bool) else "yes"
     if value is None or value == "":
         return value
-    if isinstance(data[name], bool):
-        value = "yes" if data[name] else "no"
-    value = value.lower()
-    # Assumption (reference "EF, Invoices": tax_included "yes/no or bool"): true/false/1/0 mean yes/no.
-    value = {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(value, value) if "yes" in allowed else value
-    if value not in allowed:
+    if "yes" in allowed:
+        # true/false/1/0 mean yes/no: the WooCommerce plugin sends tax_included as a JSON bool (generation.php).
+        try:
+            flag = coerce_bool(data[name], name)
+        except FieldError as error:
+            raise _refused(error, prefix) from None
+        return "yes" if flag else "no"
+    if value.lower() not in allowed:
         raise ApiError(400, f"{prefix}{name} invalid")
-    return value
+    return value.lower()
 
 
 def int_field(
     data: Mapping[str, Any], name: str, *, low: int = 0, high: int | None = None, prefix: str = ""
 ) -> int | None:
-    value = text(data, name, prefix=prefix)
-    if value is None or value == "":
-        return None
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    if number != number.to_integral_value() or number < low or (high is not None and number > high):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    return int(number)
+        return coerce_int(data.get(name), name, low=low, high=high)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def decimal_field(
@@ -167,37 +197,21 @@ def decimal_field(
     high: Decimal | None = None,
     prefix: str = "",
 ) -> Decimal | None:
-    value = text(data, name, prefix=prefix)
-    if value is None or value == "":
-        return None
     try:
-        number = Decimal(value.replace(",", "."))
-    except InvalidOperation:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    if not number.is_finite():
-        raise ApiError(400, f"{prefix}{name} invalid")
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
-        raise ApiError(400, f"{prefix}{name} invalid")
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ApiError(400, f"{prefix}{name} invalid")
-    return number
-
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+        return coerce_decimal(data.get(name), name, places=places, low=low, high=high)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
 
 
 def date_field(data: Mapping[str, Any], name: str, *, prefix: str = "") -> str | None:
     value = text(data, name, prefix=prefix)
     if value is None or value == "":
         return value
-    if not _DATE.match(value):
-        raise ApiError(400, f"{prefix}{name} invalid")
     try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, f"{prefix}{name} invalid") from None
-    return value
+        parsed = coerce_date(value, name)
+    except FieldError as error:
+        raise _refused(error, prefix) from None
+    return parsed.isoformat() if parsed else ""
 
 
 def record_id(segment: str, what: str) -> int:

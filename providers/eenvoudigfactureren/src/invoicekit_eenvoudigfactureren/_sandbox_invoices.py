@@ -1,7 +1,7 @@
 """The sandbox's ``invoices`` domain: invoices and credit notes, their items, payments and events.
 
 A credit note is an invoice whose total is negative: EF computes ``type`` (``invoice|creditnote``, read
-only) from the amounts (reference "EF, Invoices"). Totals, ``status`` (``open|overdue|closed``) and
+only) from the amounts (EF help, api-invoices). Totals, ``status`` (``open|overdue|closed``) and
 ``total_paid`` are computed whenever an invoice is rendered, so they always agree with its items and
 payments.
 """
@@ -165,20 +165,31 @@ def item_input(data: Any, *, tax_included: bool, existing: Mapping[str, Any] | N
         raise ApiError(400, "tax_rate_special_status invalid")
     amount = decimal_field(data, "amount", places=6)
     with_tax = decimal_field(data, "amount_with_tax", places=6)
-    if amount is None and with_tax is not None and (tax_included or "amount" not in data):
-        # Either the price excluding VAT or the price including it; EF keeps the former.
-        amount = (with_tax * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
-    elif amount is not None and tax_included:
-        amount = (amount * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
-    if amount is not None:
-        if abs(amount) > MAX_AMOUNT:
+    for value in (amount, with_tax):
+        if value is not None and abs(value) > MAX_AMOUNT:
             raise ApiError(400, "amount too large")
-        item["amount"] = f"{amount:f}"
+    if tax_included:
+        # Prices include VAT: the price that counts is the one with VAT. The vendor's WooCommerce plugin sends
+        # both (generation.php build_document: amount = net / quantity, amount_with_tax = gross / quantity,
+        # each rounded to cents) with tax_included = the shop's prices_include_tax, and expects the order's
+        # total back; the gross price is the one that adds up to it. Without amount_with_tax, amount is
+        # the price with VAT (assumed: the meaning of tax_included).
+        gross = with_tax if with_tax is not None else amount
+        if gross is not None:
+            item["amount_with_tax"] = f"{gross:f}"
+            item["amount"] = f"{(gross * HUNDRED / (HUNDRED + rate)).quantize(Decimal('0.000001')):f}"
+    else:
+        if amount is None and with_tax is not None and "amount" not in data:
+            # Only the price with VAT was sent: EF keeps the price without it.
+            amount = (with_tax * HUNDRED / (HUNDRED + rate)).quantize(Decimal("0.000001"))
+        if amount is not None:
+            item["amount"] = f"{amount:f}"
+            item.pop("amount_with_tax", None)
     item.setdefault("amount", "0")
     for key, limit in (("stockitem_code", 50), ("general_ledger_account", 20)):
-        value = text(data, key, max_len=limit)
-        if value is not None:
-            item[key] = value
+        given = text(data, key, max_len=limit)
+        if given is not None:
+            item[key] = given
     if "stockitem_id" in data:
         stock = int_field(data, "stockitem_id")
         item["stockitem_id"] = "" if stock is None else str(stock)
@@ -196,14 +207,14 @@ def payment_input(env: Env, data: Any, invoice: Mapping[str, Any]) -> dict[str, 
         amount: Decimal | None = figures["total_with_tax"] - figures["total_paid"]
     else:
         amount = decimal_field(data, "amount", places=2)
-        if amount is None:
+        if amount is None and env.enforces("payment.amount.required"):
             raise ApiError(400, "amount is required")
     if amount is None or round2(amount) == 0:
         raise ApiError(400, "amount can not be 0.00")
     payment["amount"] = money(amount)
     payment["description"] = text(data, "description", max_len=255) or ""
     method = text(data, "method") or ""
-    if method and method.lower() not in PAYMENT_METHODS:
+    if method and method.lower() not in PAYMENT_METHODS and env.enforces("payment.method.invalid"):
         raise ApiError(400, "method invalid")
     payment["method"] = method.lower()
     payment["created"] = timestamp()
@@ -244,7 +255,7 @@ def apply_invoice(env: Env, record: dict[str, Any], data: Any, *, create: bool, 
     if not isinstance(data, dict):
         raise ApiError(400, "invoice invalid")
     for key in data:
-        if key not in _WRITABLE and key not in _READ_ONLY:
+        if key not in _WRITABLE and key not in _READ_ONLY and env.enforces("invoice.unknown_field"):
             raise ApiError(400, f"{key} unknown")
     invoice_id = record.get("id")
     if replace:
@@ -311,7 +322,7 @@ def apply_invoice(env: Env, record: dict[str, Any], data: Any, *, create: bool, 
     record["type"] = "creditnote" if totals(record)["total_with_tax"] < 0 else "invoice"
     message = text(data, "structured_message")
     if record["type"] == "creditnote":
-        # "niet gebruikt bij een creditnota" (reference "EF, Invoices").
+        # "niet gebruikt bij een creditnota" (EF help, api-invoices: not used for a credit note).
         record["structured_message"] = ""
     elif message:
         record["structured_message"] = check_structured_message(message)
@@ -345,35 +356,69 @@ def _line(item: Mapping[str, Any]) -> Decimal:
     return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(item.get("amount", "0"))))
 
 
+def line_net(item: Mapping[str, Any], *, gross: bool = False) -> Decimal:
+    """An item's line total as the invoice shows it: without VAT, or with it (``gross``)."""
+    if gross:
+        return _gross_line(item)
+    if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
+        rate = Decimal(str(item.get("tax_rate", "0")))
+        return round2(_gross_line(item) * HUNDRED / (HUNDRED + rate))
+    return _line(item)
+
+
+def _gross_line(item: Mapping[str, Any]) -> Decimal:
+    rate = Decimal(str(item.get("tax_rate", "0")))
+    gross = item.get("amount_with_tax")
+    if gross is None:
+        gross = Decimal(str(item.get("amount", "0"))) * (HUNDRED + rate) / HUNDRED
+    return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(gross)))
+
+
 def totals(record: Mapping[str, Any]) -> dict[str, Any]:
-    """EF's totals. With tax_calculation "total" (the default) VAT is computed once per rate on the
-    rate's total, as EN 16931 and Belgian law want; with "item" it is rounded per item."""
+    """EF's totals, by the sandbox's own rule. With tax_calculation "total" (the default) VAT is computed once
+    per rate on the rate's total, as EN 16931 and Belgian law want; with "item" it is rounded per item. With
+    tax_included the gross line totals are summed per rate and the VAT is taken out of that sum, so that the
+    total is what the prices with VAT add up to (assumed rounding; no source states EF's)."""
     discount_pct = Decimal(str(record.get("discount_percentage") or "0"))
+    gross_mode = record.get("tax_included") == "yes"
+    line = _gross_line if gross_mode else _line
     per_item = record.get("tax_calculation") == "item"
     groups: dict[tuple[Decimal, str], Decimal] = {}
     item_tax = Decimal(0)
+    item_net = Decimal(0)
     item_discount = Decimal(0)
     for item in record.get("items", []):
         rate = Decimal(str(item.get("tax_rate", "0")))
         key = (rate, str(item.get("tax_rate_special_status", "")))
-        groups[key] = groups.get(key, Decimal(0)) + _line(item)
+        groups[key] = groups.get(key, Decimal(0)) + line(item)
         if per_item:
-            discount = round2(_line(item) * discount_pct / HUNDRED)
-            item_discount += discount
-            item_tax += round2((_line(item) - discount) * rate / HUNDRED)
+            discount = round2(line(item) * discount_pct / HUNDRED)
+            base = line(item) - discount
+            tax = round2(base * rate / (HUNDRED + rate)) if gross_mode else round2(base * rate / HUNDRED)
+            item_tax += tax
+            item_net += base - tax if gross_mode else base
+            item_discount += round2(discount * HUNDRED / (HUNDRED + rate)) if gross_mode else discount
     discount_without = Decimal(0)
     discount_with = Decimal(0)
     by_rate: dict[Decimal, Decimal] = {}
     taxable_total = Decimal(0)
     for (rate, _), base in groups.items():
         discount = round2(base * discount_pct / HUNDRED)
-        taxable = base - discount
-        discount_without += discount
-        discount_with += round2(discount * (HUNDRED + rate) / HUNDRED)
+        after = base - discount
+        if gross_mode:
+            tax = round2(after * rate / (HUNDRED + rate))
+            taxable = after - tax
+            discount_with += discount
+            discount_without += round2(discount * HUNDRED / (HUNDRED + rate))
+        else:
+            tax = round2(after * rate / HUNDRED)
+            taxable = after
+            discount_without += discount
+            discount_with += round2(discount * (HUNDRED + rate) / HUNDRED)
         taxable_total += taxable
-        by_rate[rate] = by_rate.get(rate, Decimal(0)) + round2(taxable * rate / HUNDRED)
+        by_rate[rate] = by_rate.get(rate, Decimal(0)) + tax
     if per_item:
-        taxable_total = sum((_line(i) for i in record.get("items", [])), Decimal(0)) - item_discount
+        taxable_total = item_net
         discount_without = item_discount
     tax_total = item_tax if per_item else sum(by_rate.values(), Decimal(0))
     total_with_tax = taxable_total + tax_total
@@ -405,7 +450,12 @@ def _status(record: Mapping[str, Any], figures: Mapping[str, Any], today: date) 
 
 def render_item(env: Env, invoice_id: int, item: Mapping[str, Any]) -> dict[str, Any]:
     rate = Decimal(str(item.get("tax_rate", "0")))
-    line = _line(item)
+    if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
+        gross = _gross_line(item)
+        line, line_with_tax = round2(gross * HUNDRED / (HUNDRED + rate)), gross
+    else:
+        line = _line(item)
+        line_with_tax = round2(line * (HUNDRED + rate) / HUNDRED)
     return {
         "item_id": int(item["item_id"]),
         "invoice_id": invoice_id,
@@ -420,7 +470,7 @@ def render_item(env: Env, invoice_id: int, item: Mapping[str, Any]) -> dict[str,
         "tax_rate": _number(item.get("tax_rate", "0")),
         "tax_rate_special_status": item.get("tax_rate_special_status", ""),
         "general_ledger_account": item.get("general_ledger_account", ""),
-        "total_with_tax": money(line * (HUNDRED + rate) / HUNDRED),
+        "total_with_tax": money(line_with_tax),
     }
 
 
@@ -443,8 +493,17 @@ def render_event(env: Env, invoice_id: int, event: Mapping[str, Any]) -> dict[st
         "uri": env.uri("invoices", invoice_id, "events", event["event_id"]),
         "date": event.get("date", ""),
         "type": event.get("type", ""),
-        "description": event.get("description", ""),
+        "content": event.get("content", ""),
+        "recipients": [{"name": "", "email_address": r} for r in event.get("recipients", [])],
     }
+
+
+def tag_id(env: Env, name: str) -> int:
+    """A tag's id, the same for every document that carries it."""
+    for row in env.store.all("tags"):
+        if row.get("name") == name:
+            return int(row["id"])
+    return int(env.store.insert("tags", {"name": name}))
 
 
 def _number(value: Any) -> int | str:
@@ -508,7 +567,8 @@ def render_invoice(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
             "total_with_tax": money(figures["total_with_tax"]),
             "total_paid": money(figures["total_paid"]),
             "structured_message": record.get("structured_message", ""),
-            "tags": list(record.get("tags", [])),
+            # {tag_id, name} as hvr4's efTagsBean reads them; the ids are the sandbox's.
+            "tags": [{"tag_id": tag_id(env, tag), "name": tag} for tag in record.get("tags", [])],
             "payments": [render_payment(env, invoice_id, p) for p in record.get("payments", [])],
             "remarks": list(record.get("remarks", [])),
             "events": [render_event(env, invoice_id, e) for e in record.get("events", [])],

@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from invoicekit.sandbox import FieldError, skip_take_window
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query"]
 
-# Assumption (reference #8): 50 by default; a take above 100 is served as 100, not refused.
+# Assumed (provenance default list.take): 50 by default; a take above 100 is served as 100, not refused.
 DEFAULT_TAKE = 50
 MAX_TAKE = 100
 
@@ -73,6 +74,9 @@ def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
         if match is None:
             raise ApiError(400, "filter invalid")
         name, op, value = match["field"], _WORD_OPS.get(match["op"], match["op"]), match["value"]
+        if name == "tag":
+            tests.append(_tag_test(op, value))
+            continue
         if name not in fields:
             raise ApiError(400, f"filter field {name} unknown")
 
@@ -83,6 +87,23 @@ def _filters(spec: str, fields: set[str]) -> list[Callable[[Item], bool]]:
     return tests
 
 
+def _tags(item: Item) -> list[str]:
+    return [str(t.get("name", "")) if isinstance(t, dict) else str(t) for t in item.get("tags") or []]
+
+
+def _tag_test(op: str, value: str) -> Callable[[Item], bool]:
+    """``tag`` filters on the document's tags (download.rb: ``tag__ne__accountant`` keeps the invoices not yet
+    sent to the accountant, ``tag__eq__<tag>`` those that carry it): ``!=`` holds when no tag matches."""
+    if op not in ("=", "!=", "=~"):
+        raise ApiError(400, "filter invalid")
+
+    def test(item: Item) -> bool:
+        hit = any(_compare(tag, "=~" if op == "=~" else "=", value) for tag in _tags(item))
+        return not hit if op == "!=" else hit
+
+    return test
+
+
 def _sort_key(name: str) -> Callable[[Item], Any]:
     def key(item: Item) -> Any:
         value = item.get(name)
@@ -91,15 +112,6 @@ def _sort_key(name: str) -> Callable[[Item], Any]:
         return (0, number, "") if number is not None else (1, Decimal(0), str(value or "").lower())
 
     return key
-
-
-def _int_param(query: dict[str, str], name: str, default: int) -> int:
-    raw = query.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit():
-        raise ApiError(400, f"{name} invalid")
-    return int(raw)
 
 
 def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: bool = True) -> list[Item]:
@@ -125,9 +137,11 @@ def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: 
             if result and name not in fields:
                 raise ApiError(400, f"sort field {name} unknown")
             result.sort(key=_sort_key(name), reverse=descending)
-    skip = _int_param(query, "skip", 0)
-    take = min(_int_param(query, "take", DEFAULT_TAKE), MAX_TAKE)
-    result = result[skip : skip + take]
+    try:
+        window = skip_take_window(query.get("skip"), query.get("take"), default=DEFAULT_TAKE, cap=MAX_TAKE)
+    except FieldError as error:
+        raise ApiError(400, f"{error.field} invalid") from None
+    result = window.of(result)
     wanted = [name.strip() for name in query.get("fields", "").split(",") if name.strip()]
     if wanted:
         result = [{name: item[name] for name in wanted if name in item} for item in result]

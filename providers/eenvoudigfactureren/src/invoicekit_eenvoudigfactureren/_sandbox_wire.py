@@ -1,8 +1,8 @@
 """The sandbox's HTTP surface: format negotiation, request bodies, responses and errors, as EF does them.
 
 EF answers in XML unless asked otherwise: ``?format=json``, ``Accept: application/json`` or a JSON request
-body switch to JSON (reference "EF, Transport"). Errors are ``{"error": "<message>"}`` with a 4xx status,
-except for one quirk kept on purpose: a body that cannot be parsed gets HTTP **200** with
+body switch to JSON (EF help, eenvoudigfactureren.be/info/help/api). Errors are ``{"error": "<message>"}``
+with a 4xx status, except for one quirk kept on purpose: a body that cannot be parsed gets HTTP **200** with
 ``{"code": 400, "error": "Syntax error"}`` (hvr4 efAPI.java).
 """
 
@@ -16,8 +16,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 
+from invoicekit.sandbox import ApiError as KitApiError
+from invoicekit.sandbox import Provenance
 from invoicekit.xmlsafe import XmlError
-from invoicekit_eenvoudigfactureren._xml import from_xml, to_xml
+from invoicekit_eenvoudigfactureren._sandbox_xml import read_xml, write_xml
 
 __all__ = ["ApiError", "Call", "read_call", "render", "render_error"]
 
@@ -27,13 +29,12 @@ JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 
 
-class ApiError(Exception):
-    """An answer in EF's error shape: ``status`` and ``{"error": message}``."""
+class ApiError(KitApiError):
+    """The kit's :class:`invoicekit.sandbox.ApiError` in EF's shape: ``status`` and ``{"error": message}``."""
 
     def __init__(self, status: int, message: str) -> None:
-        self.status = status
+        super().__init__(status, {"error": message})
         self.message = message
-        super().__init__(f"{status} {message}")
 
 
 class SyntaxQuirk(Exception):
@@ -100,9 +101,9 @@ def _parse_body(body: bytes, body_format: Format | Literal["form"] | None) -> An
             raise SyntaxQuirk("Syntax error", "json") from None
     if body_format == "xml":
         try:
-            return from_xml(body, max_bytes=MAX_BODY)
+            return read_xml(body, max_bytes=MAX_BODY)
         except XmlError:
-            # Assumption (reference #6): EF answers unparsable XML the way it answers unparsable JSON.
+            # Assumed: EF answers unparsable XML the way it answers unparsable JSON.
             raise SyntaxQuirk("Syntax error", "xml") from None
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
@@ -117,7 +118,7 @@ def _response_format(query: dict[str, str], accept: str, body_format: str | None
     return "json" if body_format == "json" else "xml"
 
 
-async def read_call(request: Request, base: str, path: str) -> Call:
+async def read_call(request: Request, base: str, segments: list[str]) -> Call:
     """Parse a request; raises :class:`SyntaxQuirk` or :class:`ApiError` for a body EF would refuse."""
     query = dict(parse_qsl(request.url.query, keep_blank_values=True))
     accept = request.headers.get("accept", "")
@@ -127,7 +128,6 @@ async def read_call(request: Request, base: str, path: str) -> Call:
     if len(body) > MAX_BODY:
         raise ApiError(400, "request too large")
     parsed = _parse_body(body, body_format)
-    segments = [segment for segment in path.split("/") if segment]
     return Call(
         method=request.method,
         segments=segments,
@@ -140,15 +140,15 @@ async def read_call(request: Request, base: str, path: str) -> Call:
     )
 
 
-def render(data: Any, root: str, fmt: Format, status: int = 200) -> Response:
+def render(data: Any, root: str, fmt: Format, status: int = 200, provenance: Provenance | None = None) -> Response:
     """``data`` as EF sends it: JSON, or XML under ``root`` (a list root is the plural domain name)."""
     if fmt == "json":
         return Response(json.dumps(data, ensure_ascii=False), status_code=status, media_type=JSON_TYPE)
-    return Response(to_xml(root, data), status_code=status, media_type=XML_TYPE)
+    return Response(write_xml(root, data, provenance), status_code=status, media_type=XML_TYPE)
 
 
 def render_error(status: int, message: str, fmt: Format) -> Response:
-    # Assumption (reference #7): the XML form of {"error": ...} is <response><error>..</error></response>,
+    # Assumed (provenance xml.root.response): the XML form of {"error": ...} is <response><error>..</error></response>,
     # the same <response> root as the success messages.
     return render({"error": message}, "response", fmt, status)
 

@@ -1,4 +1,6 @@
-"""EenvoudigFactureren's XML, both ways, as plain Python data (the same shapes its JSON has).
+"""The adapter's XML codec: what it sends to EenvoudigFactureren and how it reads the answers.
+
+The sandbox has its own XML code (``_sandbox_xml``), so the two are never the same code agreeing with itself.
 
 EF's XML has no namespaces and no attributes: an object is an element whose children are its fields
 (``<client><name>..</name>...</client>``), a list is an element named after the list field whose children
@@ -19,14 +21,13 @@ from typing import Any
 
 from lxml import etree
 
-from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
+from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 
 __all__ = ["LIST_ITEMS", "XmlEncodeError", "element_data", "from_xml", "to_xml"]
 
-# List fields and the name of their items. The client example in seed 004 shows contacts, details and
-# custom_values; the rest follow the same singular/plural pattern.
-# Assumption (reference "EF, Transport": "the list root is presumably plural"): a list response is
-# <clients><client>..</client></clients>, and the lists inside an invoice follow the client's pattern.
+# List fields and the name of the items the adapter writes. The client example in seed 004 shows contacts,
+# details and custom_values; the rest follow the same singular/plural pattern (assumed). Reading does not
+# depend on the item names: a known list field is a list whatever its children are called.
 LIST_ITEMS: Mapping[str, str] = {
     "clients": "client",
     "invoices": "invoice",
@@ -109,7 +110,7 @@ def element_data(element: etree._Element) -> Any:
     children = [child for child in element if isinstance(child.tag, str)]  # skips comments and PIs
     name = _name(element)
     if name in LIST_ITEMS:
-        return [element_data(child) for child in children]
+        return [element_data(child) for child in children if len(child) or (child.text or "").strip()]
     if not children:
         return element.text or ""
     names = [_name(child) for child in children]
@@ -122,12 +123,19 @@ def element_data(element: etree._Element) -> Any:
     return data
 
 
-def from_xml(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+def from_xml(body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, many: bool = False) -> Any:
     """Parse an EF XML document with the hardened parser and return its data.
 
-    The root of an object is a dict even when it has no fields (``<client/>`` -> ``{}``).
+    The root of an object is a dict even when it has no fields (``<client/>`` -> ``{}``). With ``many`` the
+    answer is a list: the root's children are its items, whatever the root and the items are called (no
+    source shows EF's list roots), so a one-item list reads as a list too. EF's XML has no namespaces: a
+    namespaced document (an Atom feed, a SOAP fault, XHTML) is refused as foreign.
     """
     root = parse_xml(body, max_bytes=max_bytes)
+    if any(etree.QName(element).namespace for element in root.iter() if isinstance(element.tag, str)):
+        raise XmlError("namespaced XML is not EenvoudigFactureren's")
+    if many:
+        return [element_data(child) for child in root if isinstance(child.tag, str)]
     data = element_data(root)
     if isinstance(data, str):
         return {} if not data.strip() else {_name(root): data}

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from invoicekit.sandbox import FaultRule, Sandbox, StateStore
+from invoicekit.sandbox import FaultRule, Provenance, Sandbox, StateStore
 from invoicekit_eenvoudigfactureren._sandbox_app import build_app
 from invoicekit_eenvoudigfactureren._sandbox_common import DEFAULT_CUSTOM_FIELDS
 
@@ -42,9 +42,11 @@ def create_sandbox(
     faults: Iterable[FaultRule] = (),
     custom_fields: Mapping[str, str] | None = None,
     today: Callable[[], date] | None = None,
+    strict: bool = False,
 ) -> Sandbox:
     """A fresh EF sandbox. ``custom_fields`` ({name: description}) are defined on its account;
-    ``today`` fixes the date that due dates, overdue status and defaults are computed against."""
+    ``today`` fixes the date that due dates, overdue status and defaults are computed against. With
+    ``strict`` it serves only what provenance.toml shows documented or observed."""
 
     def app(sandbox: Sandbox) -> Any:
         return build_app(sandbox, today or date.today)
@@ -58,6 +60,8 @@ def create_sandbox(
         credential_name="api_key",
         # Like Cashaca's: base_url is the host, what connect(base_url=...) takes; the adapter adds /api/v1.
         curl_template=CURL,
+        provenance=Provenance.load("invoicekit_eenvoudigfactureren"),
+        strict=strict,
     )
     defined = {str(r["name"]) for r in sandbox.store.all("custom_field_definitions")}
     for name, description in {**DEFAULT_CUSTOM_FIELDS, **(custom_fields or {})}.items():
