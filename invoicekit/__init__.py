@@ -10,6 +10,7 @@ Switching provider changes the first argument of :func:`connect`. See docs/ for 
 from invoicekit._connect import connect, connect_async
 from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
+from invoicekit.bulk import AsyncBulk, Bulk, BulkProgress, BulkResult
 from invoicekit.capabilities import Capability
 from invoicekit.errors import (
     AuthenticationError,
@@ -48,8 +49,12 @@ __all__ = [
     "Address",
     "AllowanceCharge",
     "AsyncBooks",
+    "AsyncBulk",
     "AuthenticationError",
     "Books",
+    "Bulk",
+    "BulkProgress",
+    "BulkResult",
     "Capability",
     "Client",
     "ClientKind",

@@ -24,7 +24,7 @@ Anything an operation rejects must be raised *before the first yield*: then no r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -67,6 +67,7 @@ __all__ = [
     "Step",
     "StepResult",
     "error_for_status",
+    "lookup_by_key",
     "read_json",
 ]
 
@@ -233,6 +234,24 @@ class SendResult:
     raw: Any = field(default=None, repr=False)
 
 
+def lookup_by_key(key: str | None, candidates: Iterable[tuple[str, str | None]]) -> LookupResult:
+    """What a search by reconciliation key concluded, from ``(provider id, stored key)`` pairs.
+
+    Only the key decides, never a field other documents share (number, amount, date): exactly one
+    document carrying ``key`` is :class:`Found`, none is :attr:`Lookup.ABSENT`, more than one (two
+    creates raced, or someone reused the key) is :attr:`Lookup.UNKNOWN`, and so is a ``key`` of None
+    (a provider that cannot store one: the engine then raises UncertainOutcome naming the key). Pass every
+    candidate the provider's filter returned: a filter that is looser than equality (a substring search)
+    is narrowed here.
+    """
+    if not key:
+        return Lookup.UNKNOWN
+    matches = {provider_id for provider_id, stored in candidates if stored == key}
+    if len(matches) == 1:
+        return Found(matches.pop())
+    return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+
+
 # A JSON number past a double's range is no amount, id or count any provider sends; as a Decimal it would
 # still be cheap, but int() of 1E+99999999 is not.
 _MAX_JSON_EXPONENT = 308
@@ -301,6 +320,10 @@ class Adapter:
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
     base_url: str
+    #: Resource ("clients", "invoices", "credit_notes", "payments") -> the provider field that carries the
+    #: reconciliation key (``idempotency_key``) and is returned on reads, for every resource whose
+    #: ``<resource>.create_by_key`` capability is declared (the feature matrix shows it).
+    reconciliation_fields: ClassVar[Mapping[str, str]] = {}
 
     # --- transport description -------------------------------------------------------------------
     def auth(self) -> httpx.Auth | None:
@@ -378,6 +401,21 @@ class Adapter:
 
     def check_vat_number(self, vat_number: str) -> Flow[bool]:
         raise self._unsupported(Capability.CLIENTS_CHECK_VAT)
+
+    # --- finding a create by its reconciliation key (``<resource>.create_by_key``) --------------------
+    # Each searches by the key alone and concludes with lookup_by_key(). A create flow uses the same
+    # search as its Step lookup (``reference=key``); Books uses it for get-or-create.
+    def find_client_by_key(self, key: str) -> LookupFlow:
+        raise self._unsupported(Capability.CLIENTS_CREATE_BY_KEY)
+
+    def find_invoice_by_key(self, key: str) -> LookupFlow:
+        raise self._unsupported(Capability.INVOICES_CREATE_BY_KEY)
+
+    def find_credit_note_by_key(self, key: str) -> LookupFlow:
+        raise self._unsupported(Capability.CREDIT_NOTES_CREATE_BY_KEY)
+
+    def find_payment_by_key(self, invoice_id: str, key: str) -> LookupFlow:
+        raise self._unsupported(Capability.PAYMENTS_CREATE_BY_KEY)
 
     # --- invoices --------------------------------------------------------------------------------
     def create_invoice(self, invoice: Invoice) -> Flow[Invoice]:

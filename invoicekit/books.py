@@ -7,24 +7,126 @@ differ only in ``await``; everything they decide is in :class:`_Operations`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Literal, TypeVar
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from invoicekit.adapter import Adapter, ClientQuery, DocumentQuery, Flow, Listing, SendResult
+from invoicekit.adapter import (
+    Adapter,
+    ClientQuery,
+    DocumentQuery,
+    Flow,
+    Found,
+    Listing,
+    Lookup,
+    LookupFlow,
+    LookupResult,
+    SendResult,
+)
 from invoicekit.capabilities import Capability
 from invoicekit.engine import EngineCore, iterate_async, iterate_sync, run_async, run_sync
-from invoicekit.errors import FieldIssue, UnsupportedOperation, ValidationError
+from invoicekit.errors import (
+    Conflict,
+    FieldIssue,
+    InvoicekitError,
+    UncertainOutcome,
+    UnsupportedOperation,
+    ValidationError,
+)
 from invoicekit.model import Client, CreditNote, Invoice, Payment, Seller
+from invoicekit.model._key import check_key, new_idempotency_key
 from invoicekit.vat import BELGIAN_RATES, VatCategory, VatRateTable
 
 __all__ = ["AsyncBooks", "Books"]
 
 T = TypeVar("T")
+D = TypeVar("D", Client, Invoice, CreditNote, Payment)
 log = logging.getLogger("invoicekit.books")
 Via = Literal["email", "peppol"]
+
+# A plan runs several flows one after the other and sees each one's result or error: the sync and async
+# facades drive the same plan (drive_sync / drive_async), so get-or-create is decided once.
+Plan = Generator[Flow[Any], Any, T]
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """How Books creates one kind of document by its reconciliation key (docs/idempotency.md)."""
+
+    kind: Literal["client", "invoice", "credit_note", "payment"]
+    create: Capability
+    by_key: Capability
+    send: Callable[[Any], Flow[Any]]  # the adapter's create flow
+    find: Callable[[str], LookupFlow]  # the adapter's search by key
+    fetch: Callable[[str], Flow[Any]] | None  # read a found document by provider id (None: no read)
+
+
+_KEYED_CAPABILITIES = {  # kind -> (create, create by key, get)
+    "client": (Capability.CLIENTS_CREATE, Capability.CLIENTS_CREATE_BY_KEY, Capability.CLIENTS_GET),
+    "invoice": (Capability.INVOICES_CREATE, Capability.INVOICES_CREATE_BY_KEY, Capability.INVOICES_GET),
+    "credit_note": (Capability.CREDIT_NOTES_CREATE, Capability.CREDIT_NOTES_CREATE_BY_KEY, Capability.CREDIT_NOTES_GET),
+}
+
+
+L = TypeVar("L", threading.Lock, asyncio.Lock)
+
+
+class _KeyLocks(Generic[L]):
+    """One lock per caller's key while its create runs. Deliveries of one key on one connection (threads,
+    tasks) then go one after the other and the second finds the first; between processes the search after
+    the create still catches the race (Conflict)."""
+
+    def __init__(self, factory: Callable[[], L]) -> None:
+        self._factory: Callable[[], L] = factory
+        self._guard = threading.Lock()
+        self._held: dict[str, tuple[L, int]] = {}
+
+    def take(self, key: str) -> L:
+        with self._guard:
+            lock, users = self._held.get(key) or (self._factory(), 0)
+            self._held[key] = (lock, users + 1)
+            return lock
+
+    def release(self, key: str) -> None:
+        with self._guard:
+            lock, users = self._held[key]
+            if users == 1:
+                del self._held[key]
+            else:
+                self._held[key] = (lock, users - 1)
+
+
+def drive_sync(plan: Plan[T], run: Callable[[Flow[Any]], Any]) -> T:
+    try:
+        flow = next(plan)
+        while True:
+            try:
+                result = run(flow)
+            except InvoicekitError as exc:
+                flow = plan.throw(exc)
+            else:
+                flow = plan.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def drive_async(plan: Plan[T], run: Callable[[Flow[Any]], Awaitable[Any]]) -> T:
+    try:
+        flow = next(plan)
+        while True:
+            try:
+                result = await run(flow)
+            except InvoicekitError as exc:
+                flow = plan.throw(exc)
+            else:
+                flow = plan.send(result)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
 
 
 class _Operations:
@@ -38,6 +140,8 @@ class _Operations:
         self.vat_rates = vat_rates
         self.seller = seller
         self.allow_field_loss = allow_field_loss
+        self.sync_key_locks = _KeyLocks(threading.Lock)
+        self.async_key_locks = _KeyLocks(asyncio.Lock)
 
     def check_fields(self, document: Client | Invoice | CreditNote) -> None:
         """Refuse data the provider would silently drop, unless the caller accepted the loss."""
@@ -89,6 +193,100 @@ class _Operations:
         self.core.hooks.hook.invoicekit_document_created(provider=self.adapter.name, kind=kind, document=document)
         return document
 
+    def keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> Plan[D]:
+        """Create ``document`` exactly once under its reconciliation key; see docs/idempotency.md.
+
+        A key the caller chose may already be in use (a re-delivered webhook): the provider is searched
+        by it first and a found document is returned, nothing sent; after the create it is searched again,
+        so two workers racing with one key end in a Conflict naming it, never in a silent duplicate. A key
+        the library made is new by construction, so it costs no search unless an answer is lost.
+        """
+        self.require(spec.create)
+        key, explicit = _resolve_key(document, idempotency_key)
+        if spec.by_key not in self.adapter.capabilities:
+            if explicit:
+                # The key would be dropped on the way: refuse rather than promise what cannot be kept.
+                raise UnsupportedOperation(self.adapter.name, spec.by_key.value)
+            made = yield spec.send(document)
+            return self.created(spec.kind, made)  # type: ignore[no-any-return]
+        chosen = key is not None
+        key = key or new_idempotency_key()
+        document = document.model_copy(update={"idempotency_key": key})
+        if chosen:
+            found: LookupResult = yield spec.find(key)
+            if isinstance(found, Found):
+                log.info(
+                    "%s: a %s with key %r exists (%s): not created again",
+                    self.adapter.name,
+                    spec.kind,
+                    key,
+                    found.provider_id,
+                )
+                return (yield from self._existing(spec, document, found))
+            if found is Lookup.UNKNOWN:
+                raise self._duplicates(spec, key, None)
+        made = yield spec.send(document)
+        if chosen:
+            try:
+                check: LookupResult = yield spec.find(key)
+            except InvoicekitError as exc:
+                raise UncertainOutcome(
+                    self.adapter.name,
+                    f"create {spec.kind}",
+                    key,
+                    f"{made.provider_id} was created, but the search for a second {spec.kind} with this key "
+                    f"failed ({exc}); creating again with the same key returns the one that exists",
+                ) from None
+            if check is Lookup.UNKNOWN:
+                raise self._duplicates(spec, key, made.provider_id)
+            if not (isinstance(check, Found) and check.provider_id == made.provider_id):
+                raise UncertainOutcome(
+                    self.adapter.name,
+                    f"create {spec.kind}",
+                    key,
+                    f"{made.provider_id} was created, but a search by its key does not find it ({check}): the "
+                    "adapter does not keep the key, so exactly once cannot be promised",
+                )
+        return self.created(spec.kind, made)  # type: ignore[no-any-return]
+
+    def document_spec(self, kind: Literal["client", "invoice", "credit_note"]) -> _Keyed:
+        a = self.adapter
+        create, by_key, get = _KEYED_CAPABILITIES[kind]
+        flows: dict[str, tuple[Callable[[Any], Flow[Any]], Callable[[str], LookupFlow], Callable[[str], Flow[Any]]]]
+        flows = {
+            "client": (a.create_client, a.find_client_by_key, a.get_client),
+            "invoice": (a.create_invoice, a.find_invoice_by_key, a.get_invoice),
+            "credit_note": (a.create_credit_note, a.find_credit_note_by_key, a.get_credit_note),
+        }
+        send, find, fetch = flows[kind]
+        return _Keyed(kind, create, by_key, send, find, fetch if get in a.capabilities else None)
+
+    def payment_spec(self, payment: Payment) -> _Keyed:
+        a = self.adapter
+        # No provider reads one payment by id: a found payment is returned as sent, with the found id.
+        return _Keyed(
+            "payment",
+            Capability.PAYMENTS_CREATE,
+            Capability.PAYMENTS_CREATE_BY_KEY,
+            a.create_payment,
+            lambda key: a.find_payment_by_key(payment.invoice_id, key),
+            None,
+        )
+
+    def _existing(self, spec: _Keyed, document: D, found: Found) -> Plan[D]:
+        if spec.fetch is None:
+            return document.model_copy(update={"provider_id": found.provider_id})
+        existing: D = yield spec.fetch(found.provider_id)
+        return existing
+
+    def _duplicates(self, spec: _Keyed, key: str, made: str | None) -> Conflict:
+        mine = f"; this call created {made}" if made else ""
+        return Conflict(
+            f"more than one {spec.kind} carries the idempotency key {key!r}{mine}: two creates with this key "
+            f"raced, or the key was used elsewhere; keep one and delete the other at the provider",
+            provider=self.adapter.name,
+        )
+
     def ubl_flow(self, invoice: Invoice | str) -> Flow[bytes]:
         """The provider's own UBL when it offers one, else UBL built by invoicekit from the fetched invoice."""
         if Capability.INVOICES_UBL in self.adapter.capabilities:
@@ -108,6 +306,25 @@ class _Operations:
         from invoicekit import ubl
 
         ubl.preflight_or_raise(document, self.seller)
+
+
+def _resolve_key(document: Client | Invoice | CreditNote | Payment, given: str | None) -> tuple[str | None, bool]:
+    """The caller's key: ``idempotency_key=``, else the document's own, else a client's external id; and
+    whether it was asked for explicitly (an adapter without key support refuses only those)."""
+    if given is not None:
+        try:
+            check_key(given)
+        except ValueError as exc:
+            raise ValidationError.single("idempotency_key", str(exc)) from None
+    own = document.idempotency_key
+    if given is not None and own is not None and given != own:
+        raise ValidationError.single(
+            "idempotency_key", f"{given!r} given to create(), but the document carries {own!r}: pass one"
+        )
+    if given is None and own is None and isinstance(document, Client):
+        return document.external_id, False  # a shop's customer number is the natural key of its client
+    key = given if given is not None else own
+    return key, key is not None
 
 
 def _doc_id(document: Invoice | CreditNote | Client | str) -> str:
@@ -133,17 +350,32 @@ class _SyncResource:
         listing = make_listing()  # input errors surface here, before the first page is fetched
         return iterate_sync(self._ops.core.paginate(listing), self._client)
 
+    def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
+        key, _ = _resolve_key(document, idempotency_key)
+        plan = self._ops.keyed(spec, document, idempotency_key)
+        if not key:
+            return drive_sync(plan, lambda flow: run_sync(self._ops.core.run(flow), self._client))
+        locks = self._ops.sync_key_locks
+        try:
+            with locks.take(key):
+                return drive_sync(plan, lambda flow: run_sync(self._ops.core.run(flow), self._client))
+        finally:
+            locks.release(key)
+
 
 class Clients(_SyncResource):
     """``books.clients``: create, read, list, search, update and delete clients."""
 
-    def create(self, client: Client) -> Client:
-        """Create a client at the provider and return it as stored, with its ``provider_id``."""
+    def create(self, client: Client, *, idempotency_key: str | None = None) -> Client:
+        """Create a client, exactly once under its reconciliation key.
+
+        ``idempotency_key`` (or ``client.idempotency_key``, or else ``client.external_id``) is the
+        caller's key: when a client with it exists, that client is returned and nothing is created
+        (get-or-create). Without one the library makes a key. See docs/idempotency.md.
+        """
         self._ops.require(Capability.CLIENTS_CREATE)
         client = self._ops.map_custom_fields(client)
-        return self._ops.created(
-            "client", self._run(Capability.CLIENTS_CREATE, lambda: self._ops.adapter.create_client(client))
-        )
+        return self._keyed(self._ops.document_spec("client"), client, idempotency_key)
 
     def get(self, client_id: str) -> Client:
         """The client with this provider id; :class:`~invoicekit.errors.NotFound` if there is none."""
@@ -176,18 +408,15 @@ class Clients(_SyncResource):
 class Invoices(_SyncResource):
     """``books.invoices``: create, read, list, update, delete and send invoices; their UBL and PDF."""
 
-    def create(self, invoice: Invoice) -> Invoice:
-        """Create an invoice and return it as stored, with its number, ``provider_id`` and structured
-        communication. The VAT rates are checked against the table in force on ``issue_date`` first."""
+    def create(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
+        """Create an invoice (``number=None``: the provider numbers it); ``idempotency_key`` as for
+        :meth:`Clients.create`."""
         self._ops.require(Capability.INVOICES_CREATE)
         self._ops.check_rates(invoice)
-        return self._ops.created(
-            "invoice",
-            self._run(Capability.INVOICES_CREATE, lambda: self._ops.adapter.create_invoice(invoice)),
-        )
+        return self._keyed(self._ops.document_spec("invoice"), invoice, idempotency_key)
 
     def get(self, invoice_id: str) -> Invoice:
-        """The invoice with this provider id, with its ``status`` and ``paid_amount``."""
+        """The invoice with this provider id, with ``status`` and ``paid_amount`` where the provider reports them."""
         return self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
 
     def list(self, *, unpaid: bool = False, client_id: str | None = None) -> Iterator[Invoice]:
@@ -238,14 +467,11 @@ class Invoices(_SyncResource):
 class CreditNotes(_SyncResource):
     """``books.credit_notes``: create, read, list, delete and send credit notes; their PDF."""
 
-    def create(self, credit_note: CreditNote) -> CreditNote:
-        """Create a credit note (positive amounts; ``corrects_invoice_id`` names the invoice it corrects)."""
+    def create(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
+        """Create a credit note; ``idempotency_key`` as for :meth:`Clients.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
         self._ops.check_rates(credit_note)
-        return self._ops.created(
-            "credit_note",
-            self._run(Capability.CREDIT_NOTES_CREATE, lambda: self._ops.adapter.create_credit_note(credit_note)),
-        )
+        return self._keyed(self._ops.document_spec("credit_note"), credit_note, idempotency_key)
 
     def get(self, credit_note_id: str) -> CreditNote:
         """The credit note with this provider id."""
@@ -276,12 +502,10 @@ class CreditNotes(_SyncResource):
 class Payments(_SyncResource):
     """``books.payments``: record payments against invoices and list them."""
 
-    def create(self, payment: Payment) -> Payment:
-        """Record a payment received against an invoice (``payment.invoice_id``) and return it as stored."""
-        return self._ops.created(
-            "payment",
-            self._run(Capability.PAYMENTS_CREATE, lambda: self._ops.adapter.create_payment(payment)),
-        )
+    def create(self, payment: Payment, *, idempotency_key: str | None = None) -> Payment:
+        """Record a payment; ``idempotency_key`` as for :meth:`Clients.create` (two equal payments are two
+        payments: each has its own key)."""
+        return self._keyed(self._ops.payment_spec(payment), payment, idempotency_key)
 
     def list(self, invoice: Invoice | str) -> Iterator[Payment]:
         """The payments recorded against an invoice (one you hold, or its provider id)."""
@@ -305,17 +529,27 @@ class _AsyncResource:
         listing = make_listing()
         return iterate_async(self._ops.core.paginate(listing), self._client)
 
+    async def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
+        key, _ = _resolve_key(document, idempotency_key)
+        plan = self._ops.keyed(spec, document, idempotency_key)
+        if not key:
+            return await drive_async(plan, lambda flow: run_async(self._ops.core.run(flow), self._client))
+        locks = self._ops.async_key_locks
+        try:
+            async with locks.take(key):
+                return await drive_async(plan, lambda flow: run_async(self._ops.core.run(flow), self._client))
+        finally:
+            locks.release(key)
+
 
 class AsyncClients(_AsyncResource):
     """The async twin of :class:`Clients`: the same methods, awaited; ``list`` returns an async iterator."""
 
-    async def create(self, client: Client) -> Client:
+    async def create(self, client: Client, *, idempotency_key: str | None = None) -> Client:
+        """See :meth:`Clients.create`."""
         self._ops.require(Capability.CLIENTS_CREATE)
         client = self._ops.map_custom_fields(client)
-        return self._ops.created(
-            "client",
-            await self._run(Capability.CLIENTS_CREATE, lambda: self._ops.adapter.create_client(client)),
-        )
+        return await self._keyed(self._ops.document_spec("client"), client, idempotency_key)
 
     async def get(self, client_id: str) -> Client:
         return await self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
@@ -342,13 +576,11 @@ class AsyncClients(_AsyncResource):
 class AsyncInvoices(_AsyncResource):
     """The async twin of :class:`Invoices`: the same methods, awaited; ``list`` returns an async iterator."""
 
-    async def create(self, invoice: Invoice) -> Invoice:
+    async def create(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
+        """See :meth:`Invoices.create`."""
         self._ops.require(Capability.INVOICES_CREATE)
         self._ops.check_rates(invoice)
-        return self._ops.created(
-            "invoice",
-            await self._run(Capability.INVOICES_CREATE, lambda: self._ops.adapter.create_invoice(invoice)),
-        )
+        return await self._keyed(self._ops.document_spec("invoice"), invoice, idempotency_key)
 
     async def get(self, invoice_id: str) -> Invoice:
         return await self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
@@ -390,13 +622,11 @@ class AsyncInvoices(_AsyncResource):
 class AsyncCreditNotes(_AsyncResource):
     """The async twin of :class:`CreditNotes`: the same methods, awaited; ``list`` returns an async iterator."""
 
-    async def create(self, credit_note: CreditNote) -> CreditNote:
+    async def create(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
+        """See :meth:`CreditNotes.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
         self._ops.check_rates(credit_note)
-        return self._ops.created(
-            "credit_note",
-            await self._run(Capability.CREDIT_NOTES_CREATE, lambda: self._ops.adapter.create_credit_note(credit_note)),
-        )
+        return await self._keyed(self._ops.document_spec("credit_note"), credit_note, idempotency_key)
 
     async def get(self, credit_note_id: str) -> CreditNote:
         return await self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
@@ -427,11 +657,9 @@ class AsyncCreditNotes(_AsyncResource):
 class AsyncPayments(_AsyncResource):
     """The async twin of :class:`Payments`: the same methods, awaited; ``list`` returns an async iterator."""
 
-    async def create(self, payment: Payment) -> Payment:
-        return self._ops.created(
-            "payment",
-            await self._run(Capability.PAYMENTS_CREATE, lambda: self._ops.adapter.create_payment(payment)),
-        )
+    async def create(self, payment: Payment, *, idempotency_key: str | None = None) -> Payment:
+        """See :meth:`Payments.create`."""
+        return await self._keyed(self._ops.payment_spec(payment), payment, idempotency_key)
 
     def list(self, invoice: Invoice | str) -> AsyncIterator[Payment]:
         self._ops.require(Capability.PAYMENTS_LIST)

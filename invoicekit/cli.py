@@ -1,4 +1,4 @@
-"""The ``invoicekit`` command: ``providers``, ``demo``, ``sandbox serve``, ``ubl export|validate``.
+"""The ``invoicekit`` command: ``providers``, ``demo``, ``new-provider``, ``sandbox serve``, ``ubl export|validate``.
 
 Commands that print data take ``--json`` (one JSON document on stdout, for scripts); ``--version`` prints
 the installed version.
@@ -7,6 +7,7 @@ the installed version.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -93,6 +94,29 @@ def demo(
     from invoicekit._demo import run_demo
 
     raise typer.Exit(run_demo(provider, console))
+
+
+@app.command("new-provider")
+def new_provider(
+    name: Annotated[str, typer.Argument(help="The provider's name: a lower-case Python identifier, e.g. acme.")],
+    path: Annotated[
+        Path | None, typer.Option("--path", help="The distribution's folder (default: ./invoicekit-NAME).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
+) -> None:
+    """Write a provider skeleton (adapter, sandbox, conformance profile) that passes the conformance suite."""
+    from invoicekit._scaffold import write_provider
+    from invoicekit.errors import ConfigurationError
+
+    try:
+        made = write_provider(name, path, force=force)
+    except ConfigurationError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"Wrote {len(made.files)} files to {made.folder}. Next:")
+    console.print(f"  cd {made.folder}")
+    console.print(f"  uv run pytest --pyargs invoicekit_conformance --invoicekit-provider {made.name}")
+    console.print("Then fill in what its README lists (grep -rn SKELETON .).")
 
 
 def _mount_optional() -> None:

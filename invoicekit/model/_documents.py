@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model._base import Amount, NeutralModel, ProviderDocument, is_from_provider
+from invoicekit.model._key import IdempotencyKey
 from invoicekit.model._party import Client
 from invoicekit.model._totals import Totals, compute_totals
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
@@ -139,6 +140,8 @@ class _Document(ProviderDocument):
     structured_communication: str | None = Field(default=None, description="OGM, stored as 12 digits")
     status: DocumentStatus | None = None
     paid_amount: Amount | None = Field(default=None, description="what the provider recorded as paid so far")
+    #: The reconciliation key of the create (docs/idempotency.md): the caller's, or one the library made.
+    idempotency_key: IdempotencyKey | None = None
 
     @field_validator("currency")
     @classmethod
@@ -283,6 +286,8 @@ class Payment(ProviderDocument):
     amount: Amount = Field(gt=0)
     method: PaymentMethod = PaymentMethod.TRANSFER
     reference: str | None = Field(default=None, max_length=140)
+    #: The reconciliation key of the create (docs/idempotency.md): the caller's, or one the library made.
+    idempotency_key: IdempotencyKey | None = None
 
     @field_validator("amount")
     @classmethod

@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider
+from invoicekit.model._key import IdempotencyKey
 
 # A full RFC 5322 check needs a dependency and still cannot tell if the mailbox exists; this catches typos.
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -139,6 +140,8 @@ class Client(ProviderDocument):
     sepa_mandate: SepaMandate | None = None
     external_id: str | None = Field(default=None, max_length=50)
     custom_fields: dict[str, str] = Field(default_factory=dict)
+    #: The reconciliation key of the create (docs/idempotency.md); defaults to ``external_id`` when set.
+    idempotency_key: IdempotencyKey | None = None
 
     @field_validator("vat_number", mode="before")
     @classmethod

@@ -46,6 +46,7 @@ class ProviderRun:
     name: str
     title: str = ""
     declared: list[str] = field(default_factory=list)
+    key_fields: dict[str, str] = field(default_factory=dict)  # Adapter.reconciliation_fields
     results: list[dict[str, Any]] = field(default_factory=list)
     exit_code: int = 0
     output: str = ""
@@ -99,6 +100,7 @@ def run_provider(name: str, *, extra_args: Sequence[str] = (), env: Mapping[str,
             info = data.get("providers", {}).get(name, {})
             run.title = info.get("title", name)
             run.declared = list(info.get("declared", []))
+            run.key_fields = dict(info.get("key_fields", {}))
             run.results = list(data.get("results", []))
     return run
 
@@ -140,11 +142,14 @@ def _capability_cell(run: ProviderRun, capability: Capability) -> str:
         return UNSUPPORTED
     covering = [r for r in results if capability.value in r.get("covers", [])]
     failed = sorted({r["mode"] for r in covering if r["outcome"] == "failed"})
+    # A create by key names the provider field that carries the key.
+    carried = run.key_fields.get(capability.resource) if capability.value.endswith(".create_by_key") else None
+    suffix = f" (key in `{carried}`)" if carried else ""
     if failed:
-        return f"{FAILED} ({', '.join(failed)})"
+        return f"{FAILED} ({', '.join(failed)}){suffix}"
     if any(r["outcome"] == "passed" for r in covering):
-        return PASSED
-    return UNVERIFIED
+        return PASSED + suffix
+    return UNVERIFIED + suffix
 
 
 def _behaviour_cell(results: list[dict[str, Any]]) -> str:

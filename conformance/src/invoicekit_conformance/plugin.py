@@ -57,6 +57,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="build each provider's sandbox in strict mode: only what its docs or a public client show is served",
     )
     group.addoption(
+        "--invoicekit-race",
+        metavar="PROCESSES,THREADS,CREATES,FAULT_RATE",
+        default="2,3,2,0.2",
+        help="size of the exactly-once races: OS processes, threads each, creates per thread, fault rate "
+        "(default 2,3,2,0.2, quick; the issue's acceptance run is 4,50,1,0.2: see benchmarks/exactly_once.py)",
+    )
+    group.addoption(
+        "--invoicekit-race-ungated",
+        action="store_true",
+        default=False,
+        help="also run the exactly-once races for kinds whose create_by_key is not declared (without keys): a "
+        "score for an adapter on its way to key support, not a conformance verdict",
+    )
+    group.addoption(
         "--invoicekit-report",
         metavar="PATH",
         default=None,

@@ -185,7 +185,22 @@ def _calls(books: Books, target: Target) -> dict[C, Callable[[], Any]]:
             Payment(invoice_id=uid, date=date.today(), amount=Decimal("1.00"))
         ),
         C.PAYMENTS_LIST: lambda: list(books.payments.list(uid)),
+        C.CLIENTS_CREATE_BY_KEY: lambda: books.clients.create(client, idempotency_key="undeclared-key"),
+        C.INVOICES_CREATE_BY_KEY: lambda: books.invoices.create(invoice, idempotency_key="undeclared-key"),
+        C.CREDIT_NOTES_CREATE_BY_KEY: lambda: books.credit_notes.create(note, idempotency_key="undeclared-key"),
+        C.PAYMENTS_CREATE_BY_KEY: lambda: books.payments.create(
+            Payment(invoice_id=uid, date=date.today(), amount=Decimal("1.00")), idempotency_key="undeclared-key"
+        ),
     }
+
+
+# A create by key needs the create itself: when that is missing too, naming it is right.
+_BASE = {
+    C.CLIENTS_CREATE_BY_KEY: C.CLIENTS_CREATE,
+    C.INVOICES_CREATE_BY_KEY: C.INVOICES_CREATE,
+    C.CREDIT_NOTES_CREATE_BY_KEY: C.CREDIT_NOTES_CREATE,
+    C.PAYMENTS_CREATE_BY_KEY: C.PAYMENTS_CREATE,
+}
 
 
 @scenario(covers=[], behaviour="undeclared operations raise UnsupportedOperation before any request")
@@ -212,6 +227,7 @@ def test_undeclared_operations_are_refused(target: Target) -> None:
             if isinstance(exc, UnsupportedOperation) and exc.capability not in (
                 capability.value,
                 C.CLIENTS_CREATE.value,
+                _BASE.get(capability, capability).value,
             ):
                 problems.append(f"{capability.value}: UnsupportedOperation names {exc.capability!r}")
             elif isinstance(exc, ValidationError) and "contacts" not in exc.fields:

@@ -1,0 +1,107 @@
+"""The measuring rules every figure follows: ours and its floor alternate in one run, medians of rounds."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+#: Generous on purpose: on a busy machine a page of a 20,000-invoice sandbox can take seconds.
+TIMEOUT = httpx.Timeout(300.0)
+
+__all__ = ["TIMEOUT", "Row", "Settings", "interleave", "interleave_async", "per_op", "per_op_async", "ratio_row"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``quick`` shrinks every figure so the whole run takes seconds (CI: it keeps working, it judges nothing)."""
+
+    quick: bool = False
+    rounds: int = 5
+
+    def pick(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+@dataclass
+class Row:
+    """One line of the table. ``ratio`` is ours / floor (or ours / target where the floor is an ideal)."""
+
+    figure: str
+    ours: float | None
+    floor: float | None
+    unit: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def interleave(ours: Callable[[], float], floor: Callable[[], float], rounds: int) -> tuple[float, float]:
+    """Run ``ours`` and ``floor`` (each returns one round's figure) alternately, ABBA, and return both medians.
+
+    Alternating inside one run means a busy neighbour or a warming cache hits both sides alike.
+    """
+    mine: list[float] = []
+    base: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            mine.append(ours())
+            base.append(floor())
+        else:
+            base.append(floor())
+            mine.append(ours())
+    return statistics.median(mine), statistics.median(base)
+
+
+async def interleave_async(
+    ours: Callable[[], Awaitable[float]], floor: Callable[[], Awaitable[float]], rounds: int
+) -> tuple[float, float]:
+    """:func:`interleave` for coroutines, all in one event loop."""
+    mine: list[float] = []
+    base: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            mine.append(await ours())
+            base.append(await floor())
+        else:
+            base.append(await floor())
+            mine.append(await ours())
+    return statistics.median(mine), statistics.median(base)
+
+
+def per_op(operation: Callable[[], object], count: int) -> Callable[[], float]:
+    """A round: ``count`` calls of ``operation``; its figure is seconds per call."""
+
+    def round_() -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            operation()
+        return (time.perf_counter() - start) / count
+
+    return round_
+
+
+def per_op_async(operation: Callable[[], Awaitable[object]], count: int) -> Callable[[], Awaitable[float]]:
+    async def round_() -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            await operation()
+        return (time.perf_counter() - start) / count
+
+    return round_
+
+
+def ratio_row(figure: str, ours: float, floor: float, *, limit: float, unit: str = "ms", note: str = "") -> Row:
+    """A row whose target is ``ours / floor <= limit``; times given in seconds, shown in ``unit``."""
+    scale = {"ms": 1000.0, "s": 1.0}[unit]
+    ratio = ours / floor
+    return Row(figure, ours * scale, floor * scale, unit, ratio, f"<= {limit:.2f}x", ratio <= limit, note)

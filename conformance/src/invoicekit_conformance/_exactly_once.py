@@ -1,0 +1,297 @@
+"""The machinery of the exactly-once scenarios (scenarios/test_exactly_once.py): documents that tell their
+caller apart, concurrent creates from threads or OS processes, and the check that every caller holds its own
+document and the provider holds each exactly once.
+
+A worker process runs ``python -m invoicekit_conformance._exactly_once`` with a JSON job on stdin and
+prints one JSON line per create; the scenario (and benchmarks/exactly_once.py) start them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from invoicekit import Books, Capability, InvoicekitError, Payment
+from invoicekit.errors import Conflict, UncertainOutcome, WriteLanded
+from invoicekit.sandbox import FaultRule, Sandbox
+from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
+from invoicekit_conformance.profile import DocumentKind
+
+__all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads"]
+
+KINDS: dict[DocumentKind, tuple[Capability, Capability]] = {
+    "client": (Capability.CLIENTS_CREATE, Capability.CLIENTS_CREATE_BY_KEY),
+    "invoice": (Capability.INVOICES_CREATE, Capability.INVOICES_CREATE_BY_KEY),
+    "credit_note": (Capability.CREDIT_NOTES_CREATE, Capability.CREDIT_NOTES_CREATE_BY_KEY),
+    "payment": (Capability.PAYMENTS_CREATE, Capability.PAYMENTS_CREATE_BY_KEY),
+}
+#: A worker that has not finished by then is a hang, reported as such (every loop is bounded in time too).
+DEADLINE_SECONDS = 120.0
+
+
+@dataclass
+class Outcome:
+    """What one create told its caller."""
+
+    key: str
+    marker: str  # what the caller put in the document to recognise it (a name, a row, an amount)
+    provider_id: str | None = None
+    got_key: str | None = None  # the key on the returned document
+    got_marker: str | None = None
+    number: str | None = None
+    payable: str | None = None  # returned totals
+    sent_payable: str | None = None
+    error: str | None = None  # "Type: message"
+    honest: bool = False  # an error that says the outcome is uncertain or a duplicate exists
+    keyed: bool = True  # False: the adapter has no key support, so the create went without one (scoring only)
+
+
+def faults(rate: float, *, lose_first: bool = True) -> list[FaultRule]:
+    """Seeded faults at ``rate`` in all: 5xx before and after the commit and dropped answers, one 429."""
+    rules = [FaultRule.rate_limited(1.0, burst=1, times=1)]
+    if rate > 0:
+        rules += [
+            FaultRule.server_error(rate / 3, status=503),
+            FaultRule.server_error(rate / 3, status=502, after_commit=True),
+            FaultRule.drop_after_commit(rate / 3),
+        ]
+    if lose_first:
+        rules.append(FaultRule.drop_after_commit(method="POST", times=1))
+    return rules
+
+
+def context(books: Books, kind: DocumentKind, tag: str) -> dict[str, str]:
+    """What creates of ``kind`` hang off (made once, before the race): an invoice to correct or to pay."""
+    if kind in ("client", "invoice"):
+        return {}
+    invoice = books.invoices.create(simple_invoice(billing_client(tag), f"Paid {tag}", amount="100000.00"))
+    assert invoice.provider_id is not None
+    return {"invoice_id": invoice.provider_id}
+
+
+def _marker_of(kind: DocumentKind, document: Any) -> str | None:
+    if kind == "client":
+        return str(document.name)
+    if kind == "payment":
+        return str(document.amount)
+    return str(document.rows[0].description) if document.rows else None
+
+
+def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Mapping[str, str]) -> Outcome:
+    """One create of ``kind`` under ``key``, its document recognisable by ``marker``. An adapter without key
+    support for ``kind`` gets no key (only when scoring it, ``--invoicekit-race-ungated``)."""
+    keyed = books.supports(KINDS[kind][1])
+    outcome = Outcome(key=key, marker=marker, keyed=keyed)
+    key_or_none = key if keyed else None
+    made: Any
+    try:
+        if kind == "client":
+            sent: Any = billing_client(key[-12:], vat_number=None).model_copy(
+                update={"external_id": None, "name": marker}
+            )
+            made = books.clients.create(sent, idempotency_key=key_or_none)
+        elif kind == "invoice":
+            sent = simple_invoice(billing_client(key[-12:], vat_number=None), marker)
+            made = books.invoices.create(sent, idempotency_key=key_or_none)
+        elif kind == "credit_note":
+            invoice = books.invoices.get(ctx["invoice_id"])
+            sent = credit_note_for(invoice).model_copy(
+                update={"rows": [invoice.rows[0].model_copy(update={"description": marker})]}
+            )
+            made = books.credit_notes.create(sent, idempotency_key=key_or_none)
+        else:
+            sent = Payment(invoice_id=ctx["invoice_id"], date=date.today(), amount=Decimal(marker))
+            made = books.payments.create(sent, idempotency_key=key_or_none)
+    except InvoicekitError as exc:
+        outcome.error = f"{type(exc).__name__}: {exc}"[:600]
+        # Honest: the caller is told the outcome is uncertain, a duplicate exists, or the write landed.
+        outcome.honest = isinstance(exc, UncertainOutcome | Conflict | WriteLanded)
+        return outcome
+    outcome.provider_id = made.provider_id
+    outcome.got_key = made.idempotency_key
+    outcome.got_marker = _marker_of(kind, made)
+    if kind in ("invoice", "credit_note"):
+        outcome.number = made.number
+        outcome.payable = str(made.totals.payable)
+        outcome.sent_payable = str(sent.totals.payable)
+    return outcome
+
+
+MAX_CREATES = 99  # per worker: a payment's amount (worker + 1).(create) tells its caller apart
+
+
+def plan(kind: DocumentKind, tag: str, worker: int, creates: int) -> list[tuple[str, str]]:
+    """(key, marker) per create: unique per caller, so each can recognise its own document."""
+    if not 0 < creates <= MAX_CREATES:
+        raise ValueError(f"1 to {MAX_CREATES} creates per worker, not {creates}")
+    out = []
+    for i in range(creates):
+        key = f"{tag}-{kind[:2]}{worker}-{i}"
+        marker = f"{worker + 1}.{i:02d}" if kind == "payment" else f"EO {key}"
+        out.append((key, marker))
+    return out
+
+
+def run_threads(
+    books: Books, kind: DocumentKind, jobs: Sequence[tuple[str, str]], ctx: Mapping[str, str], threads: int
+) -> list[Outcome]:
+    """``jobs`` created concurrently from ``threads`` threads on one connection."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        futures = [pool.submit(create_one, books, kind, key, marker, ctx) for key, marker in jobs]
+        return [future.result(timeout=DEADLINE_SECONDS) for future in futures]
+
+
+def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outcome]]:
+    """Start ``processes`` worker processes on one served sandbox; each runs ``job`` with its own worker id.
+    The outcomes, per kind."""
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "invoicekit_conformance._exactly_once"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outcomes: dict[str, list[Outcome]] = {}
+    problems: list[str] = []
+    for index, process in enumerate(started):
+        try:
+            out, err = process.communicate(json.dumps({**job, "worker": index}), timeout=DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+            problems.append(f"worker p{index} did not finish within {DEADLINE_SECONDS:.0f} s")
+        if process.returncode != 0:
+            problems.append(f"worker p{index} exited with {process.returncode}: {err[-800:]}")
+        for line in out.splitlines():
+            if line.startswith("{"):
+                data = json.loads(line)
+                outcomes.setdefault(data.pop("kind"), []).append(Outcome(**data))
+    if problems:
+        raise AssertionError("; ".join(problems))
+    return outcomes
+
+
+def check(
+    kind: DocumentKind,
+    outcomes: Sequence[Outcome],
+    stored_before: Iterable[str] | None,
+    stored_after: Iterable[str] | None,
+    fetch: Callable[[str], Any] | None,
+    *,
+    calm: bool = False,
+) -> list[str]:
+    """Everything wrong with a race: ordinary failures, a caller holding another's document, duplicates,
+    losses, colliding numbers. Empty when every caller holds its own document exactly once."""
+    problems: list[str] = []
+    for o in outcomes:
+        if o.error and (calm or not o.honest):
+            why = "without any fault injected" if calm else "instead of being retried or reconciled"
+            problems.append(f"{kind} {o.key}: failed {why}: {o.error}")
+        if o.provider_id is None and not o.error:
+            problems.append(f"{kind} {o.key}: created without a provider id")
+        if o.error:
+            continue
+        if o.keyed and o.got_key != o.key:
+            problems.append(f"{kind} {o.key}: the returned document carries key {o.got_key!r}, not the caller's")
+        if o.got_marker != o.marker:
+            problems.append(
+                f"{kind} {o.key}: the caller was handed another document ({o.got_marker!r} instead of "
+                f"{o.marker!r}): a lookup matched something other than the key"
+            )
+        if o.payable != o.sent_payable:
+            problems.append(f"{kind} {o.key}: totals {o.payable} returned, {o.sent_payable} sent")
+    held = Counter(o.provider_id for o in outcomes if o.provider_id and not o.error)
+    keys_per_id: dict[str, set[str]] = {}
+    for o in outcomes:
+        if o.provider_id and not o.error:
+            keys_per_id.setdefault(o.provider_id, set()).add(o.key)
+    for provider_id, keys in keys_per_id.items():
+        if len(keys) > 1:
+            problems.append(
+                f"{kind} {provider_id} was handed to {len(keys)} callers with different keys: {sorted(keys)}"
+            )
+    numbers = Counter(o.number for o in outcomes if o.number and not o.error)
+    problems += [f"{kind} number {n} was given to {c} documents" for n, c in numbers.items() if c > 1]
+    if fetch is not None:
+        for o in outcomes:
+            if o.provider_id and not o.error and o.keyed and o.got_key == o.key:
+                stored_key = fetch(o.provider_id)
+                if stored_key != o.key:
+                    problems.append(f"{kind} {o.provider_id}: the provider holds key {stored_key!r}, not {o.key!r}")
+    if stored_before is not None and stored_after is not None:
+        new = Counter(str(i) for i in stored_after) - Counter(str(i) for i in stored_before)
+        lost = sorted(set(held) - set(new))
+        if lost:
+            problems.append(f"{kind}: the API returned {lost} that the provider does not hold (lost)")
+        extra = sum(new.values()) - len(held)
+        honest = sum(1 for o in outcomes if o.error and o.honest)
+        distinct_keys = len({o.key for o in outcomes})
+        if extra > honest:
+            problems.append(
+                f"{kind}: {sum(new.values())} stored for {len(held)} held by callers and {honest} honest "
+                f"errors ({distinct_keys} keys): a create was duplicated silently"
+            )
+    return problems
+
+
+def summary(kind: DocumentKind, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    errors = Counter((o.error or "").split(":", 1)[0] for o in outcomes if o.error)
+    return {
+        "kind": kind,
+        "creates": len(outcomes),
+        "ok": sum(1 for o in outcomes if not o.error),
+        "errors": dict(errors),
+    }
+
+
+def _worker() -> None:
+    """One OS process of a race: connect to the served sandbox, create each kind concurrently, print outcomes."""
+    import invoicekit
+    from invoicekit_conformance._target import sandbox_retry
+
+    job = json.loads(sys.stdin.read())
+    options = {"retry": sandbox_retry(int(job["seed"])), "load_entry_point_hooks": False, **job["credentials"]}
+
+    def race(books: Any) -> None:
+        for kind, ctx in job["kinds"].items():
+            jobs = plan(kind, job["tag"], int(job["worker"]), int(job["creates"]))
+            for outcome in run_threads(books, kind, jobs, ctx, int(job["threads"])):
+                print(json.dumps({"kind": kind, **asdict(outcome)}), flush=True)
+
+    if job["mode"] == "async":
+        from anyio.from_thread import start_blocking_portal
+
+        from invoicekit_conformance._bridge import AsyncBridge
+        from invoicekit_conformance._secrets import SecretWatch
+
+        with start_blocking_portal(backend="asyncio") as portal:
+            raw = invoicekit.connect_async(job["provider"], base_url=job["base_url"], **options)
+            try:
+                race(AsyncBridge(raw, SecretWatch(), portal))
+            finally:
+                portal.call(raw.aclose)
+    else:
+        with invoicekit.connect(job["provider"], base_url=job["base_url"], **options) as books:
+            race(books)
+
+
+def stored(sandbox: Sandbox | None, kind: DocumentKind, stored_ids: Any) -> list[str] | None:
+    if sandbox is None or stored_ids is None:
+        return None
+    ids = stored_ids(sandbox, kind)
+    return None if ids is None else [str(i) for i in ids]
+
+
+if __name__ == "__main__":
+    _worker()
