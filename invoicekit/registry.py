@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import entry_points
 from typing import Any
 
-from stevedore import ExtensionManager
+from stevedore import DriverManager, ExtensionManager
+from stevedore.exception import NoMatches
 
 from invoicekit.errors import ConfigurationError, UnknownProvider
 from invoicekit.plugin import ProviderPlugin
@@ -44,11 +46,18 @@ def installed_providers() -> dict[str, ProviderPlugin]:
 
 
 def load_provider(name: str) -> ProviderPlugin:
-    providers = installed_providers()
+    """The plugin of provider ``name``. Only that entry point is imported: ``connect("cashaca")`` must not pay
+    for (or be broken by) every other installed provider."""
     try:
-        plugin = providers[name]
-    except KeyError:
-        raise UnknownProvider(name, list(providers)) from None
+        driver: DriverManager[Any] = DriverManager(namespace=ENTRY_POINT_GROUP, name=name, invoke_on_load=False)
+    except NoMatches:
+        names = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+        raise UnknownProvider(name, names) from None
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"provider {name!r} is installed but cannot be loaded: {exc}") from exc
+    plugin = driver.driver
+    if not isinstance(plugin, ProviderPlugin):
+        raise ConfigurationError(f"entry point {name!r} is not an invoicekit ProviderPlugin")
     if plugin.name != name:
         raise ConfigurationError(f"entry point {name!r} loads a plugin that calls itself {plugin.name!r}")
     return plugin

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,3 +155,15 @@ def test_a_broken_entry_point_hook_is_a_configuration_error_that_can_be_turned_o
         invoicekit.connect("cashaca", sandbox=True)
     with invoicekit.connect("cashaca", sandbox=True, load_entry_point_hooks=False) as books:
         assert list(books.clients.list()) == []
+
+
+def test_connect_imports_only_the_named_provider() -> None:
+    """connect("cashaca") loads Cashaca's entry point alone: not EF's adapter, and so not lxml (issue 13)."""
+    code = (
+        "import sys, invoicekit\n"
+        "with invoicekit.connect('cashaca', token='t'):\n"
+        "    pass\n"
+        "print(sorted(m for m in ('lxml', 'invoicekit_eenvoudigfactureren') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    assert out.strip() == "[]", f"connect('cashaca') imported {out.strip()}"
