@@ -66,6 +66,7 @@ def create_sandbox(
     # The lookups by reconciliation key filter on these (see _sandbox_app.narrowed): one search costs the
     # records that carry the key, not every record rendered.
     for collection, field in KEY_FIELDS.items():
+        sandbox.store.index(collection, field)
         sandbox.store.index(collection, shadow(field))
     # Numbers are checked for uniqueness and a client's invoices counted on every create and read.
     for collection, field in (("invoices", "number"), ("invoices", "client_id"), ("clients", "number")):
