@@ -75,6 +75,17 @@ def test_a_taken_number_is_taken_again_from_the_next_one() -> None:
     assert (note.number, note.idempotency_key) == ("2026_0002", "refund-77")
 
 
+def test_a_422_whose_body_was_lost_is_taken_as_a_taken_number() -> None:
+    adapter = CashacaAdapter(token="t-123456")
+    lost = httpx.Response(422, content=b"", request=httpx.Request("POST", "https://app.cashaca.be/"))
+    steps, note = drive(
+        adapter.create_credit_note(a_note()),
+        [answer(200, "2026_0001"), lost, answer(200, "2026_0002"), answer(201, created("2026_0002"))],
+    )
+    assert serials(steps) == ["2026_0001", "2026_0002"]
+    assert note.number == "2026_0002"
+
+
 def test_the_retries_are_bounded() -> None:
     adapter = CashacaAdapter(token="t-123456")
     answers = [answer(200, "2026_0001"), answer(422, TAKEN)] * CREDIT_NOTE_NUMBER_ATTEMPTS

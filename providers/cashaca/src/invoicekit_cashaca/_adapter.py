@@ -46,8 +46,9 @@ PAGE = PageNumber(size=100, size_param="per_page")
 MAX_SCAN_PAGES = 100
 # A credit note needs a number (credit_notes create: serial_number required). Two creates may read the same
 # next number; the loser's 422 "has already been taken" created nothing, so it reads the next one and tries
-# again, this many times in all.
-CREDIT_NOTE_NUMBER_ATTEMPTS = 20
+# again, this many times in all. Each round one of the racing creates wins, so this is also how many creates
+# of one account may race for a number (the acceptance run races 200).
+CREDIT_NOTE_NUMBER_ATTEMPTS = 250
 _TAKEN = "has already been taken"
 
 # Cashaca's field names in 422 errors, as neutral paths (the rest are reported under "cashaca.<field>").
@@ -303,9 +304,11 @@ class CashacaAdapter(Adapter):
             if isinstance(outcome, Found) or outcome.status_code != 422:
                 break
             issues = _rails_errors(outcome)
-            if not any(i.path == "number" and _TAKEN in i.reason for i in issues):
+            # A 422 created nothing. One whose body was lost on the way says nothing more: take the next
+            # number again (a refusal of something else comes back, readable, next time).
+            if issues and not any(i.path == "number" and _TAKEN in i.reason for i in issues):
                 raise ValidationError(
-                    issues or [FieldIssue(kind, "refused (422)")],
+                    issues,
                     provider=self.name,
                     status=422,
                     request_id=self.request_id(outcome),
