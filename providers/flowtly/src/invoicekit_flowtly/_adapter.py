@@ -8,6 +8,7 @@ collections with or without the ``hydra:`` prefix (:mod:`._hydra`); relations as
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -147,10 +148,12 @@ class FlowtlyAdapter(Adapter):
         return super().error_for(response, body)
 
     def created_id(self, response: httpx.Response) -> str | None:
-        # A row belongs to a document the flow made first: name the document, not the row.
-        data = read_json(response, self.name)
-        if isinstance(data, dict) and "productName" in data and m.id_of(data.get("invoice")):
-            return m.id_of(data.get("invoice"))
+        # A row belongs to a document the flow made first: name the document, not the row. The row answer
+        # documents no id nor invoice link, so the document is read from what the flow sent: its IRI.
+        request = response.request
+        if request.method == "POST" and request.url.path.endswith("/invoice-rows"):
+            sent = json.loads(request.content or b"{}")
+            return m.id_of(sent.get("invoice")) if isinstance(sent, dict) else None
         return super().created_id(response)
 
     def unsupported_fields(self, document: Client | _Document) -> list[FieldIssue]:
