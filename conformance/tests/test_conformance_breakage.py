@@ -46,7 +46,7 @@ def test_retrying_an_unkeyed_create_blindly_fails_the_fault_scenario_though_unce
     out = done.stdout
     assert "invoice: 12 created through the API, but invoices.list gives 1" in out
     assert "invoice: 12 created through the API, but the sandbox holds 1" in out
-    assert "0 UncertainOutcome(s)): a create was retried blindly, or a lost response was not reconciled" in out
+    assert "0 UncertainOutcome(s) or answers without an id): a create was retried blindly" in out
     assert "2 failed" in out  # sync and async
 
 
