@@ -55,6 +55,8 @@ _BODY_IN_ERRORS = 2000
 class Send:
     request: httpx.Request
     max_bytes: int
+    # Set when the connection runs on a caller's client, which does not carry the adapter's auth.
+    auth: httpx.Auth | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,10 @@ class EngineCore:
         self.retry = retry
         self.max_body = max_body
         self.redact = Redactor(adapter.secrets())
+        # Set by connect(): the User-Agent every request carries (unless the adapter or the call sets one),
+        # and the adapter's auth when the connection runs on a caller's client.
+        self.user_agent: str | None = None
+        self.request_auth: httpx.Auth | None = None
         self.redact.register()
 
     def __repr__(self) -> str:
@@ -131,6 +137,8 @@ class EngineCore:
         url = httpx.URL(self.adapter.base_url.rstrip("/") + api.path)
         # Only the codings the runners can decode under the body cap (httpx would add br/zstd when installed).
         headers = {"Accept-Encoding": ACCEPT_ENCODING, **self.adapter.headers(), **api.headers}
+        if self.user_agent is not None and not any(name.lower() == "user-agent" for name in headers):
+            headers["User-Agent"] = self.user_agent
         params = {k: str(v) for k, v in api.params.items()}
         if api.json is not None:
             return httpx.Request(api.method, url, params=params, json=api.json, headers=headers)
@@ -211,7 +219,7 @@ class EngineCore:
             self.hooks.hook.invoicekit_before_request(provider=self.provider, request=request)
             log.debug("%s attempt %d", self._describe(request), attempt)
             try:
-                response: httpx.Response = yield Send(request, self.max_body)
+                response: httpx.Response = yield Send(request, self.max_body, self.request_auth)
             except UnreadableBody as exc:
                 failure = self._unreadable(exc)
                 if not step.idempotent:
