@@ -47,9 +47,10 @@ from invoicekit.errors import (
     RateLimited,
     UnsupportedOperation,
 )
-from invoicekit.model import Client, CreditNote, Invoice, Payment
+from invoicekit.model import Client, CreditNote, Invoice, Payment, ProviderDocument
 
 __all__ = [
+    "BASE_DOCUMENT_FIELDS",
     "Adapter",
     "ApiRequest",
     "ClientQuery",
@@ -309,6 +310,33 @@ def error_for_status(
     return ProviderRejected(message, **kwargs)
 
 
+# The Invoice/CreditNote fields every adapter maps (partial losses are its unsupported_fields; the
+# idempotency key is the engine's, carried by every create). Frozen on
+# purpose: a field added to the neutral model later is not added here, so an adapter refuses it until it
+# declares that its provider keeps it (``document_fields = BASE_DOCUMENT_FIELDS | {"new_field"}``).
+BASE_DOCUMENT_FIELDS = frozenset(
+    {
+        "number", "issue_date", "due_date", "payment_term_days", "delivery_date", "currency", "client", "rows",
+        "discount_percent", "allowances_charges", "note", "buyer_reference", "order_reference",
+        "structured_communication", "status", "paid_amount", "corrects_invoice_id", "corrects_invoice_number",
+        "idempotency_key",
+    }
+)  # fmt: skip
+
+
+def _undeclared_fields(document: Client | Invoice | CreditNote, adapter: Adapter) -> list[FieldIssue]:
+    """The fields ``document`` sets (to other than their default) that the adapter does not declare."""
+    if isinstance(document, Client):
+        return []
+    issues = []
+    for name, info in type(document).model_fields.items():
+        if name in adapter.document_fields or name in ProviderDocument.model_fields:  # provider_id, raw
+            continue
+        if getattr(document, name) != info.get_default(call_default_factory=True):
+            issues.append(FieldIssue(name, f"{adapter.name} cannot store this field"))
+    return issues
+
+
 class Adapter:
     """Base class of every provider adapter. Subclasses set ``name``, ``capabilities``, ``base_url`` and
     implement the operations they declare; the rest raise :class:`UnsupportedOperation`.
@@ -335,6 +363,16 @@ class Adapter:
 
     def secrets(self) -> tuple[str, ...]:
         return ()
+
+    #: The neutral Invoice/CreditNote fields this provider keeps. A document that sets another one is
+    #: refused like an ``unsupported_fields`` loss; the default, :data:`BASE_DOCUMENT_FIELDS`, leaves out
+    #: every field added since (``invoicing_period``), which an adapter adds when its provider keeps it.
+    document_fields: ClassVar[frozenset[str]] = BASE_DOCUMENT_FIELDS
+
+    def field_losses(self, document: Client | Invoice | CreditNote) -> list[FieldIssue]:
+        """Everything set on ``document`` this provider would drop: fields outside :attr:`document_fields`,
+        then what :meth:`unsupported_fields` reports. Books refuses a document with any."""
+        return _undeclared_fields(document, self) + self.unsupported_fields(document)
 
     def unsupported_fields(self, document: Client | Invoice | CreditNote) -> list[FieldIssue]:
         """Neutral fields set on ``document`` that this provider cannot store.

@@ -145,7 +145,7 @@ class _Operations:
 
     def check_fields(self, document: Client | Invoice | CreditNote) -> None:
         """Refuse data the provider would silently drop, unless the caller accepted the loss."""
-        issues = self.adapter.unsupported_fields(document)
+        issues = self.adapter.field_losses(document)
         if not issues:
             return
         if not self.allow_field_loss:

@@ -7,7 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from invoicekit import Address, Client, CreditNote, Invoice, InvoiceRow, Payment, SepaMandate, ValidationError
+from invoicekit import (
+    Address,
+    Client,
+    CreditNote,
+    Invoice,
+    InvoiceRow,
+    InvoicingPeriod,
+    Payment,
+    SepaMandate,
+    ValidationError,
+)
+from invoicekit.model import provider_context
 
 
 def row(**kw: object) -> InvoiceRow:
@@ -76,6 +87,34 @@ def test_k_needs_delivery_date_and_eu_vat() -> None:
     assert set(fields_of(info)) == {"delivery_date", "client.vat_number"}
     ok = _invoice(Client(name="NL BV", vat_number="NL004495445B01"), k, delivery_date=date(2026, 11, 1))
     assert ok.rows[0].exemption_code == "VATEX-EU-IC"
+
+
+def test_k_accepts_an_invoicing_period_instead_of_a_delivery_date() -> None:
+    k = row(vat_category="K", vat_rate=0)
+    nl = Client(name="NL BV", vat_number="NL004495445B01")
+    with pytest.raises(ValidationError) as info:
+        _invoice(nl, k)
+    assert fields_of(info) == ("delivery_date",)
+    november = InvoicingPeriod(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    assert _invoice(nl, k, invoicing_period=november).invoicing_period == november
+    assert _invoice(nl, k, invoicing_period={"end": date(2026, 11, 30)}).invoicing_period is not None
+    with pytest.raises(ValidationError) as info:
+        _invoice(nl, k, invoicing_period={"start": date(2026, 11, 30), "end": date(2026, 11, 1)})
+    assert fields_of(info) == ("invoicing_period.end",)
+    with pytest.raises(ValidationError) as info:
+        _invoice(nl, k, invoicing_period={})
+    assert fields_of(info) == ("invoicing_period",)
+
+
+def test_an_invoicing_period_is_frozen_and_checked_on_its_own() -> None:
+    period = InvoicingPeriod(start=date(2026, 11, 1))
+    with pytest.raises(ValidationError):
+        period.end = date(2026, 10, 1)  # type: ignore[misc]
+    with pytest.raises(ValidationError) as info:
+        InvoicingPeriod(start=date(2026, 11, 2), end=date(2026, 11, 1))
+    assert fields_of(info) == ("end",)
+    with provider_context():  # read tolerantly: a provider's reversed period is kept as read
+        assert InvoicingPeriod(start=date(2026, 11, 2), end=date(2026, 11, 1)).end == date(2026, 11, 1)
 
 
 def test_o_forbids_vat_ids_and_mixing() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import difflib
 
-from conftest import ROOT
 from invoicekit_conformance.matrix import COMMAND, render, run_providers
+
+from conftest import ROOT
 
 
 def test_every_provider_passes_and_the_committed_matrix_is_fresh() -> None:

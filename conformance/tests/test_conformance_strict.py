@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Runner
 from invoicekit_conformance.matrix import installed, run_provider
+
+from conftest import Runner
 
 
 def _strict_problem(name: str) -> str | None:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 import iso4217
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue, ValidationError
@@ -25,6 +25,7 @@ __all__ = [
     "DocumentStatus",
     "Invoice",
     "InvoiceRow",
+    "InvoicingPeriod",
     "Payment",
     "PaymentMethod",
 ]
@@ -112,12 +113,43 @@ class AllowanceCharge(NeutralModel):
     vat_rate: Amount = Field(ge=0, le=100)
 
 
+def period_issues(start: date | None, end: date | None, path: str = "") -> list[FieldIssue]:
+    """A period that ends before it starts (BR-29), named at ``<path>.end``."""
+    if start is not None and end is not None and end < start:
+        prefix = f"{path}." if path else ""
+        return [FieldIssue(f"{prefix}end", f"the period ends ({end}) before it starts ({start}) (BR-29)")]
+    return []
+
+
+class InvoicingPeriod(NeutralModel):
+    """The period an invoice covers (EN 16931 BG-14): a start, an end, or both.
+
+    Peppol accepts it instead of a delivery date for an intra-EU supply (BR-IC-11).
+    """
+
+    model_config = ConfigDict(**NeutralModel.model_config, frozen=True)
+
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.start is None and self.end is None and not is_from_provider():
+            raise ValueError("an invoicing period needs a start, an end or both (BR-CO-19)")
+        if not is_from_provider():
+            issues = period_issues(self.start, self.end)
+            if issues:
+                raise ValidationError(issues)
+        return self
+
+
 class _Document(ProviderDocument):
     number: str | None = Field(default=None, description="None: the provider assigns the next number")
     issue_date: date
     due_date: date | None = None
     payment_term_days: int | None = Field(default=None, ge=0, le=365)
     delivery_date: date | None = None
+    invoicing_period: InvoicingPeriod | None = None
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$", description="ISO 4217 (BR-CL-04)")
     client: Client
     rows: list[InvoiceRow] = Field(default_factory=list)
@@ -195,6 +227,8 @@ def document_issues(doc: _Document) -> list[FieldIssue]:
         issues.append(FieldIssue("rows", "a document needs at least one row"))
     if doc.due_date is not None and doc.due_date < doc.issue_date:
         issues.append(FieldIssue("due_date", "must not be before issue_date"))
+    if doc.invoicing_period is not None:
+        issues += period_issues(doc.invoicing_period.start, doc.invoicing_period.end, "invoicing_period")
     categories = {row.vat_category for row in doc.rows} | {ac.vat_category for ac in doc.allowances_charges}
     vat = doc.client.vat_number
     for i, row in enumerate(doc.rows):
@@ -208,11 +242,11 @@ def document_issues(doc: _Document) -> list[FieldIssue]:
                 )
             )
         if row.vat_category is VatCategory.K:
-            if doc.delivery_date is None:
+            if doc.delivery_date is None and doc.invoicing_period is None:
                 issues.append(
                     FieldIssue(
                         "delivery_date",
-                        f"required: row {i} is an intra-EU supply (VAT category K) (BR-IC-11)",
+                        f"required, or an invoicing_period: row {i} is an intra-EU supply (VAT category K) (BR-IC-11)",
                     )
                 )
             if not vat or vat[:2] not in _EU or vat.startswith("BE"):

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import Address, Client, CreditNote, Invoice, Seller, Totals, compute_totals
 from invoicekit.model._totals import VatBreakdown
-from invoicekit.ubl._extras import DocumentReference, Endpoint, Identifier, UblExtras
+from invoicekit.ubl._extras import DocumentReference, Endpoint, Identifier, UblExtras, invoicing_period
 from invoicekit.ubl._ns import (
     CAC,
     CBC,
@@ -445,11 +445,11 @@ def _header_references(ctx: _Context, root: etree._Element) -> None:
     document, extras, w = ctx.document, ctx.extras, ctx.w
     # R003 needs a buyer reference or an order reference; always emitting one keeps any Peppol buyer happy.
     w.text(root, "BuyerReference", document.buyer_reference or document.order_reference or document.number)
-    period = extras.invoice_period
-    if period is not None and (period.start or period.end):
+    period = invoicing_period(document, extras)
+    if period is not None:
         element = w.agg(root, "InvoicePeriod")
-        w.text(element, "StartDate", period.start)
-        w.text(element, "EndDate", period.end)
+        w.text(element, "StartDate", period[0])
+        w.text(element, "EndDate", period[1])
     if document.order_reference:
         w.text(w.agg(root, "OrderReference"), "ID", document.order_reference)
     references = extras.billing_references

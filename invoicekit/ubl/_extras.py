@@ -11,7 +11,7 @@ from stdnum import ean
 
 from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model._base import is_from_provider
-from invoicekit.model._documents import CURRENCY_CODES
+from invoicekit.model._documents import CURRENCY_CODES, period_issues
 from invoicekit.ubl._ns import EAS_CODES, PAYMENT_MEANS_CODES, SCHEME_GLN
 
 if TYPE_CHECKING:
@@ -61,13 +61,6 @@ def _gs1_check_digit_ok(value: str) -> bool:
     )
 
 
-def period_issues(period: Period, path: str = "") -> list[FieldIssue]:
-    if period.start is not None and period.end is not None and period.end < period.start:
-        prefix = f"{path}." if path else ""
-        return [FieldIssue(f"{prefix}end", f"the period ends ({period.end}) before it starts ({period.start}) (BR-29)")]
-    return []
-
-
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     """A Peppol electronic address (BT-34/BT-49): an EAS scheme code and the identifier in that scheme."""
@@ -115,7 +108,7 @@ class Period:
     end: date | None = None
 
     def __post_init__(self) -> None:
-        _raise(period_issues(self))
+        _raise(period_issues(self.start, self.end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +146,8 @@ class UblExtras:
     project_reference: str | None = None
     accounting_cost: str | None = None
     tax_point_date: date | None = None
+    #: Kept for compatibility: the invoicing period belongs on the document (``invoicing_period``). When
+    #: both are given they must agree.
     invoice_period: Period | None = None
     #: UNCL4461 code (30 credit transfer, 58 SEPA credit transfer, 59 SEPA direct debit, ...).
     payment_means_code: str | None = None
@@ -184,7 +179,7 @@ def extras_issues(extras: UblExtras) -> list[FieldIssue]:
         if endpoint is not None:
             issues += endpoint_issues(endpoint, name)
     if extras.invoice_period is not None:
-        issues += period_issues(extras.invoice_period, "invoice_period")
+        issues += period_issues(extras.invoice_period.start, extras.invoice_period.end, "invoice_period")
     if extras.payment_means_code is not None and extras.payment_means_code not in PAYMENT_MEANS_CODES:
         issues.append(
             FieldIssue("payment_means_code", f"{extras.payment_means_code!r} is not a UNCL 4461 code (BR-CL-16)")
@@ -194,6 +189,32 @@ def extras_issues(extras: UblExtras) -> list[FieldIssue]:
             FieldIssue("tax_currency_code", f"{extras.tax_currency_code!r} is not an ISO 4217 code (BR-CL-05)")
         )
     return issues
+
+
+def invoicing_period(document: Invoice | CreditNote, extras: UblExtras) -> tuple[date | None, date | None] | None:
+    """The invoicing period to export: the document's, else the legacy ``UblExtras.invoice_period``.
+
+    Raises ValidationError naming ``invoicing_period`` when both are given and differ, since either choice
+    would silently drop a date the caller set.
+    """
+    issue = period_conflict(document, extras)
+    if issue is not None:
+        raise ValidationError([issue])
+    period = document.invoicing_period or extras.invoice_period
+    if period is None or (period.start is None and period.end is None):
+        return None
+    return period.start, period.end
+
+
+def period_conflict(document: Invoice | CreditNote, extras: UblExtras) -> FieldIssue | None:
+    model, legacy = document.invoicing_period, extras.invoice_period
+    if model is None or legacy is None or (model.start, model.end) == (legacy.start, legacy.end):
+        return None
+    return FieldIssue(
+        "invoicing_period",
+        f"differs from UblExtras.invoice_period ({legacy.start} to {legacy.end}); give the period once, "
+        "on the document",
+    )
 
 
 @dataclass(frozen=True, slots=True)

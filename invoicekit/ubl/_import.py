@@ -29,6 +29,7 @@ from invoicekit.model import (
     CreditNote,
     Invoice,
     InvoiceRow,
+    InvoicingPeriod,
     NeutralModel,
     Seller,
     compute_totals,
@@ -41,7 +42,6 @@ from invoicekit.ubl._extras import (
     Identifier,
     ImportedDocument,
     Leftovers,
-    Period,
     UblExtras,
     extras_issues,
 )
@@ -568,8 +568,11 @@ def _read(root: etree._Element, data: bytes) -> ImportedDocument:
         ),
     }
     period = r.el("cac:InvoicePeriod")
+    invoicing_period = None
     if period is not None:
-        extras["invoice_period"] = Period(r.day("cbc:StartDate", period), r.day("cbc:EndDate", period))
+        start, end = r.day("cbc:StartDate", period), r.day("cbc:EndDate", period)
+        if start is not None or end is not None:
+            invoicing_period = r.build(InvoicingPeriod, "invoicing_period", {"start": start, "end": end})
     tax_currency = r.text("cbc:TaxCurrencyCode")
     currency = r.text("cbc:DocumentCurrencyCode") or "EUR"
     if tax_currency:
@@ -628,6 +631,7 @@ def _read(root: etree._Element, data: bytes) -> ImportedDocument:
         "issue_date": issue_date,
         "due_date": due_date,
         "delivery_date": delivery_date,
+        "invoicing_period": invoicing_period,
         "currency": currency,
         "client": client,
         "rows": rows,

@@ -27,7 +27,7 @@ from lxml import etree
 from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.model import CreditNote, Invoice, Seller, document_issues
 from invoicekit.ubl._export import build_tree, buyer_endpoint, seller_endpoint
-from invoicekit.ubl._extras import Endpoint, UblExtras
+from invoicekit.ubl._extras import Endpoint, UblExtras, period_conflict
 from invoicekit.ubl._ns import (
     CAC,
     CBC,
@@ -692,12 +692,15 @@ def _endpoint_findings(endpoint: Endpoint | None, path: str) -> Iterator[Finding
 def _model_findings(document: Invoice | CreditNote, seller: Seller, extras: UblExtras) -> Iterator[Finding]:
     if not document.number:
         yield _finding("BT-1", "an invoice number is required before the document can be sent", "number")
-    period = extras.invoice_period
-    has_period = period is not None and (period.start is not None or period.end is not None)
+    conflict = period_conflict(document, extras)
+    if conflict is not None:
+        yield _finding("INVOICEKIT-PERIOD", conflict.reason, conflict.path)
+    legacy = extras.invoice_period
+    legacy_period = legacy is not None and (legacy.start is not None or legacy.end is not None)
     for issue in document_issues(document):
         rule = _rule_of(issue.reason, "INVOICEKIT-MODEL")
-        if rule == "BR-IC-11" and has_period:
-            continue  # BR-IC-11 asks for a delivery date *or* an invoicing period, which the model cannot see
+        if rule == "BR-IC-11" and legacy_period:
+            continue  # the period given the older way, in UblExtras, satisfies BR-IC-11 too
         yield _finding(rule, issue.reason, issue.path)
     client = document.client
     if seller_endpoint(seller, extras) is None:

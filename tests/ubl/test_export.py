@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from invoicekit.errors import ValidationError
-from invoicekit.model import Client, Invoice, InvoiceRow, provider_context
-from invoicekit.ubl import Endpoint, Layer, UblExtras, preflight, to_ubl
+from invoicekit.model import Client, Invoice, InvoiceRow, InvoicingPeriod, provider_context
+from invoicekit.ubl import Endpoint, Layer, Period, UblExtras, from_ubl, preflight, to_ubl
 from invoicekit.vat import VatCategory
 
 from ._golden import (
@@ -299,3 +299,36 @@ def test_provider_read_document_without_exemption_code_gets_the_category_default
     assert document.rows[0].exemption_code is None
     root = tree(to_ubl(document, seller()))
     assert text(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:TaxExemptionReasonCode") == "VATEX-EU-AE"
+
+
+def _k_with_period(**changes: object) -> Invoice:
+    data = {**intra_eu_k().model_dump(), "delivery_date": None, **changes}
+    return Invoice.model_validate(data)
+
+
+def test_intra_eu_supply_with_an_invoicing_period_instead_of_a_delivery_date(full_validate: Validator) -> None:
+    document = _k_with_period(invoicing_period=InvoicingPeriod(start=date(2026, 1, 1), end=date(2026, 1, 31)))
+    data = to_ubl(document, seller())
+    root = tree(data)
+    assert root.find("cac:Delivery/cbc:ActualDeliveryDate", NS) is None
+    assert (text(root, "cac:InvoicePeriod/cbc:StartDate"), text(root, "cac:InvoicePeriod/cbc:EndDate")) == (
+        "2026-01-01",
+        "2026-01-31",
+    )
+    report = full_validate(data)
+    assert report.ok, report
+    assert from_ubl(data).document.invoicing_period == document.invoicing_period
+
+
+def test_the_period_given_twice_must_agree() -> None:
+    january = InvoicingPeriod(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    document = _k_with_period(invoicing_period=january)
+    same = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 31)))
+    assert to_ubl(document, seller(), extras=same) == to_ubl(document, seller())
+    other = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 30)))
+    with pytest.raises(ValidationError, match=r"differs from UblExtras\.invoice_period") as info:
+        to_ubl(document, seller(), extras=other)
+    assert [issue.path for issue in info.value.issues] == ["invoicing_period"]
+    # The older way alone still exports the period (and satisfies BR-IC-11 in the pre-flight).
+    legacy = to_ubl(_k_with_period(delivery_date=date(2026, 1, 30)), seller(), extras=other)
+    assert text(tree(legacy), "cac:InvoicePeriod/cbc:EndDate") == "2026-01-30"

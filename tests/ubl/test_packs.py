@@ -12,10 +12,30 @@ from pathlib import Path
 
 import pytest
 
-from invoicekit.ubl import RulePack, RulePackError, fetch_pack, installed_packs, mandatory_release, rules_dir
+from invoicekit.ubl import (
+    Layer,
+    RulePack,
+    RulePackError,
+    fetch_pack,
+    installed_packs,
+    mandatory_release,
+    rules_dir,
+    to_ubl,
+    validate,
+)
 from invoicekit.ubl._packs import FETCH_PINS
 
+from ._golden import seller, standard_21_6
 from .conftest import shared_path
+
+
+def test_validate_without_a_pack_argument_runs_the_session_pack(rule_pack: RulePack) -> None:
+    # The root conftest.py points INVOICEKIT_RULES_DIR at the session's pack, for every test directory.
+    assert rules_dir() == rule_pack.path.parent
+    report = validate(to_ubl(standard_21_6(), seller()))
+    assert report.pack == rule_pack.label
+    assert {Layer.XSD, Layer.CEN, Layer.PEPPOL} <= set(report.layers_run)
+    assert report.ok, report
 
 
 def test_mandatory_release_follows_the_table() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from invoicekit.errors import ValidationError
-from invoicekit.model import Address, Client, Invoice, InvoiceRow, provider_context
+from invoicekit.model import Address, Client, Invoice, InvoiceRow, InvoicingPeriod, provider_context
 from invoicekit.ubl import Endpoint, Flag, Layer, Period, UblExtras, preflight, preflight_or_raise
 from invoicekit.vat import VatCategory
 
@@ -119,6 +119,16 @@ def test_intra_eu_supply_needs_a_delivery_date_or_an_invoicing_period() -> None:
     assert "BR-IC-11" in issues(document)["delivery_date"]
     period = UblExtras(invoice_period=Period(date(2026, 1, 1), date(2026, 1, 31)))
     assert [f for f in preflight_or_raise(document, seller(), extras=period) if f.is_fatal] == []
+    on_the_document = provider_invoice(
+        rows=[row], client=client, invoicing_period=InvoicingPeriod(end=date(2026, 1, 31))
+    )
+    assert [f for f in preflight_or_raise(on_the_document, seller()) if f.is_fatal] == []
+    with provider_context():
+        reversed_period = InvoicingPeriod(start=date(2026, 2, 1), end=date(2026, 1, 31))
+    found = issues(provider_invoice(rows=[row], client=client, invoicing_period=reversed_period))
+    assert "BR-29" in found["invoicing_period.end"]
+    conflict = issues(on_the_document, extras=period)
+    assert "differs" in conflict["invoicing_period"]
 
 
 def test_invoice_without_due_date_or_terms() -> None:
