@@ -120,6 +120,17 @@ def _own_client(core: EngineCore, http_client: ClientT | None, transport: object
     return http_client
 
 
+def _client_options(core: EngineCore, timeout: httpx.Timeout | float, transport: Any) -> dict[str, Any]:
+    """How connect() builds its own client (when the caller passes none)."""
+    return {
+        "transport": transport,
+        "timeout": timeout,
+        "auth": core.adapter.auth(),
+        "follow_redirects": False,
+        "verify": _shared_ssl_context(),
+    }
+
+
 def connect(
     name: str,
     *,
@@ -158,20 +169,10 @@ def connect(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = _own_client(core, http_client, transport) or httpx.Client(
-        transport=transport,
-        timeout=timeout,
-        auth=core.adapter.auth(),
-        follow_redirects=False,
-        verify=_shared_ssl_context(),
-    )
+    client = _own_client(core, http_client, transport) or httpx.Client(**_client_options(core, timeout, transport))
+    owned = http_client is None
     books = Books(
-        core,
-        client,
-        vat_rates=vat_rates,
-        seller=seller,
-        allow_field_loss=allow_field_loss,
-        owns_client=http_client is None,
+        core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
     )
     books.sandbox = box
     return books
@@ -196,20 +197,10 @@ def connect_async(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = _own_client(core, http_client, transport) or httpx.AsyncClient(
-        transport=transport,
-        timeout=timeout,
-        auth=core.adapter.auth(),
-        follow_redirects=False,
-        verify=_shared_ssl_context(),
-    )
+    client = _own_client(core, http_client, transport) or httpx.AsyncClient(**_client_options(core, timeout, transport))
+    owned = http_client is None
     books = AsyncBooks(
-        core,
-        client,
-        vat_rates=vat_rates,
-        seller=seller,
-        allow_field_loss=allow_field_loss,
-        owns_client=http_client is None,
+        core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
     )
     books.sandbox = box
     return books
