@@ -50,8 +50,8 @@ __all__ = [
     "validate_vat",
 ]
 
-#: ISO 6523 ICD of the Belgian enterprise number; BOSA requires it for every Belgian Peppol participant.
 KBO_SCHEME_ID = "0208"
+"""ISO 6523 ICD of the Belgian enterprise number; BOSA requires it for every Belgian Peppol participant."""
 
 _DIGITS = frozenset("0123456789")
 

@@ -364,6 +364,8 @@ class _SyncResource:
 
 
 class Clients(_SyncResource):
+    """``books.clients``: create, read, list, search, update and delete clients."""
+
     def create(self, client: Client, *, idempotency_key: str | None = None) -> Client:
         """Create a client, exactly once under its reconciliation key.
 
@@ -376,28 +378,36 @@ class Clients(_SyncResource):
         return self._keyed(self._ops.document_spec("client"), client, idempotency_key)
 
     def get(self, client_id: str) -> Client:
+        """The client with this provider id; :class:`~invoicekit.errors.NotFound` if there is none."""
         return self._run(Capability.CLIENTS_GET, lambda: self._ops.adapter.get_client(client_id))
 
     def list(
         self, *, search: str | None = None, external_id: str | None = None, vat_number: str | None = None
     ) -> Iterator[Client]:
+        """The provider's clients, page by page as you iterate; ``search`` (name), ``external_id`` or
+        ``vat_number`` narrow the list (capability ``clients.search``)."""
         cap = Capability.CLIENTS_SEARCH if (search or external_id or vat_number) else Capability.CLIENTS_LIST
         query = ClientQuery(search=search, external_id=external_id, vat_number=vat_number)
         return self._list(cap, lambda: self._ops.adapter.list_clients(query))
 
     def update(self, client_id: str, client: Client) -> Client:
+        """Replace the client's data with ``client`` and return it as stored."""
         self._ops.require(Capability.CLIENTS_UPDATE)
         client = self._ops.map_custom_fields(client)
         return self._run(Capability.CLIENTS_UPDATE, lambda: self._ops.adapter.update_client(client_id, client))
 
     def delete(self, client: Client | str) -> None:
+        """Delete the client (a :class:`~invoicekit.model.Client` you hold, or its provider id)."""
         self._run(Capability.CLIENTS_DELETE, lambda: self._ops.adapter.delete_client(_doc_id(client)))
 
     def check_vat_number(self, vat_number: str) -> bool:
+        """Whether the provider says ``vat_number`` is valid (capability ``clients.check_vat``)."""
         return self._run(Capability.CLIENTS_CHECK_VAT, lambda: self._ops.adapter.check_vat_number(vat_number))
 
 
 class Invoices(_SyncResource):
+    """``books.invoices``: create, read, list, update, delete and send invoices; their UBL and PDF."""
+
     def create(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """Create an invoice (``number=None``: the provider numbers it); ``idempotency_key`` as for
         :meth:`Clients.create`."""
@@ -406,22 +416,34 @@ class Invoices(_SyncResource):
         return self._keyed(self._ops.document_spec("invoice"), invoice, idempotency_key)
 
     def get(self, invoice_id: str) -> Invoice:
+        """The invoice with this provider id, with ``status`` and ``paid_amount`` where the provider reports them."""
         return self._run(Capability.INVOICES_GET, lambda: self._ops.adapter.get_invoice(invoice_id))
 
     def list(self, *, unpaid: bool = False, client_id: str | None = None) -> Iterator[Invoice]:
+        """The provider's invoices, page by page as you iterate; ``unpaid=True`` keeps the ones not paid in
+        full (capability ``invoices.list_unpaid``), ``client_id`` one client's."""
         cap = Capability.INVOICES_LIST_UNPAID if unpaid else Capability.INVOICES_LIST
         query = DocumentQuery(unpaid=unpaid, client_id=client_id)
         return self._list(cap, lambda: self._ops.adapter.list_invoices(query))
 
     def update(self, invoice_id: str, invoice: Invoice) -> Invoice:
+        """Replace the invoice's data with ``invoice`` (where the provider allows it) and return it as stored."""
         self._ops.require(Capability.INVOICES_UPDATE)
         self._ops.check_rates(invoice)
         return self._run(Capability.INVOICES_UPDATE, lambda: self._ops.adapter.update_invoice(invoice_id, invoice))
 
     def delete(self, invoice: Invoice | str) -> None:
+        """Delete the invoice (one you hold, or its provider id)."""
         self._run(Capability.INVOICES_DELETE, lambda: self._ops.adapter.delete_invoice(_doc_id(invoice)))
 
     def send(self, invoice: Invoice | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        """Send the invoice by e-mail to ``to`` (whether it may be left out depends on the provider) or by
+        Peppol (``via="peppol"``).
+
+        A Peppol send of an invoice you hold is pre-flighted first when the connection knows the seller.
+        A send is never repeated blindly after a lost answer: the adapter looks it up where the provider
+        allows, else the caller gets :class:`~invoicekit.errors.UncertainOutcome`.
+        """
         cap = Capability.INVOICES_SEND_PEPPOL if via == "peppol" else Capability.INVOICES_SEND_EMAIL
         self._ops.require(cap)
         if via == "peppol" and isinstance(invoice, Invoice):
@@ -438,10 +460,13 @@ class Invoices(_SyncResource):
         return self._run(Capability.INVOICES_PDF, lambda: self._ops.adapter.invoice_pdf(_doc_id(invoice)))
 
     def next_number(self) -> str:
+        """The number the provider will give the next invoice."""
         return self._run(Capability.INVOICES_NEXT_NUMBER, self._ops.adapter.next_invoice_number)
 
 
 class CreditNotes(_SyncResource):
+    """``books.credit_notes``: create, read, list, delete and send credit notes; their PDF."""
+
     def create(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         """Create a credit note; ``idempotency_key`` as for :meth:`Clients.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
@@ -449,16 +474,20 @@ class CreditNotes(_SyncResource):
         return self._keyed(self._ops.document_spec("credit_note"), credit_note, idempotency_key)
 
     def get(self, credit_note_id: str) -> CreditNote:
+        """The credit note with this provider id."""
         return self._run(Capability.CREDIT_NOTES_GET, lambda: self._ops.adapter.get_credit_note(credit_note_id))
 
     def list(self, *, client_id: str | None = None) -> Iterator[CreditNote]:
+        """The provider's credit notes, page by page as you iterate; ``client_id`` keeps one client's."""
         query = DocumentQuery(client_id=client_id)
         return self._list(Capability.CREDIT_NOTES_LIST, lambda: self._ops.adapter.list_credit_notes(query))
 
     def delete(self, credit_note: CreditNote | str) -> None:
+        """Delete the credit note (one you hold, or its provider id)."""
         self._run(Capability.CREDIT_NOTES_DELETE, lambda: self._ops.adapter.delete_credit_note(_doc_id(credit_note)))
 
     def send(self, credit_note: CreditNote | str, *, via: Via = "email", to: str | None = None) -> SendResult:
+        """Send the credit note by e-mail or by Peppol, as :meth:`Invoices.send` does."""
         cap = Capability.CREDIT_NOTES_SEND_PEPPOL if via == "peppol" else Capability.CREDIT_NOTES_SEND_EMAIL
         self._ops.require(cap)
         if via == "peppol" and isinstance(credit_note, CreditNote):
@@ -471,12 +500,15 @@ class CreditNotes(_SyncResource):
 
 
 class Payments(_SyncResource):
+    """``books.payments``: record payments against invoices and list them."""
+
     def create(self, payment: Payment, *, idempotency_key: str | None = None) -> Payment:
         """Record a payment; ``idempotency_key`` as for :meth:`Clients.create` (two equal payments are two
         payments: each has its own key)."""
         return self._keyed(self._ops.payment_spec(payment), payment, idempotency_key)
 
     def list(self, invoice: Invoice | str) -> Iterator[Payment]:
+        """The payments recorded against an invoice (one you hold, or its provider id)."""
         self._ops.require(Capability.PAYMENTS_LIST)
         invoice_id = _doc_id(invoice)
         return self._list(Capability.PAYMENTS_LIST, lambda: self._ops.adapter.list_payments(invoice_id))
@@ -511,6 +543,8 @@ class _AsyncResource:
 
 
 class AsyncClients(_AsyncResource):
+    """The async twin of :class:`Clients`: the same methods, awaited; ``list`` returns an async iterator."""
+
     async def create(self, client: Client, *, idempotency_key: str | None = None) -> Client:
         """See :meth:`Clients.create`."""
         self._ops.require(Capability.CLIENTS_CREATE)
@@ -540,6 +574,8 @@ class AsyncClients(_AsyncResource):
 
 
 class AsyncInvoices(_AsyncResource):
+    """The async twin of :class:`Invoices`: the same methods, awaited; ``list`` returns an async iterator."""
+
     async def create(self, invoice: Invoice, *, idempotency_key: str | None = None) -> Invoice:
         """See :meth:`Invoices.create`."""
         self._ops.require(Capability.INVOICES_CREATE)
@@ -584,6 +620,8 @@ class AsyncInvoices(_AsyncResource):
 
 
 class AsyncCreditNotes(_AsyncResource):
+    """The async twin of :class:`CreditNotes`: the same methods, awaited; ``list`` returns an async iterator."""
+
     async def create(self, credit_note: CreditNote, *, idempotency_key: str | None = None) -> CreditNote:
         """See :meth:`CreditNotes.create`."""
         self._ops.require(Capability.CREDIT_NOTES_CREATE)
@@ -617,6 +655,8 @@ class AsyncCreditNotes(_AsyncResource):
 
 
 class AsyncPayments(_AsyncResource):
+    """The async twin of :class:`Payments`: the same methods, awaited; ``list`` returns an async iterator."""
+
     async def create(self, payment: Payment, *, idempotency_key: str | None = None) -> Payment:
         """See :meth:`Payments.create`."""
         return await self._keyed(self._ops.payment_spec(payment), payment, idempotency_key)

@@ -51,14 +51,18 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def invoicekit_before_request(provider: str, request: httpx.Request) -> None:
     """Called just before ``request`` is sent (every attempt, retries included).
 
-    May add headers. The URL may carry credentials (Cashaca puts its token in the query string): never
-    log ``request.url`` as is.
+    ``request`` is a copy with every credential masked (``***``: the API token in Cashaca's query string, a
+    key or bearer token in a header), so it is safe to log. Headers the hook adds or changes on it are
+    sent with the real request.
     """
 
 
 @hookspec
 def invoicekit_after_response(provider: str, request: httpx.Request, response: httpx.Response) -> None:
-    """Called after every response arrives, whatever its status, before the engine interprets it."""
+    """Called after every response arrives, whatever its status, before the engine interprets it.
+
+    ``request`` and ``response`` are copies with every credential masked, like ``invoicekit_before_request``'s.
+    """
 
 
 @hookspec

@@ -30,31 +30,28 @@ __all__ = [
 class VatCategory(StrEnum):
     """VAT category codes (UNCL5305 subset) allowed in Peppol BIS 3.0 by rule BR-CL-18."""
 
-    #: Standard rate: any rate above zero (in Belgium 21, 12 or 6).
     S = "S"
-    #: Zero rated goods: taxable, but at 0 % (Belgium: e.g. daily and weekly newspapers).
+    """Standard rate: any rate above zero (in Belgium 21, 12 or 6)."""
     Z = "Z"
-    #: Exempt from VAT (e.g. art. 44 of the Belgian VAT code); needs an exemption reason code or text.
+    """Zero rated goods: taxable, but at 0 % (Belgium: e.g. daily and weekly newspapers)."""
     E = "E"
-    #: VAT reverse charge: the buyer accounts for the VAT (domestic co-contractor rule, EU B2B services).
+    """Exempt from VAT (e.g. art. 44 of the Belgian VAT code); needs an exemption reason code or text."""
     AE = "AE"
-    #: VAT exempt for EEA intra-community supply of goods and services.
+    """VAT reverse charge: the buyer accounts for the VAT (domestic co-contractor rule, EU B2B services)."""
     K = "K"
-    #: Free export item, VAT not charged: export outside the EU.
+    """VAT exempt for EEA intra-community supply of goods and services."""
     G = "G"
-    #: Services outside scope of tax: not subject to VAT; the invoice must then carry no VAT identifiers.
+    """Free export item, VAT not charged: export outside the EU."""
     O = "O"  # noqa: E741  (the UNCL5305 code itself)
-    #: Canary Islands general indirect tax (IGIC).
+    """Services outside scope of tax: not subject to VAT; the invoice must then carry no VAT identifiers."""
     L = "L"
-    #: Tax for production, services and importation in Ceuta and Melilla (IPSI).
+    """Canary Islands general indirect tax (IGIC)."""
     M = "M"
-    #: Transferred VAT (Italian split payment).
+    """Tax for production, services and importation in Ceuta and Melilla (IPSI)."""
     B = "B"
+    """Transferred VAT (Italian split payment)."""
 
 
-#: The VATEX exemption reason code (BT-121) that fits each category when the user gives none.
-#: E has no default on purpose: exemptions rest on different articles (VATEX-EU-132..., -143..., ...) and
-#: Belgium has no national codes, so an exempt supply needs the user's own code or reason text (BR-E-10).
 DEFAULT_EXEMPTION_CODES: Mapping[VatCategory, str] = MappingProxyType(
     {
         VatCategory.AE: "VATEX-EU-AE",
@@ -63,6 +60,9 @@ DEFAULT_EXEMPTION_CODES: Mapping[VatCategory, str] = MappingProxyType(
         VatCategory.O: "VATEX-EU-O",
     }
 )
+"""The VATEX exemption reason code (BT-121) that fits each category when the user gives none.
+E has no default on purpose: exemptions rest on different articles (VATEX-EU-132..., -143..., ...) and
+Belgium has no national codes, so an exempt supply needs the user's own code or reason text (BR-E-10)."""
 
 _ZERO_RATE_CATEGORIES = frozenset(
     {VatCategory.AE, VatCategory.K, VatCategory.G, VatCategory.E, VatCategory.Z, VatCategory.O}
@@ -218,8 +218,6 @@ _START = date(2000, 1, 1)
 _MARCH_2026 = date(2026, 3, 1)
 _FEB_2026_END = date(2026, 2, 28)
 
-#: Belgian VAT rates. ``rates_on`` is {0, 6, 12, 21} on every day of the table; the keyed entries let
-#: callers ask for the rate of a kind of supply whose rate changed (``rate_for("hotel", day)``).
 BELGIAN_RATES = VatRateTable(
     (
         VatRateEntry(Decimal("21"), _START, None, "standard rate", "standard"),
@@ -232,3 +230,5 @@ BELGIAN_RATES = VatRateTable(
         VatRateEntry(Decimal("21"), _MARCH_2026, None, "plant-protection products", "plant_protection"),
     )
 )
+"""Belgian VAT rates. ``rates_on`` is {0, 6, 12, 21} on every day of the table; the keyed entries let
+callers ask for the rate of a kind of supply whose rate changed (``rate_for("hotel", day)``)."""

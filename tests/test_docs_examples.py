@@ -6,12 +6,17 @@ paste it. Connections go to an embedded sandbox: ``invoicekit.connect`` / ``conn
 credentials (``INVOICEKIT_CASHACA_TOKEN``, ... from each conformance profile) hold the sandbox's, so a
 block written for a real account runs unchanged. Nothing else is patched.
 
+A block that defines ``test_*`` functions (a pytest module, as on docs/testing.md) has each of them
+called after it ran, with the pytest fixtures their parameters name (``invoicekit_sandbox``,
+``tmp_path``, ...), so a documented test is also a test that runs.
+
 A block that cannot run on its own (an excerpt of a class, a placeholder for the reader's own data)
 starts with ``# not run: <reason>``; the reason is required.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,12 +88,15 @@ def embedded_sandboxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
     real_connect, real_connect_async = invoicekit.connect, invoicekit.connect_async
 
+    # A name without a sandbox (not installed: an example of UnknownProvider) goes through unchanged.
     def connect(name: str, **options: Any) -> Any:
-        options.setdefault("sandbox", boxes[name])
+        if name in boxes:
+            options.setdefault("sandbox", boxes[name])
         return real_connect(name, **options)
 
     def connect_async(name: str, **options: Any) -> Any:
-        options.setdefault("sandbox", boxes[name])
+        if name in boxes:
+            options.setdefault("sandbox", boxes[name])
         return real_connect_async(name, **options)
 
     monkeypatch.setattr(invoicekit, "connect", connect)
@@ -100,7 +108,13 @@ def embedded_sandboxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
-def test_example_runs(block: Block, embedded_sandboxes: dict[str, Sandbox]) -> None:
+def test_example_runs(block: Block, embedded_sandboxes: dict[str, Sandbox], request: pytest.FixtureRequest) -> None:
     code = compile(block.code, block.id, "exec", flags=0, dont_inherit=True)
     namespace: dict[str, Any] = {"__name__": "__docs_example__"}
     exec(code, namespace)  # noqa: S102 - the project's own documentation
+    for name, function in list(namespace.items()):
+        if name.startswith("test_") and inspect.isfunction(function) and function.__module__ == "__docs_example__":
+            fixtures = {
+                parameter: request.getfixturevalue(parameter) for parameter in inspect.signature(function).parameters
+            }
+            function(**fixtures)

@@ -28,7 +28,7 @@ from invoicekit.adapter import (
     error_for_status,
 )
 from invoicekit.engine._body import ACCEPT_ENCODING, BODY_HEADERS, UnreadableBody
-from invoicekit.engine._redact import Redactor
+from invoicekit.engine._redact import MASK, Redactor
 from invoicekit.engine._retry import NOT_SENT, RETRY_STATUSES, RetryPolicy
 from invoicekit.errors import (
     InvoicekitError,
@@ -101,6 +101,18 @@ def _refusal(error: InvoicekitError, outcome: StepResult) -> bool:
     if isinstance(error, ValidationError):
         return error.provider is not None
     return isinstance(error, ProviderError) and not isinstance(error, MalformedResponse)
+
+
+# Headers that carry credentials by their nature, masked for hooks whatever their value.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie", "x-auth-token"})
+
+
+def _has_content(request: httpx.Request) -> bool:
+    try:
+        request.content  # noqa: B018 - a streamed body has no content to show
+    except httpx.RequestNotRead:
+        return False
+    return True
 
 
 class EngineCore:
@@ -216,7 +228,7 @@ class EngineCore:
         while True:
             attempt += 1
             request = self.build(step.request)
-            self.hooks.hook.invoicekit_before_request(provider=self.provider, request=request)
+            self._before_request(request)
             log.debug("%s attempt %d", self._describe(request), attempt)
             try:
                 response: httpx.Response = yield Send(request, self.max_body, self.request_auth)
@@ -251,7 +263,9 @@ class EngineCore:
                 yield from self._wait(request, attempt, delay, cause)
                 continue
 
-            self.hooks.hook.invoicekit_after_response(provider=self.provider, request=request, response=response)
+            self.hooks.hook.invoicekit_after_response(
+                provider=self.provider, request=self._masked_request(request), response=self._masked(response)
+            )
             status = response.status_code
             if response.is_success or status in step.allow:
                 return response
@@ -338,16 +352,37 @@ class EngineCore:
         )
 
     def _masked(self, response: httpx.Response) -> httpx.Response:
-        """A copy of ``response`` with every secret masked, for code that builds errors from it."""
+        """A copy of ``response`` with every secret masked, for code that builds errors from it and for hooks."""
         try:
             sent: httpx.Request | None = response.request
         except RuntimeError:  # a response built by hand has no request
             sent = None
-        request = None if sent is None else httpx.Request(sent.method, self.redact(str(sent.url)))
+        request = None if sent is None else self._masked_request(sent)
         headers = [(k, self.redact(v)) for k, v in response.headers.multi_items() if k.lower() not in BODY_HEADERS]
         return httpx.Response(
             response.status_code, headers=headers, content=self.redact.in_bytes(response.content), request=request
         )
+
+    def _masked_request(self, request: httpx.Request) -> httpx.Request:
+        """A copy of ``request`` that holds no credential: the known secrets masked in URL, headers and body,
+        and credential headers masked whatever they hold (a bearer token obtained after connect() is no
+        known secret)."""
+        headers = [
+            (k, MASK if k.lower() in CREDENTIAL_HEADERS else self.redact(v))
+            for k, v in request.headers.multi_items()
+            if k.lower() not in BODY_HEADERS
+        ]
+        content = self.redact.in_bytes(request.content) if _has_content(request) else b""
+        return httpx.Request(request.method, self.redact(str(request.url)), headers=headers, content=content)
+
+    def _before_request(self, request: httpx.Request) -> None:
+        """Hooks see a masked copy; the headers they add or change are carried onto the real request."""
+        shown = self._masked_request(request)
+        before = dict(shown.headers.items())
+        self.hooks.hook.invoicekit_before_request(provider=self.provider, request=shown)
+        for name, value in shown.headers.items():
+            if before.get(name) != value and value != MASK:
+                request.headers[name] = value
 
     # --- lists -----------------------------------------------------------------------------------
     def paginate(self, listing: Listing[T]) -> Program[None]:

@@ -48,6 +48,8 @@ CURRENCY_CODES = frozenset({code for code in iso4217.Currency.__members__ if cod
 
 
 class DocumentStatus(StrEnum):
+    """Where a document stands at the provider, as read back (``Invoice.status``)."""
+
     DRAFT = "draft"
     OPEN = "open"
     PARTIALLY_PAID = "partially_paid"
@@ -57,6 +59,8 @@ class DocumentStatus(StrEnum):
 
 
 class PaymentMethod(StrEnum):
+    """How a payment was made (``Payment.method``; a transfer by default)."""
+
     TRANSFER = "transfer"
     CASH = "cash"
     CARD = "card"
@@ -66,6 +70,13 @@ class PaymentMethod(StrEnum):
 
 
 class InvoiceRow(NeutralModel):
+    """One row of an invoice or credit note.
+
+    ``quantity`` x ``unit_price``, less ``discount_percent``, is the row's net amount (rounded to the cent).
+    ``vat_category`` S (the default) needs a ``vat_rate`` above 0; every other category needs 0, and E an
+    ``exemption_code`` or ``exemption_reason``. ``unit`` is a UN/ECE Recommendation 20 code.
+    """
+
     description: str = Field(min_length=1, max_length=1000)
     quantity: Amount = Decimal(1)
     unit: str = Field(default="C62", description="UN/ECE Recommendation 20 code (C62 = one, HUR = hour)")

@@ -31,6 +31,8 @@ __all__ = [
 
 
 class Language(StrEnum):
+    """The language a client receives documents in."""
+
     NL = "nl"
     FR = "fr"
     EN = "en"
@@ -38,6 +40,8 @@ class Language(StrEnum):
 
 
 class ClientKind(StrEnum):
+    """A company (the default) or a private person."""
+
     COMPANY = "company"
     PERSON = "person"
 
@@ -66,6 +70,8 @@ def check_country(value: str) -> str:
 
 
 class Address(NeutralModel):
+    """A postal address; ``country`` is an ISO 3166-1 alpha-2 code (default ``BE``)."""
+
     street: str = Field(min_length=1, max_length=150)
     street2: str | None = Field(default=None, max_length=150)
     postal_code: str = Field(min_length=1, max_length=10)
@@ -85,6 +91,8 @@ class Address(NeutralModel):
 
 
 class Contact(NeutralModel):
+    """A person at a client, with their own e-mail address and phone number."""
+
     name: str = Field(min_length=1, max_length=254)
     email: Email | None = None
     phone: str | None = Field(default=None, max_length=20)
@@ -92,6 +100,8 @@ class Contact(NeutralModel):
 
 
 class SepaMandate(NeutralModel):
+    """A SEPA direct-debit mandate the client signed; the IBAN and BIC are checked."""
+
     iban: str
     bic: str | None = None
     mandate_reference: str = Field(min_length=1, max_length=35)

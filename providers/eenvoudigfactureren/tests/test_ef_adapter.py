@@ -141,6 +141,8 @@ def test_client_round_trip_keeps_every_field(session: Session) -> None:
     sent = rich_client()
     created = session(lambda b: b.clients.create(sent))
     assert created.provider_id is not None
+    # The external id is the client's reconciliation key (both live in external_client_id).
+    sent = sent.model_copy(update={"idempotency_key": sent.external_id})
     assert neutral(created) == neutral(sent)
     assert all(c.provider_id for c in created.contacts)
     fetched = session(lambda b: b.clients.get(created.provider_id))
@@ -499,13 +501,33 @@ def test_a_lost_send_is_uncertain_and_never_sent_twice(session: Session) -> None
     assert len(sends) == 1
 
 
-def test_an_ambiguous_failure_without_an_answer_is_not_retried_blindly(session: Session) -> None:
+def test_a_lost_answer_is_found_by_the_key_the_library_made(session: Session) -> None:
     sandbox = box(session)
-    # No external id and no VAT number: nothing to look the client up by.
+    # No external id, no VAT number and no caller's key: the library's key in external_client_id finds it.
     sandbox.faults.add(FaultRule.server_error(1.0, status=502, method="POST", after_commit=True, times=1))
-    with pytest.raises(UncertainOutcome):
-        session(lambda b: b.clients.create(Client(kind="person", name="Nobody Special")))
+    created = session(lambda b: b.clients.create(Client(kind="person", name="Nobody Special")))
     sandbox.faults.clear()
+    (stored,) = sandbox.store.all("clients")
+    assert created.idempotency_key is not None
+    assert created.idempotency_key.startswith("ik-")
+    assert stored["external_client_id"] == created.idempotency_key
+
+
+def test_a_keyed_create_sent_twice_makes_one_document_of_each_kind(session: Session) -> None:
+    sandbox = box(session)
+    client = Client(kind="person", name="Twin", external_id="shop-twin-1")
+    first, again = (session(lambda b: b.clients.create(client)) for _ in range(2))
+    assert first.provider_id == again.provider_id
+    invoice = an_invoice(first)
+    made = [session(lambda b: b.invoices.create(invoice, idempotency_key="order-77")) for _ in range(2)]
+    assert made[0].provider_id == made[1].provider_id
+    assert made[0].idempotency_key == "order-77"
+    payment = Payment(invoice_id=made[0].provider_id, date=TODAY, amount="1", reference="psp")
+    paid = [session(lambda b: b.payments.create(payment, idempotency_key="txn-9")) for _ in range(2)]
+    assert paid[0].provider_id == paid[1].provider_id
+    assert (paid[0].reference, paid[0].idempotency_key) == ("psp", "txn-9")
+    stored = sandbox.store.all("invoices")
+    assert [i["external_invoice_id"] for i in stored] == ["order-77"]
     assert len(sandbox.store.all("clients")) == 1
 
 
@@ -577,7 +599,8 @@ def test_over_a_real_uvicorn_server() -> None:
             assert base_url.startswith("http://127.0.0.1:")
             with invoicekit.connect("eenvoudigfactureren", base_url=base_url, **sandbox.credentials()) as books:
                 client = books.clients.create(rich_client())
-                assert neutral(books.clients.get(client.provider_id)) == neutral(rich_client())
+                expected = rich_client().model_copy(update={"idempotency_key": "shop-1001"})
+                assert neutral(books.clients.get(client.provider_id)) == neutral(expected)
                 invoice = books.invoices.create(an_invoice(client))
                 assert invoice.raw["uri"] == f"{base_url}/api/v1/invoices/{invoice.provider_id}"
                 assert books.invoices.get(invoice.provider_id).totals.payable == Decimal("1133.17")

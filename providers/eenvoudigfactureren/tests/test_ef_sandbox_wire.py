@@ -546,3 +546,24 @@ def test_state_and_key_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
         assert len(store.all("custom_field_definitions")) == 2  # not defined twice
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("form", ["external_invoice_id={}", "external_invoice_id__eq__{}"])
+def test_a_filter_on_the_key_answers_as_a_full_scan_does(http: httpx.Client, form: str) -> None:
+    # The index on the key's comparable copy must find what the filter's own rules find: case-insensitive
+    # text, numbers by value, and a key changed by an update.
+    client_id = make_client(http)
+    ids = {key: make_invoice(http, client_id, external_invoice_id=key) for key in ("Order-1", "7.0", "other")}
+    post_json(http, f"/invoices/{ids['other']}", {"external_invoice_id": "moved"})
+
+    def found(value: str) -> list[int]:
+        response = http.get("/invoices", params={"filter": form.format(value), "format": "json"}, headers=JSON)
+        assert response.status_code == 200, response.text
+        return [int(i["invoice_id"]) for i in response.json()]
+
+    assert found("order-1") == [ids["Order-1"]]
+    assert found("7") == [ids["7.0"]]
+    assert found("other") == []
+    assert found("moved") == [ids["other"]]
+    response = http.get(f"/invoices/{ids['Order-1']}", headers=JSON)
+    assert "external_invoice_id_comparable" not in response.json()

@@ -27,6 +27,7 @@ from invoicekit.adapter import (
     PageNumber,
     SendResult,
     Step,
+    lookup_by_key,
     read_json,
 )
 from invoicekit.capabilities import Capability
@@ -40,6 +41,15 @@ __all__ = ["CashacaAdapter"]
 
 DEFAULT_BASE_URL = "https://app.cashaca.be"
 PAGE = PageNumber(size=100, size_param="per_page")
+# Cashaca cannot filter a list by reference or internal_description, so a search by key reads whole lists:
+# at most this many pages of 100 (10,000 records); past that the lookup is Unknown, never a guess.
+MAX_SCAN_PAGES = 100
+# A credit note needs a number (credit_notes create: serial_number required). Two creates may read the same
+# next number; the loser's 422 "has already been taken" created nothing, so it reads the next one and tries
+# again, this many times in all. Each round one of the racing creates wins, so this is also how many creates
+# of one account may race for a number (the acceptance run races 200).
+CREDIT_NOTE_NUMBER_ATTEMPTS = 250
+_TAKEN = "has already been taken"
 
 # Cashaca's field names in 422 errors, as neutral paths (the rest are reported under "cashaca.<field>").
 _FIELD_PATHS = {
@@ -78,12 +88,14 @@ class CashacaAdapter(Adapter):
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.CLIENTS_CREATE,
+            Capability.CLIENTS_CREATE_BY_KEY,
             Capability.CLIENTS_GET,
             Capability.CLIENTS_LIST,
             Capability.CLIENTS_SEARCH,
             Capability.CLIENTS_UPDATE,
             Capability.CLIENTS_CHECK_VAT,
             Capability.INVOICES_CREATE,
+            Capability.INVOICES_CREATE_BY_KEY,
             Capability.INVOICES_GET,
             Capability.INVOICES_LIST,
             Capability.INVOICES_LIST_UNPAID,
@@ -92,6 +104,7 @@ class CashacaAdapter(Adapter):
             Capability.INVOICES_NEXT_NUMBER,
             Capability.INVOICES_PDF,
             Capability.CREDIT_NOTES_CREATE,
+            Capability.CREDIT_NOTES_CREATE_BY_KEY,
             Capability.CREDIT_NOTES_GET,
             Capability.CREDIT_NOTES_LIST,
             Capability.CREDIT_NOTES_SEND_EMAIL,
@@ -100,6 +113,14 @@ class CashacaAdapter(Adapter):
             Capability.PAYMENTS_CREATE,
         }
     )
+    # Fields Cashaca documents on create and returns: a client's `reference` ("own customer number", apipie
+    # clients create/update; stijn1989 Entity/Client.php), a document's `internal_description` (invoice and
+    # credit note create docs; stijn1989 Entity/Invoice.php). Payments have no readable field: no GET exists.
+    reconciliation_fields: ClassVar[dict[str, str]] = {
+        "clients": "reference",
+        "invoices": "internal_description",
+        "credit_notes": "internal_description",
+    }
 
     def __init__(self, *, token: str, base_url: str = DEFAULT_BASE_URL, money_account_id: int | None = None) -> None:
         if not isinstance(token, str) or not token.strip():
@@ -142,35 +163,46 @@ class CashacaAdapter(Adapter):
 
     # --- clients -----------------------------------------------------------------------------------
     def create_client(self, client: Client) -> Flow[Client]:
-        ref = client.external_id or client.vat_number
+        # The key travels in `reference`, which is also the client's external_id: one field, one value.
+        key = client.idempotency_key
+        if key and client.external_id and client.external_id != key:
+            raise ValidationError.single(
+                "idempotency_key",
+                "Cashaca keeps the key in the client's reference, which holds external_id: make them equal",
+            )
+        keyed = client.model_copy(update={"external_id": client.external_id or key})
         outcome = yield Step(
-            ApiRequest("POST", "/clients.json", json={"client": m.client_body(client)}),
+            ApiRequest("POST", "/clients.json", json={"client": m.client_body(keyed)}),
             idempotent=False,
-            lookup=(lambda: self._find_client(client)) if ref else None,
-            reference=ref,
+            lookup=(lambda: self.find_client_by_key(key)) if key else None,
+            reference=key,
         )
         if isinstance(outcome, Found):
             return (yield from self.get_client(outcome.provider_id))
         return m.client_from_json(read_json(outcome, self.name))
 
-    def _find_client(self, client: Client) -> LookupFlow:
-        # The search matches part of the name and nothing else (stijn1989: "op basis van de naam of deel"),
-        # so search by name and compare the reference or VAT number here.
-        request: ApiRequest | None = PAGE.first(ApiRequest("GET", "/clients/search.json", params={"q": client.name}))
-        matches: list[str] = []
+    def find_client_by_key(self, key: str) -> LookupFlow:
+        # clients/search.json matches "by name or part of it" only (stijn1989), so the whole list is read.
+        return (yield from self._scan("/clients.json", "reference", key))
+
+    def _scan(self, path: str, field: str, key: str) -> LookupFlow:
+        """Every record of a list whose ``field`` holds ``key``, at most MAX_SCAN_PAGES pages: one GET per
+        100 records, since Cashaca cannot filter on the field."""
+        request: ApiRequest | None = PAGE.first(ApiRequest("GET", path))
+        candidates: list[tuple[str, str | None]] = []
+        pages = 0
         while request is not None:
+            if pages == MAX_SCAN_PAGES:
+                return Lookup.UNKNOWN  # not read to the end: no conclusion
             response = yield Step(request)
             assert isinstance(response, httpx.Response)
             page = read_json(response, self.name)
-            for item in page:
-                same_ref = client.external_id and item.get("reference") == client.external_id
-                same_vat = not client.external_id and item.get("vat_number") == client.vat_number
-                if (same_ref or same_vat) and item.get("name") == client.name:
-                    matches.append(str(item["id"]))
+            if not isinstance(page, list):
+                raise MalformedResponse(f"{path} is not a JSON array", provider=self.name, status=response.status_code)
+            pages += 1
+            candidates += [(str(item["id"]), item.get(field)) for item in page if isinstance(item, dict)]
             request = PAGE.next_request(request, response, len(page))
-        if len(matches) == 1:
-            return Found(matches[0])
-        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+        return lookup_by_key(key, candidates)
 
     def get_client(self, client_id: str) -> Flow[Client]:
         response = yield Step(ApiRequest("GET", f"/clients/{_id(client_id)}.json"))
@@ -205,14 +237,18 @@ class CashacaAdapter(Adapter):
         return bool(read_json(response, self.name)["valid"])
 
     # --- invoices and credit notes -----------------------------------------------------------------
-    def _document_body(self, doc: _Document, serial: str, kind: Literal["invoice", "credit_note"]) -> dict[str, Any]:
+    def _document_body(
+        self, doc: _Document, serial: str | None, kind: Literal["invoice", "credit_note"]
+    ) -> dict[str, Any]:
         # No client address is required: the v2 API books consumer invoices without one (the production
         # Apps Script sends client {type_id, name, email, tel, language} only).
         term = doc.payment_term_days
         if term is None and doc.due_date is not None:
             term = (doc.due_date - doc.issue_date).days
         fields: dict[str, Any] = {
+            # Left out (optional in v2, invoices create) unless the caller numbered it: Cashaca numbers it.
             "serial_number": serial,
+            "internal_description": doc.idempotency_key,
             "date": doc.issue_date.isoformat(),
             "delivery_date": doc.delivery_date.isoformat() if doc.delivery_date else None,
             "payment_term": term,
@@ -246,19 +282,43 @@ class CashacaAdapter(Adapter):
     def _create_document(
         self, doc: Invoice | CreditNote, kind: Literal["invoice", "credit_note"]
     ) -> Flow[Invoice | CreditNote]:
-        serial = doc.number
-        if serial is None:
-            # Choosing the number ourselves makes a lost create findable again (by serial number).
-            response = yield Step(ApiRequest("GET", f"/next_{kind}_serial_number.json"))
-            assert isinstance(response, httpx.Response)
-            serial = str(read_json(response, self.name))  # a bare JSON string
+        key = doc.idempotency_key
         path = f"/{kind}s.json"
-        outcome = yield Step(
-            ApiRequest("POST", path, json=self._document_body(doc, serial, kind)),
-            idempotent=False,
-            lookup=lambda: self._find_by_serial(path, serial),
-            reference=serial,
-        )
+        # An invoice's number is the caller's or Cashaca's. A credit note must carry one: the caller's, or the
+        # next one, taken again while another create wins it (only then: a caller's number is kept as given).
+        numbered_here = kind == "credit_note" and doc.number is None
+        attempts = CREDIT_NOTE_NUMBER_ATTEMPTS if numbered_here else 1
+        for _ in range(attempts):
+            serial = doc.number
+            if numbered_here:
+                response = yield Step(ApiRequest("GET", f"/next_{kind}_serial_number.json"))
+                assert isinstance(response, httpx.Response)
+                serial = str(read_json(response, self.name))  # a bare JSON string
+            outcome = yield Step(
+                ApiRequest("POST", path, json=self._document_body(doc, serial, kind)),
+                idempotent=False,
+                lookup=(lambda: self._scan(path, "internal_description", key)) if key else None,
+                reference=key,
+                allow=frozenset({422}) if numbered_here else frozenset(),
+            )
+            if isinstance(outcome, Found) or outcome.status_code != 422:
+                break
+            issues = _rails_errors(outcome)
+            # A 422 created nothing. One whose body was lost on the way says nothing more: take the next
+            # number again (a refusal of something else comes back, readable, next time).
+            if issues and not any(i.path == "number" and _TAKEN in i.reason for i in issues):
+                raise ValidationError(
+                    issues,
+                    provider=self.name,
+                    status=422,
+                    request_id=self.request_id(outcome),
+                )
+        else:
+            raise ValidationError.single(
+                "number",
+                f"every next credit note number was taken by another create, {attempts} times: try again",
+                provider=self.name,
+            )
         if isinstance(outcome, Found):
             return (yield from self._get_document(kind, outcome.provider_id))
         # Just sent: whether the VAT is reverse charged is known here, not read back.
@@ -303,20 +363,11 @@ class CashacaAdapter(Adapter):
     def credit_note_pdf(self, credit_note_id: str) -> Flow[bytes]:
         return (yield from self._document_pdf("credit_note", credit_note_id))
 
-    def _find_by_serial(self, path: str, serial: str) -> LookupFlow:
-        request: ApiRequest | None = PAGE.first(ApiRequest("GET", path))
-        matches: list[str] = []
-        # Cashaca has no search by number: walk the list. Rare (only after a lost response), and
-        # exact, because the serial number is unique per account.
-        while request is not None:
-            response = yield Step(request)
-            assert isinstance(response, httpx.Response)
-            page = read_json(response, self.name)
-            matches += [str(item["id"]) for item in page if item.get("serial_number") == serial]
-            request = PAGE.next_request(request, response, len(page))
-        if len(matches) == 1:
-            return Found(matches[0])
-        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+    def find_invoice_by_key(self, key: str) -> LookupFlow:
+        return (yield from self._scan("/invoices.json", "internal_description", key))
+
+    def find_credit_note_by_key(self, key: str) -> LookupFlow:
+        return (yield from self._scan("/credit_notes.json", "internal_description", key))
 
     def get_invoice(self, invoice_id: str) -> Flow[Invoice]:
         invoice = yield from self._get_document("invoice", invoice_id)
@@ -422,10 +473,12 @@ class CashacaAdapter(Adapter):
             reference=f"invoice {payment.invoice_id}, {payment.amount}",
         )
         assert isinstance(outcome, httpx.Response)
-        # The answer is undocumented: keep it raw, read nothing from it.
         data = read_json(outcome, self.name) if outcome.content else None
+        # Assumed: the 201 answer is the financial transaction with its `id` (undocumented; the create
+        # params are maartendeblock's Apis/Payment.php). It is the only handle a caller gets: no GET exists.
+        made_id = data.get("id") if isinstance(data, dict) else None
         return Payment.from_provider(
-            provider_id=None,
+            provider_id=str(made_id) if isinstance(made_id, int | str) and not isinstance(made_id, bool) else None,
             invoice_id=payment.invoice_id,
             date=payment.date,
             amount=payment.amount,

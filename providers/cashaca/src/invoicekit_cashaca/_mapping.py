@@ -166,6 +166,8 @@ def client_from_json(data: dict[str, Any]) -> Client:
         address=address,
         contacts=[Contact.from_provider(name=contact)] if contact else [],
         external_id=data.get("reference") or None,
+        # The reconciliation key travels in `reference`, the client's own customer number (see the adapter).
+        idempotency_key=data.get("reference") or None,
         raw=data,
     )
 
@@ -273,6 +275,8 @@ def invoice_from_json(
         "discount_percent": str(discount) if discount else None,
         "note": data.get("custom_text_bottom") or None,
         "order_reference": data.get("po_number") or None,
+        # The reconciliation key travels in `internal_description` (see the adapter).
+        "idempotency_key": data.get("internal_description") or None,
         "structured_communication": belgium.validate_ogm(ogm) if ogm else None,
         "raw": data,
     }

@@ -11,7 +11,6 @@ flows.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -30,6 +29,7 @@ from invoicekit.adapter import (
     SendResult,
     SkipTake,
     Step,
+    lookup_by_key,
     read_json,
 )
 from invoicekit.capabilities import Capability
@@ -49,6 +49,7 @@ from invoicekit.errors import (
 )
 from invoicekit.model import Client, Contact, CreditNote, Invoice, Payment
 from invoicekit.model._documents import _Document
+from invoicekit.model._key import new_idempotency_key
 from invoicekit.xmlsafe import DEFAULT_MAX_BYTES, XmlError, parse_xml
 from invoicekit_eenvoudigfactureren import _mapping as m
 from invoicekit_eenvoudigfactureren._xml import XmlEncodeError, from_xml, to_xml
@@ -168,13 +169,18 @@ def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _exact(field: str, value: str) -> dict[str, str]:
     """Query parameters that find ``field == value``. The filter syntax has no escape for its comma
-    separator, so a value with a comma is looked for with ``search`` (the caller then compares exactly).
+    separator, and a value starting with ``~`` would read as the ``=~`` (contains) operator, so such a value
+    is looked for with ``search`` (the caller then compares exactly).
 
     Assumption (reference #8): any top-level field can be filtered on, external ids and tax_code included.
     """
-    if "," in value:
+    if "," in value or value.startswith("~"):
         return {"search": value}
     return {"filter": f"{field}={value}"}
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) else None
 
 
 def _path_context(response: httpx.Response) -> list[str]:
@@ -250,8 +256,23 @@ class EenvoudigFacturerenAdapter(Adapter):
             Capability.PAYMENTS_LIST,
             # total_paid: "the sum of the payments" in EF's invoice field list (docs, and the hvr4 bean).
             Capability.INVOICES_PAID_AMOUNT,
+            # The reconciliation key of every create travels in a field EF documents and returns
+            # (docs/idempotency.md, reconciliation_fields below).
+            Capability.CLIENTS_CREATE_BY_KEY,
+            Capability.INVOICES_CREATE_BY_KEY,
+            Capability.CREDIT_NOTES_CREATE_BY_KEY,
+            Capability.PAYMENTS_CREATE_BY_KEY,
         }
     )
+    # external_client_id: seed 004 (<= 50, "Uniekheid ... wordt niet afgedwongen"); external_invoice_id:
+    # reference "EF, Invoices" (<= 50, docs and hvr4's efInvoicesBean); a payment's description: reference
+    # "EF, Invoices" payment fields and hvr4's efInvoicesPaymentsBean, as "<reference> [<key>]".
+    reconciliation_fields: ClassVar[Mapping[str, str]] = {
+        "clients": "external_client_id",
+        "invoices": "external_invoice_id",
+        "credit_notes": "external_invoice_id",
+        "payments": "description",
+    }
 
     def __init__(
         self,
@@ -426,17 +447,30 @@ class EenvoudigFacturerenAdapter(Adapter):
         return Listing(request, PAGE, parse_page, keep=keep)
 
     # --- clients ---------------------------------------------------------------------------------------------
+    def _client_key(self, client: Client) -> Client:
+        """The client with its key set: EF keeps it in external_client_id, which is also its external id."""
+        if client.external_id and client.idempotency_key and client.external_id != client.idempotency_key:
+            raise ValidationError.single(
+                "idempotency_key",
+                "EF keeps the key in external_client_id, which holds external_id: leave one out or make them equal",
+                provider=self.name,
+            )
+        key = client.idempotency_key or client.external_id or new_idempotency_key()
+        return client.model_copy(update={"idempotency_key": key})
+
     def create_client(self, client: Client) -> Flow[Client]:
         issues = m.client_issues(client)
         if issues:
             raise ValidationError(issues, provider=self.name)
+        client = self._client_key(client)
+        key = client.idempotency_key
+        assert key is not None
         body = self._xml("client", _compact(m.client_to_ef(client)), _CLIENT)
-        ref = client.external_id or client.vat_number
         outcome = yield Step(
             self._post("/clients", body),
             idempotent=False,
-            lookup=(lambda: self._find_client(client)) if ref else None,
-            reference=ref,
+            lookup=lambda: self.find_client_by_key(key),
+            reference=key,
         )
         client_id = outcome.provider_id if isinstance(outcome, Found) else self._created_id(outcome, "client_id")
         # Contacts have their own subdomain (/clients/{id}/contacts); EF documents no inline create.
@@ -444,18 +478,11 @@ class EenvoudigFacturerenAdapter(Adapter):
             yield from self._add_contact(client_id, index, contact, known=frozenset())
         return (yield from self.get_client(client_id))
 
-    def _find_client(self, client: Client) -> LookupFlow:
-        if client.external_id:
-            field, value = "external_client_id", client.external_id
-        else:
-            field, value = "tax_code", client.vat_number or ""
-        items = yield from self._all(
-            ApiRequest("GET", "/clients", params={**_exact(field, value), "sort": "client_id"})
-        )
-        matches = [str(i["client_id"]) for i in items if i.get(field) == value and i.get("name") == client.name]
-        if len(matches) == 1:
-            return Found(matches[0])
-        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+    def find_client_by_key(self, key: str) -> LookupFlow:
+        # filter=external_client_id=<key> (reference "EF, Transport": filter on any top-level field).
+        params = {**_exact("external_client_id", key), "sort": "client_id"}
+        items = yield from self._all(ApiRequest("GET", "/clients", params=params))
+        return lookup_by_key(key, ((str(i.get("client_id")), _text(i.get("external_client_id"))) for i in items))
 
     def _add_contact(self, client_id: str, index: int, contact: Contact, known: frozenset[str]) -> Flow[str]:
         body = self._xml("contact", m.contact_to_ef(contact), _CONTACT)
@@ -585,8 +612,17 @@ class EenvoudigFacturerenAdapter(Adapter):
         if doc.client.provider_id is not None:
             return doc.client.provider_id
         # EF invoices point at an existing client (client_id is required): create it first, as Cashaca
-        # creates an inline client with its invoice.
-        created = yield from self.create_client(doc.client)
+        # creates an inline client with its invoice. Its key is its own, else the document's, so a create
+        # sent again with the same key (a re-delivered webhook after a failure) reuses that client.
+        client = doc.client
+        if not (client.idempotency_key or client.external_id) and doc.idempotency_key:
+            client = client.model_copy(update={"idempotency_key": doc.idempotency_key})
+        client = self._client_key(client)
+        assert client.idempotency_key is not None
+        found = yield from self.find_client_by_key(client.idempotency_key)
+        if isinstance(found, Found):
+            return found.provider_id
+        created = yield from self.create_client(client)
         assert created.provider_id is not None
         return created.provider_id
 
@@ -613,25 +649,30 @@ class EenvoudigFacturerenAdapter(Adapter):
         body = m.document_to_ef(doc, client_id)
         if reference is not None:
             body["reference"] = reference
-        # EF has no idempotency key, but it keeps external_invoice_id (the neutral model has no use for it):
-        # a unique value there makes a create whose answer was lost findable again.
-        key = "invoicekit-" + uuid.uuid4().hex
+        # EF has no idempotency key; external_invoice_id carries the reconciliation key (document_to_ef).
+        key = doc.idempotency_key or new_idempotency_key()
         body["external_invoice_id"] = key
         outcome = yield Step(
             self._post("/invoices", self._xml("invoice", _compact(body), _DOCUMENT)),
             idempotent=False,
             lookup=lambda: self._find_document(key),
-            reference=doc.number or key,
+            reference=key,
         )
         invoice_id = outcome.provider_id if isinstance(outcome, Found) else self._created_id(outcome, "invoice_id")
         return (yield from self._read_document(invoice_id, cls))
 
     def _find_document(self, key: str) -> LookupFlow:
-        items = yield from self._all(ApiRequest("GET", "/invoices", params={"filter": f"external_invoice_id={key}"}))
-        matches = [str(i["invoice_id"]) for i in items if i.get("external_invoice_id") == key]
-        if len(matches) == 1:
-            return Found(matches[0])
-        return Lookup.ABSENT if not matches else Lookup.UNKNOWN
+        # filter=external_invoice_id=<key> (reference "EF, Transport"); invoices and credit notes share the
+        # domain and the field, so a key is looked for across both.
+        params = {**_exact("external_invoice_id", key), "sort": "invoice_id"}
+        items = yield from self._all(ApiRequest("GET", "/invoices", params=params))
+        return lookup_by_key(key, ((str(i.get("invoice_id")), _text(i.get("external_invoice_id"))) for i in items))
+
+    def find_invoice_by_key(self, key: str) -> LookupFlow:
+        return (yield from self._find_document(key))
+
+    def find_credit_note_by_key(self, key: str) -> LookupFlow:
+        return (yield from self._find_document(key))
 
     def _read_document(self, invoice_id: str, cls: type[D], *, with_client: bool = True) -> Flow[D]:
         response = yield Step(ApiRequest("GET", f"/invoices/{_id(invoice_id)}"))
@@ -689,6 +730,8 @@ class EenvoudigFacturerenAdapter(Adapter):
         invoice_id = _id(invoice_id)
         client_id = yield from self._document_client(doc)
         body = m.document_to_ef(doc, client_id)
+        if body["external_invoice_id"] is None:
+            del body["external_invoice_id"]  # a document built without its key keeps the one it has
         # POST /invoices/{id} changes the fields it names; items sent replace the invoice's items. The same
         # body twice leaves the same invoice, so the step may be retried.
         yield Step(self._post(f"/invoices/{invoice_id}", self._xml("invoice", body, _DOCUMENT)))
@@ -803,33 +846,28 @@ class EenvoudigFacturerenAdapter(Adapter):
     def create_payment(self, payment: Payment) -> Flow[Payment]:
         invoice_id = _id(payment.invoice_id, "invoice_id")
         path = f"/invoices/{invoice_id}/payments"
+        key = payment.idempotency_key or new_idempotency_key()
+        payment = payment.model_copy(update={"idempotency_key": key})
         body = self._xml("payment", _compact(m.payment_to_ef(payment)), _PAYMENT)
-        # EF can list an invoice's payments: what was there before tells a lost create from a new one.
-        before = frozenset(str(p.get("payment_id")) for p in (yield from self._all(ApiRequest("GET", path))))
         outcome = yield Step(
             self._post(path, body),
             idempotent=False,
-            lookup=lambda: self._find_payment(path, payment, before),
-            reference=f"invoice {invoice_id}, {payment.amount} on {payment.date}",
+            lookup=lambda: self.find_payment_by_key(invoice_id, key),
+            reference=key,
         )
         payment_id = outcome.provider_id if isinstance(outcome, Found) else self._created_id(outcome, "payment_id")
         response = yield Step(ApiRequest("GET", f"{path}/{payment_id}"))
         assert isinstance(response, httpx.Response)
         return m.payment_from_ef(self._object(response, "payment_id"), invoice_id)
 
-    def _find_payment(self, path: str, payment: Payment, before: frozenset[str]) -> LookupFlow:
+    def find_payment_by_key(self, invoice_id: str, key: str) -> LookupFlow:
+        # No source documents a filter on a subdomain list, and the key is the tail of the description, so
+        # the invoice's payments are read (paged: one invoice's payments, a bounded list) and compared.
+        path = f"/invoices/{_id(invoice_id, 'invoice_id')}/payments"
         items = yield from self._all(ApiRequest("GET", path))
-        # Compared as numbers and dates: EF answers "10.00" to an "10" it was sent.
-        new = [
-            str(i["payment_id"])
-            for i in items
-            if str(i.get("payment_id")) not in before
-            and m.payment_from_ef(i, payment.invoice_id).amount == payment.amount
-            and m.payment_from_ef(i, payment.invoice_id).date == payment.date
-        ]
-        if len(new) == 1:
-            return Found(new[0])
-        return Lookup.ABSENT if not new else Lookup.UNKNOWN
+        return lookup_by_key(
+            key, ((str(i.get("payment_id")), m.payment_key(_text(i.get("description")))[1]) for i in items)
+        )
 
     def list_payments(self, invoice_id: str) -> Listing[Payment]:
         invoice_id = _id(invoice_id, "invoice_id")

@@ -279,7 +279,9 @@ def client_to_ef(client: Client) -> dict[str, Any]:
     """
     address = client.address
     return {
-        "external_client_id": client.external_id,
+        # The client's reconciliation key lives in external_client_id (seed 004: "ID set by an external
+        # party", <= 50 characters, returned on every read), which is also its external id.
+        "external_client_id": client.external_id or client.idempotency_key,
         "name": client.name,
         "street": address.street if address else None,
         "street2": address.street2 if address else None,
@@ -327,6 +329,7 @@ def client_from_ef(data: Mapping[str, Any]) -> Client:
         contacts=[contact_from_ef(c) for c in _list(data.get("contacts")) if isinstance(c, Mapping)],
         sepa_mandate=sepa_from_ef(data.get("sepa_collection")),
         external_id=(_str(data.get("external_client_id")) or None),
+        idempotency_key=(_str(data.get("external_client_id")) or None),
         custom_fields={k: v for k, v in custom.items() if v},
         raw=dict(data),
     )
@@ -529,6 +532,9 @@ def document_to_ef(doc: _Document, client_id: str) -> dict[str, Any]:
         reference = doc.order_reference or doc.buyer_reference
     return {
         "client_id": int(client_id),
+        # The reconciliation key: external_invoice_id (<= 50, reference "EF, Invoices", from the docs and
+        # hvr4's efInvoicesBean) is returned on every read and can be filtered on.
+        "external_invoice_id": doc.idempotency_key,
         "number": doc.number,
         "reference": reference,
         "date": doc.issue_date.isoformat(),
@@ -666,6 +672,7 @@ def document_from_ef(
     reference = _str(data.get("reference"))
     fields: dict[str, Any] = {
         "provider_id": _str(data.get("invoice_id")),
+        "idempotency_key": _str(data.get("external_invoice_id")) or None,
         "number": _str(data.get("number")),
         "issue_date": issue,
         "payment_term_days": days_due or None,
@@ -712,12 +719,34 @@ _METHOD_FROM_EF: Mapping[str, PaymentMethod] = {
 }
 
 
+# A payment has one free-text field, description (reference "EF, Invoices", payment fields; hvr4's
+# efInvoicesPaymentsBean), returned by GET /invoices/{id}/payments: it carries the caller's reference and the
+# reconciliation key as "<reference> [<key>]" ("[<key>]" alone without a reference). A description written
+# elsewhere ("WooCommerce") has no such tail and reads as a reference without a key.
+_KEYED_DESCRIPTION = re.compile(r"^(?:(?P<reference>.*) )?\[(?P<key>[!-~]{1,50})\]$", re.DOTALL)
+
+
+def payment_description(reference: str | None, key: str | None) -> str | None:
+    """What a payment's description holds: the reference and the key (see _KEYED_DESCRIPTION)."""
+    if key is None:
+        return reference
+    return f"{reference} [{key}]" if reference else f"[{key}]"
+
+
+def payment_key(description: str | None) -> tuple[str | None, str | None]:
+    """A payment description as (reference, key)."""
+    match = _KEYED_DESCRIPTION.match(description or "")
+    if match is None:
+        return description or None, None
+    return match["reference"] or None, match["key"]
+
+
 def payment_to_ef(payment: Payment) -> dict[str, Any]:
     return {
         "date": payment.date.isoformat(),
         "amount": _money(payment.amount),
         "method": _METHOD_TO_EF[payment.method] or None,
-        "description": payment.reference,
+        "description": payment_description(payment.reference, payment.idempotency_key),
     }
 
 
@@ -730,12 +759,14 @@ def payment_from_ef(data: Mapping[str, Any], invoice_id: str) -> Payment:
         amount = abs(_dec(data.get("amount")))
     except InvalidOperation:
         raise ValueError("an EF payment amount is not a number") from None
+    reference, key = payment_key(_str(data.get("description")))
     return Payment.from_provider(
         provider_id=_str(data.get("payment_id")),
         invoice_id=_str(data.get("invoice_id")) or invoice_id,
         date=paid_on,
         amount=str(amount),
         method=_METHOD_FROM_EF.get(method, PaymentMethod.OTHER),
-        reference=(_str(data.get("description")) or None),
+        reference=reference,
+        idempotency_key=key,
         raw=dict(data),
     )

@@ -19,6 +19,7 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
     decimal_field,
     int_field,
     is_empty,
+    keep_comparable,
     record_id,
     text,
     timestamp,
@@ -262,7 +263,7 @@ def apply_client(env: Env, record: dict[str, Any], data: Any, *, create: bool, r
     record.setdefault("state", "active")
     record.setdefault("custom_values", {})
     record["last_activity"] = timestamp()
-    return record
+    return keep_comparable("clients", record)
 
 
 def _ogm(value: str) -> str:
@@ -281,10 +282,9 @@ def find_client(env: Env, segment: str | int) -> dict[str, Any]:
 
 def next_client_number(env: Env) -> str:
     """EF numbers clients itself when the account says so (the sandbox's does), skipping numbers in use."""
-    used = {str(r.get("number", "")) for r in env.store.all(CLIENTS)}
     while True:
         number = str(env.store.next_value("client_number"))
-        if number not in used:
+        if not env.store.find(CLIENTS, "number", number, limit=1):
             return number
 
 
@@ -326,7 +326,7 @@ def render_client(env: Env, record: Mapping[str, Any]) -> dict[str, Any]:
     """A client as EF shows it, in the order of the seed's XML example."""
     client_id = int(record["id"])
     code = str(record.get("country_code", ""))
-    invoices = [r for r in env.store.all("invoices") if int(r.get("client_id", 0)) == client_id]
+    invoices = env.store.find("invoices", "client_id", client_id)
 
     def t(name: str) -> str:
         return str(record.get(name, ""))

@@ -28,6 +28,7 @@ from invoicekit.sandbox import (
     coerce_int,
     coerce_str,
 )
+from invoicekit_eenvoudigfactureren._sandbox_query import comparable
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
 __all__ = [
@@ -219,3 +220,20 @@ def record_id(segment: str, what: str) -> int:
     if not segment.isdigit():
         raise ApiError(404, f"{what}_id unknown")
     return int(segment)
+
+
+# Stored fields an equality filter is answered from by the store's index: the reconciliation keys
+# (external_client_id, external_invoice_id). Each record also keeps the field's comparable copy (see
+# _sandbox_query.comparable) under shadow(field), which is never rendered.
+KEY_FIELDS = {"clients": "external_client_id", "invoices": "external_invoice_id"}
+
+
+def shadow(field: str) -> str:
+    return f"{field}_comparable"
+
+
+def keep_comparable(collection: str, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the comparable copy of its key field (after every create and change)."""
+    field = KEY_FIELDS[collection]
+    record[shadow(field)] = comparable(record.get(field, ""))
+    return record

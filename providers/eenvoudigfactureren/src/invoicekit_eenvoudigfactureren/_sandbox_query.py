@@ -16,7 +16,7 @@ from typing import Any
 from invoicekit.sandbox import FieldError, skip_take_window
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
-__all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query"]
+__all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query", "comparable"]
 
 # Assumed (provenance default list.take): 50 by default; a take above 100 is served as 100, not refused.
 DEFAULT_TAKE = 50
@@ -41,6 +41,18 @@ def _as_number(value: Any) -> Decimal | None:
         return Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+
+
+def comparable(value: Any) -> str:
+    """A value as the ``=`` filter compares it (numbers by value, other text case-insensitively): two values
+    the filter finds equal have the same ``comparable``, so an index on it finds every match."""
+    number = _as_number(value)
+    if number is not None and number.is_finite():
+        try:
+            return str(number.normalize())
+        except ArithmeticError:  # past the context's exponent range: compared as text below
+            pass
+    return ("" if value is None else str(value)).lower()
 
 
 def _compare(left: Any, op: str, right: str) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 
 from invoicekit.sandbox import FaultRule, Provenance, Sandbox, StateStore
 from invoicekit_eenvoudigfactureren._sandbox_app import build_app
-from invoicekit_eenvoudigfactureren._sandbox_common import DEFAULT_CUSTOM_FIELDS
+from invoicekit_eenvoudigfactureren._sandbox_common import DEFAULT_CUSTOM_FIELDS, KEY_FIELDS, shadow
 
 __all__ = ["create_sandbox"]
 
@@ -63,6 +63,14 @@ def create_sandbox(
         provenance=Provenance.load("invoicekit_eenvoudigfactureren"),
         strict=strict,
     )
+    # The lookups by reconciliation key filter on these (see _sandbox_app.narrowed): one search costs the
+    # records that carry the key, not every record rendered.
+    for collection, field in KEY_FIELDS.items():
+        sandbox.store.index(collection, field)
+        sandbox.store.index(collection, shadow(field))
+    # Numbers are checked for uniqueness and a client's invoices counted on every create and read.
+    for collection, field in (("invoices", "number"), ("invoices", "client_id"), ("clients", "number")):
+        sandbox.store.index(collection, field)
     defined = {str(r["name"]) for r in sandbox.store.all("custom_field_definitions")}
     for name, description in {**DEFAULT_CUSTOM_FIELDS, **(custom_fields or {})}.items():
         if name not in defined:
