@@ -117,12 +117,15 @@ def test_ef_a_garbled_answer_to_an_accepted_create(mode: str, invoicekit_sandbox
     box = invoicekit_sandbox("eenvoudigfactureren", seed=3)
     box.faults.add(FaultRule.malformed(1.0, method="POST", path="/api/v1/clients", times=1))
     error = landed(mode, box, "eenvoudigfactureren", lambda b: b.clients.create(a_client()))
-    assert len(box.store.all("clients")) == 1
+    stored = box.store.all("clients")
+    assert len(stored) == 1
     assert isinstance(error.cause, MalformedResponse)
-    assert error.reference == a_client().vat_number
+    # What to look it up by: the reconciliation key the create carried (the library's own, made for it).
+    assert error.reference == stored[0]["external_client_id"]
+    assert str(error.reference).startswith("ik-")
 
 
-# --- Cashaca: creates read the POST's own answer; a lost answer is found by its number ---------------------------
+# --- Cashaca: creates read the POST's own answer; a lost answer is found by its key ------------------------------
 
 
 def test_cashaca_a_garbled_answer_to_an_accepted_create(mode: str, invoicekit_sandbox: SandboxFactory) -> None:
@@ -131,7 +134,9 @@ def test_cashaca_a_garbled_answer_to_an_accepted_create(mode: str, invoicekit_sa
     error = landed(mode, box, "cashaca", lambda b: b.invoices.create(an_invoice(a_client())))
     stored = box.store.all("invoices")
     assert len(stored) == 1
-    assert error.reference == stored[0]["serial_number"]  # what to look it up by, since its id is unreadable
+    # What to look it up by, since its id is unreadable: the reconciliation key the create carried.
+    assert error.reference == stored[0]["internal_description"]
+    assert str(error.reference).startswith("ik-")
     assert error.provider_id in (None, str(stored[0]["id"]))
 
 

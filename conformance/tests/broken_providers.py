@@ -14,6 +14,7 @@ from invoicekit_cashaca import _mapping as m
 from invoicekit_cashaca import plugin as cashaca
 
 from invoicekit.adapter import ApiRequest, Flow, Step, read_json
+from invoicekit.capabilities import Capability
 from invoicekit.model import Client
 from invoicekit.model._documents import _Document
 from invoicekit.plugin import ProviderPlugin
@@ -34,6 +35,8 @@ class BlindRetry(CashacaAdapter):
     """A retry bug: client creates are marked idempotent, so the engine resends them after a lost answer."""
 
     name = "cashaca_blind_retry"
+    # It sends no key, so it must not claim to carry one: the fault scenario then shows the blind retry itself.
+    capabilities = CashacaAdapter.capabilities - {Capability.CLIENTS_CREATE_BY_KEY}
 
     def create_client(self, client: Client) -> Flow[Client]:
         response = yield Step(ApiRequest("POST", "/clients.json", json={"client": m.client_body(client)}))

@@ -33,7 +33,7 @@ def test_a_lookup_by_number_hands_callers_each_others_invoices_and_fails(run_sui
 
 
 def test_bundled_adapters_without_key_support_skip_with_the_reason(run_suite: Runner) -> None:
-    done = run_suite("--invoicekit-provider", "cashaca", *QUICK, "-k", "test_exactly_once", "-rs")
+    done = run_suite("--invoicekit-provider", "flowtly", *QUICK, "-k", "test_exactly_once", "-rs")
     assert done.returncode == 0, done.stdout[-4000:]
-    assert "cashaca does not declare invoices.create_by_key" in done.stdout
-    assert "cashaca declares no <resource>.create_by_key" in done.stdout
+    assert "flowtly does not declare invoices.create_by_key" in done.stdout
+    assert "flowtly declares no <resource>.create_by_key" in done.stdout

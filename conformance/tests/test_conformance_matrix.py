@@ -17,8 +17,7 @@ def test_every_provider_passes_and_the_committed_matrix_is_fresh() -> None:
     assert not failed, "the conformance suite failed:\n" + "\n".join(
         f"{name}:\n  " + "\n  ".join(failures) for name, failures in failed.items()
     )
-    slow = {run.name: round(run.seconds, 1) for run in runs if run.seconds > 60}
-    assert not slow, f"the suite should take a few tens of seconds per provider: {slow}"
+    # No time limit here: speed targets live in benchmarks/, never in timed tests.
 
     fresh = render(runs)
     committed_path = ROOT / "docs" / "providers.md"

@@ -26,21 +26,57 @@ def _strict_problem(name: str) -> str | None:
     return problem
 
 
+# Known strict-mode gaps: scenarios that fail against a strict sandbox because no public source shows a
+# behaviour they need. A gap with a -k expression leaves only those scenarios out of the strict run, and
+# test_known_strict_gaps_still_fail checks they do fail there (a fixed gap must be taken off this list); a
+# gap without one marks the provider's whole strict run as an expected failure (strict xfail: passing fails).
+STRICT_GAPS: dict[str, tuple[str, str]] = {
+    "cashaca": (
+        "(test_concurrent_creates_from_threads and credit_note) or test_concurrent_creates_from_processes",
+        "no source shows Cashaca refusing a credit note number already taken, so in strict mode concurrent "
+        "credit notes share numbers (docs/providers/cashaca.md)",
+    ),
+    "flowtly": (
+        "",
+        "Flowtly's public docs stop short of fields the adapter maps (invoice fields after dueDate, row ids, "
+        "client e-mail, credit-note parents): issue 11, docs/providers/flowtly.md",
+    ),
+}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "provider" in metafunc.fixturenames:
         metafunc.parametrize("provider", installed())
 
 
-def test_every_provider_passes_the_suite_against_its_strict_sandbox(provider: str) -> None:
+def test_every_provider_passes_the_suite_against_its_strict_sandbox(
+    provider: str, request: pytest.FixtureRequest
+) -> None:
     problem = _strict_problem(provider)
     if problem:
         pytest.skip(f"strict mode: {problem}")
-    run = run_provider(provider, extra_args=["--invoicekit-strict"])
+    extra = ["--invoicekit-strict"]
+    gap, reason = STRICT_GAPS.get(provider, ("", ""))
+    if gap:
+        extra += ["-k", f"not ({gap})"]
+    elif reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+    run = run_provider(provider, extra_args=extra)
     assert run.results, run.output[-3000:]
     assert all(result["strict"] for result in run.results)
     assert run.exit_code == 0, f"{provider} fails against its strict sandbox:\n  " + "\n  ".join(
         run.failures() or [run.output[-3000:]]
     )
+
+
+@pytest.mark.parametrize("gapped", [name for name, (gap, _) in STRICT_GAPS.items() if gap])
+def test_known_strict_gaps_still_fail(gapped: str) -> None:
+    if gapped not in installed():
+        pytest.skip(f"{gapped} is not installed")
+    gap, reason = STRICT_GAPS[gapped]
+    run = run_provider(gapped, extra_args=["--invoicekit-strict", "-k", gap])
+    assert run.results, run.output[-3000:]
+    assert run.exit_code != 0, f"{gapped}: the strict gap '{reason}' is gone: take it off STRICT_GAPS"
 
 
 def test_an_adapter_reading_an_assumed_field_passes_by_default_and_fails_in_strict_mode(run_suite: Runner) -> None:

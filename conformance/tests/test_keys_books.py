@@ -17,6 +17,7 @@ from invoicekit import Books, Client, Invoice, Payment
 from invoicekit.errors import Conflict, UnsupportedOperation, ValidationError
 from invoicekit.model import Address, InvoiceRow
 from invoicekit.sandbox import Sandbox
+from invoicekit.sandbox import create_sandbox as create_named_sandbox
 
 
 @pytest.fixture
@@ -123,14 +124,20 @@ def test_a_key_on_the_document_and_another_one_given_is_refused(books: Books) ->
         books.invoices.create(invoice, idempotency_key="order-2")
 
 
-def test_an_adapter_without_key_support_refuses_an_explicit_key(sandbox: Sandbox) -> None:
-    with invoicekit.connect("eenvoudigfactureren", sandbox=sandbox, load_entry_point_hooks=False) as plain:
+def test_an_adapter_without_key_support_refuses_an_explicit_key() -> None:
+    # Flowtly documents no invoice field that could carry a key.
+    with (
+        create_named_sandbox("flowtly") as sandbox,
+        invoicekit.connect("flowtly", sandbox=sandbox, load_entry_point_hooks=False) as plain,
+    ):
+        client = plain.clients.create(_invoice().client)
+        invoice = _invoice().model_copy(update={"client": client})
         before = len(sandbox.request_log)
         with pytest.raises(UnsupportedOperation) as caught:
-            plain.invoices.create(_invoice(), idempotency_key="order-1")
+            plain.invoices.create(invoice, idempotency_key="order-1")
         assert caught.value.capability == "invoices.create_by_key"
         assert len(sandbox.request_log) == before
-        assert plain.invoices.create(_invoice()).provider_id  # without a key it creates as before
+        assert plain.invoices.create(invoice).provider_id  # without a key it creates as before
 
 
 @pytest.mark.anyio

@@ -177,6 +177,7 @@ def validate_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse documents larger than this (default 10 MiB).")
     ] = DEFAULT_MAX_BYTES,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per run instead of tables.")] = False,
 ) -> None:
     """Validate UBL files offline; exits with 1 when any file has a fatal finding."""
     chosen = _parse_layers(layers)
@@ -190,6 +191,9 @@ def validate_command(
             raise typer.Exit(2) from None
         reports.append((source, report))
         rows.extend((str(source), f) for f in report.findings if show_warnings or f.is_fatal)
+    if as_json:
+        typer.echo(json.dumps({"files": [_report_json(source, report, show_warnings) for source, report in reports]}))
+        raise typer.Exit(0 if all(report.ok for _, report in reports) else 1)
     if rows:
         console.print(_findings_table("Validation findings", rows, show_file=len(files) > 1))
     any_fatal = False
@@ -210,6 +214,28 @@ def validate_command(
         for layer, version in last.artefacts.items():
             console.print(f"  [dim]{layer.value}: {escape(version)}[/]")
     raise typer.Exit(1 if any_fatal else 0)
+
+
+def _report_json(source: Path, report: ValidationReport, show_warnings: bool) -> dict[str, Any]:
+    return {
+        "file": str(source),
+        "ok": report.ok,
+        "layers_run": [layer.value for layer in report.layers_run],
+        "layers_skipped": {layer.value: why for layer, why in report.layers_skipped.items()},
+        "pack": report.pack,
+        "artefacts": {layer.value: version for layer, version in report.artefacts.items()},
+        "findings": [
+            {
+                "layer": f.layer.value,
+                "rule": f.rule_id,
+                "flag": str(f.flag.value if hasattr(f.flag, "value") else f.flag),
+                "message": f.message,
+                "location": f.location,
+            }
+            for f in report.findings
+            if show_warnings or f.is_fatal
+        ],
+    }
 
 
 def _report_install(build: Callable[[], RulePack]) -> None:
@@ -253,6 +279,7 @@ def rules_fetch_command(
 @rules_app.command("list")
 def rules_list_command(
     directory: Annotated[Path | None, typer.Option("--rules-dir", help=_RULES_DIR_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the packs as JSON instead of a table.")] = False,
 ) -> None:
     """Show the installed packs (newest first, the one validate uses) and the release mandatory today."""
     where = directory if directory is not None else rules_dir()
@@ -263,6 +290,23 @@ def rules_list_command(
         raise typer.Exit(1) from None
     today = date.today()
     required = mandatory_release(today)
+    if as_json:
+        listed = [
+            {
+                "release": pack.release,
+                "cen_release": pack.cen_release,
+                "published": str(pack.published) if pack.published else None,
+                "mandatory": str(pack.mandatory) if pack.mandatory else None,
+                "schxslt": pack.schxslt,
+                "built": pack.built,
+                "sources_sha256": pack.sources_digest,
+                "path": str(pack.path),
+            }
+            for pack in packs
+        ]
+        mandatory = required.version if required is not None else None
+        typer.echo(json.dumps({"rules_dir": str(where), "packs": listed, "mandatory_today": mandatory}))
+        return
     if not packs:
         console.print(f"no rule pack in {escape(str(where))}; install one: invoicekit ubl rules fetch VERSION")
     else:

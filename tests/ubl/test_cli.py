@@ -110,6 +110,14 @@ def test_validate_exit_codes_and_report(
     assert failed.exit_code == 1
     assert "PEPPOL-EN16931-R003" in failed.output
     assert "bad.xml: 2 fatal" in flat(failed.output)  # pre-flight's R003 and the Peppol layer's
+    as_json = runner.invoke(ubl_app, ["validate", "--json", str(good), str(bad)])
+    assert as_json.exit_code == 1
+    files = {Path(f["file"]).name: f for f in json.loads(as_json.output)["files"]}
+    assert files["good.xml"]["ok"] is True
+    assert files["good.xml"]["layers_run"] == ["preflight", "xsd", "cen", "peppol"]
+    assert files["bad.xml"]["ok"] is False
+    assert "PEPPOL-EN16931-R003" in {f["rule"] for f in files["bad.xml"]["findings"]}
+    assert str(files["good.xml"]["pack"]).startswith("Peppol BIS 3.0.19")
 
 
 def test_validate_without_a_pack_names_the_install_command(
@@ -145,6 +153,9 @@ def test_rules_install_and_list(tmp_path: Path, rule_pack: RulePack) -> None:
     assert "3.0.21" in text  # the release mandatory on 2026-12-01 (the clock of this session)
     empty = runner.invoke(ubl_app, ["rules", "list", "--rules-dir", str(tmp_path / "none")])
     assert "no rule pack" in flat(empty.output)
+    as_json = json.loads(runner.invoke(ubl_app, ["rules", "list", "--json", "--rules-dir", str(target)]).output)
+    assert [(p["release"], p["cen_release"]) for p in as_json["packs"]] == [("3.0.19", "1.3.14.1")]
+    assert as_json["mandatory_today"] is not None
 
 
 def test_rules_install_refuses_a_folder_without_sources(tmp_path: Path) -> None:
