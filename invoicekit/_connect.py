@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
-from typing import TYPE_CHECKING, Any
+import ssl
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from invoicekit._extras import require_extra
+from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.engine import EngineCore, RetryPolicy
 from invoicekit.errors import ConfigurationError
@@ -23,7 +27,24 @@ if TYPE_CHECKING:
 
 __all__ = ["connect", "connect_async"]
 
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_HTTPX_USER_AGENT = f"python-httpx/{httpx.__version__}"
+
+
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Building one loads the CA bundle (about 20 ms); every connection of the process shares it. Built
+    # once, the first time, from the same environment (SSL_CERT_FILE, SSL_CERT_DIR) httpx reads.
+    return httpx.create_ssl_context()
+
+
+def _user_agent(core: EngineCore, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
+    """The User-Agent requests carry: the caller's when their client sets one, else invoicekit's."""
+    if http_client is not None and http_client.headers.get("User-Agent", _HTTPX_USER_AGENT) != _HTTPX_USER_AGENT:
+        return http_client.headers["User-Agent"]
+    return f"invoicekit/{__version__} ({core.adapter.name})"
 
 
 def _accepted(plugin: ProviderPlugin) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
@@ -78,6 +99,7 @@ def _prepare(
         elif plugin.create_sandbox is None:
             raise ConfigurationError(f"provider {name!r} ships no sandbox")
         else:
+            require_extra("sandbox", "the sandbox")
             box = plugin.create_sandbox()
         from_sandbox = {**box.credentials(), "base_url": box.base_url}
         transport = transport or box.transport()
@@ -85,6 +107,28 @@ def _prepare(
     adapter = plugin.create_adapter(**{**from_sandbox, **credentials})
     hooks = make_plugin_manager(plugins, load_entry_points=load_entry_point_hooks)
     return EngineCore(adapter, hooks, retry or RetryPolicy()), transport, box
+
+
+def _own_client(core: EngineCore, http_client: ClientT | None, transport: object) -> ClientT | None:
+    """Set the User-Agent and, for a caller's client, the per-request auth; return that client (or None)."""
+    core.user_agent = _user_agent(core, http_client)
+    if http_client is None:
+        return None
+    if transport is not None:
+        raise ConfigurationError("http_client= cannot be combined with transport= or sandbox= (they bring a transport)")
+    core.request_auth = core.adapter.auth()
+    return http_client
+
+
+def _client_options(core: EngineCore, timeout: httpx.Timeout | float, transport: Any) -> dict[str, Any]:
+    """How connect() builds its own client (when the caller passes none)."""
+    return {
+        "transport": transport,
+        "timeout": timeout,
+        "auth": core.adapter.auth(),
+        "follow_redirects": False,
+        "verify": _shared_ssl_context(),
+    }
 
 
 def connect(
@@ -96,6 +140,7 @@ def connect(
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     transport: httpx.BaseTransport | None = None,
+    http_client: httpx.Client | None = None,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
     allow_field_loss: bool = False,
@@ -108,6 +153,12 @@ def connect(
     and connects to it (``books.sandbox`` gives access to it); ``sandbox=<Sandbox>`` connects to that
     one, so several connections can share its state.
     ``transport=`` takes an httpx transport (tests use ``httpx.MockTransport``).
+    ``http_client=`` runs the connection on the caller's :class:`httpx.Client` (one connection pool and SSL
+    context for many connections, the caller's proxies and limits): its timeout applies (``timeout=`` is
+    ignored), the adapter's authentication is added to each request, and :meth:`Books.close` leaves it
+    open (whoever created a client closes it). It cannot be combined with ``transport=`` or ``sandbox=``.
+    Without it, each connection has its own client; all of them share one SSL context per process.
+    Requests carry ``User-Agent: invoicekit/<version> (<provider>)`` unless the caller's client sets its own.
     A keyword the adapter does not take (``tokn=``), or a missing required one, is a
     :class:`~invoicekit.errors.ConfigurationError` that lists the accepted ones, raised before anything
     is built. ``plugins`` are pluggy hook implementations (see :mod:`invoicekit.hooks`), checked against
@@ -118,8 +169,11 @@ def connect(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = httpx.Client(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
-    books = Books(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
+    client = _own_client(core, http_client, transport) or httpx.Client(**_client_options(core, timeout, transport))
+    owned = http_client is None
+    books = Books(
+        core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
+    )
     books.sandbox = box
     return books
 
@@ -133,6 +187,7 @@ def connect_async(
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
+    http_client: httpx.AsyncClient | None = None,
     vat_rates: VatRateTable | None = None,
     seller: Seller | None = None,
     allow_field_loss: bool = False,
@@ -142,7 +197,10 @@ def connect_async(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = httpx.AsyncClient(transport=transport, timeout=timeout, auth=core.adapter.auth(), follow_redirects=False)
-    books = AsyncBooks(core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
+    client = _own_client(core, http_client, transport) or httpx.AsyncClient(**_client_options(core, timeout, transport))
+    owned = http_client is None
+    books = AsyncBooks(
+        core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
+    )
     books.sandbox = box
     return books

@@ -701,16 +701,19 @@ class Books(_BooksBase):
         vat_rates: VatRateTable | None = None,
         seller: Seller | None = None,
         allow_field_loss: bool = False,
+        owns_client: bool = True,
     ) -> None:
         super().__init__(core, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
         self._client = client
+        self._owns_client = owns_client  # False on a caller's client (connect(http_client=...)): left open
         self.clients = Clients(self._ops, client)
         self.invoices = Invoices(self._ops, client)
         self.credit_notes = CreditNotes(self._ops, client)
         self.payments = Payments(self._ops, client)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def __enter__(self) -> Books:
         return self
@@ -730,16 +733,19 @@ class AsyncBooks(_BooksBase):
         vat_rates: VatRateTable | None = None,
         seller: Seller | None = None,
         allow_field_loss: bool = False,
+        owns_client: bool = True,
     ) -> None:
         super().__init__(core, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss)
         self._client = client
+        self._owns_client = owns_client
         self.clients = AsyncClients(self._ops, client)
         self.invoices = AsyncInvoices(self._ops, client)
         self.credit_notes = AsyncCreditNotes(self._ops, client)
         self.payments = AsyncPayments(self._ops, client)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
 
     async def __aenter__(self) -> AsyncBooks:
         return self

@@ -92,6 +92,12 @@ def demo(
 ) -> None:
     """Run a full invoicing round against an in-process sandbox: no account, no network."""
     from invoicekit._demo import run_demo
+    from invoicekit._extras import missing_extra
+
+    missing = missing_extra("sandbox", "invoicekit demo")
+    if missing is not None:
+        typer.echo(missing, err=True)
+        raise typer.Exit(1)
 
     raise typer.Exit(run_demo(provider, console))
 
@@ -119,13 +125,31 @@ def new_provider(
     console.print("Then fill in what its README lists (grep -rn SKELETON .).")
 
 
-def _mount_optional() -> None:
-    # Sub-apps live next to the code they drive; the CLI only mounts them.
-    from invoicekit.sandbox._cli import sandbox_app
-    from invoicekit.ubl._cli import ubl_app
+def _refuse(message: str) -> typer.Typer:
+    stub = typer.Typer(invoke_without_command=True, add_completion=False)
 
-    app.add_typer(sandbox_app, name="sandbox", help="Run a provider's local sandbox.")
-    app.add_typer(ubl_app, name="ubl", help="Export and validate Peppol BIS 3.0 UBL documents.")
+    @stub.callback()
+    def refused() -> None:
+        typer.echo(message, err=True)
+        raise typer.Exit(1)
+
+    return stub
+
+
+def _mount_optional() -> None:
+    # Sub-apps live next to the code they drive; the CLI only mounts them. One whose extra is missing is
+    # mounted as a stub that names the extra, so `--help` still lists it.
+    from importlib import import_module
+
+    from invoicekit._extras import missing_extra
+
+    for name, module, help_text in (
+        ("sandbox", "invoicekit.sandbox._cli", "Run a provider's local sandbox."),
+        ("ubl", "invoicekit.ubl._cli", "Export and validate Peppol BIS 3.0 UBL documents."),
+    ):
+        missing = missing_extra(name, f"invoicekit {name}")
+        sub_app = _refuse(missing) if missing else getattr(import_module(module), f"{name}_app")
+        app.add_typer(sub_app, name=name, help=help_text)
 
 
 _mount_optional()

@@ -40,15 +40,18 @@ sandbox raises :class:`~invoicekit.errors.UnsupportedOperation`.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pytest
 
-import invoicekit
-from invoicekit.sandbox import Sandbox, create_sandbox
+if TYPE_CHECKING:
+    from invoicekit.sandbox import Sandbox
+
+# Loaded into every pytest run of any project that installs invoicekit (the pytest11 entry point), so this
+# module imports nothing heavy: the sandbox, uvicorn, the providers and invoicekit itself load when a
+# fixture or helper is first used.
 
 __all__ = ["SandboxFactory", "invoicekit_sandbox", "run_books"]
 
@@ -70,6 +73,8 @@ def invoicekit_sandbox() -> Iterator[SandboxFactory]:
         if strict:
             # Passed only when asked for, so providers without a strict option keep working.
             options["strict"] = True
+        from invoicekit.sandbox import create_sandbox
+
         sandbox = create_sandbox(name, **options)
         made.append(sandbox)
         return sandbox
@@ -81,6 +86,8 @@ def invoicekit_sandbox() -> Iterator[SandboxFactory]:
 
 def run_books(mode: Literal["sync", "async"], name: str, op: Callable[[Any], Any], **connect_kwargs: Any) -> Any:
     """Connect to ``name`` in ``mode``, run ``op(books)`` and return its result, fully consumed."""
+    import invoicekit
+
     if mode == "sync":
         with invoicekit.connect(name, **connect_kwargs) as books:
             result = op(books)
@@ -94,5 +101,7 @@ def run_books(mode: Literal["sync", "async"], name: str, op: Callable[[Any], Any
             if hasattr(result, "__aiter__"):
                 return [item async for item in result]
             return result
+
+    import asyncio
 
     return asyncio.run(main())

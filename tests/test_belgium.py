@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.be import ogm_vcs as stdnum_ogm
 from stdnum.be import vat as stdnum_be_vat
+from stdnum.exceptions import ValidationError as StdnumError
 
 from invoicekit.belgium import (
     InvalidNumber,
@@ -397,3 +399,24 @@ def test_validate_bic_reasons(value: str, reason: str) -> None:
     with pytest.raises(InvalidNumber) as info:
         validate_bic(value)
     assert str(info.value) == reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**10 - 1),
+    st.integers(min_value=0, max_value=99),
+    st.sampled_from(["{}", "+++{0}/{1}/{2}+++", "***{0}/{1}/{2}***", " {0} {1} {2} ", "{0}/{1}/{2}"]),
+)
+def test_validate_ogm_agrees_with_stdnum(base: int, check: int, spelling: str) -> None:
+    # validate_ogm reads the plain spellings itself (for speed); stdnum's OGM-VCS module is the reference.
+    number = f"{base:010d}{check:02d}"
+    written = spelling.format(number) if spelling == "{}" else spelling.format(number[:3], number[3:7], number[7:])
+    try:
+        expected: str | None = stdnum_ogm.validate(stdnum_ogm.compact(written.replace("*", "")))
+    except StdnumError:
+        expected = None
+    try:
+        got: str | None = validate_ogm(written)
+    except InvalidNumber:
+        got = None
+    assert got == expected

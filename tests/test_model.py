@@ -177,3 +177,47 @@ def test_credit_note_links_invoice() -> None:
         corrects_invoice_number="2026_0001",
     )
     assert cn.totals.payable == Decimal("114.95")
+
+
+def _provider_invoice(**changes: object) -> dict[str, object]:
+    # What an adapter hands from_provider: plain dicts for the nested client, address and rows.
+    return {
+        "issue_date": date(2026, 11, 30),
+        "client": {"name": "IT Services BV", "vat_number": "BE0403019262", "address": {**ADDRESS, "country": "UK"}},
+        "rows": [{"description": "Works", "unit_price": "10", "vat_rate": 0, "unit": "PCS"}],
+        "structured_communication": "010806817184",
+        **changes,
+    }
+
+
+ADDRESS = {"street": "Langestraat 189", "postal_code": "2000", "city": "Antwerpen"}
+
+
+def test_from_provider_reads_nested_models_tolerantly_and_input_strictly() -> None:
+    # One validation for the document and everything nested in it: the tolerant reading reaches every level.
+    read = Invoice.from_provider(**_provider_invoice())
+    assert read.client.vat_number == "BE0403019262"  # wrong check digits, kept as the provider holds it
+    assert read.client.address is not None
+    assert read.client.address.country == "UK"
+    assert (read.rows[0].vat_rate, read.rows[0].unit) == (Decimal(0), "PCS")  # S at 0 %, not a Rec 20 unit
+    assert read.structured_communication == "010806817184"
+    with pytest.raises(ValidationError) as info:  # the same data as input is refused, every field named
+        Invoice(**_provider_invoice())  # type: ignore[arg-type]
+    assert set(fields_of(info)) >= {"client.vat_number", "client.address.country", "rows.0.unit"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"rows": [{"description": "Works", "unit_price": "NaN", "vat_rate": 21}]}, "rows.0.unit_price"),
+        ({"rows": [{"description": "", "unit_price": "1", "vat_rate": 21}]}, "rows.0.description"),
+        ({"client": {"name": "X", "address": {"street": "Kerkstraat 1"}}}, "client.address.postal_code"),
+        ({"issue_date": "not a date"}, "issue_date"),
+    ],
+)
+def test_from_provider_refuses_data_of_the_wrong_type_naming_the_nested_field(
+    changes: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        Invoice.from_provider(**_provider_invoice(**changes))
+    assert field in fields_of(info)

@@ -21,7 +21,7 @@ from invoicekit import Address, AllowanceCharge, Client, Invoice, InvoiceRow, Pa
 from invoicekit.errors import InvoicekitError, ValidationError
 from invoicekit.hooks import hookimpl
 from invoicekit.model import NeutralModel
-from invoicekit.model._base import MAX_AMOUNT_DIGITS, provider_context
+from invoicekit.model._base import MAX_AMOUNT_DECIMALS, MAX_AMOUNT_DIGITS, provider_context
 from invoicekit.testing import run_books
 
 HOSTILE: list[Any] = [
@@ -261,3 +261,32 @@ def test_hostile_numbers_in_ef_answers_are_typed(ef_answers: dict[str, bytes], k
                 raise AssertionError(f"{path} = {literal}: {type(exc).__name__}: {exc}") from exc
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert set(outcomes) <= {"read", "ValidationError", "MalformedResponse"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.builds(
+            lambda digits, exponent, negative: Decimal(f"{'-' if negative else ''}{digits}E{exponent}"),
+            st.text("0123456789", min_size=1, max_size=45),
+            st.integers(-60, 20),
+            st.booleans(),
+        ),
+    )
+)
+def test_an_amount_is_accepted_exactly_within_both_bounds(value: Decimal) -> None:
+    # The bounds as the model documents them, checked the slow, obvious way.
+    exponent = value.as_tuple().exponent
+    within = value.is_finite() and value.adjusted() < MAX_AMOUNT_DIGITS and isinstance(exponent, int)
+    within = within and exponent >= -MAX_AMOUNT_DECIMALS
+    for read in (lambda: row(unit_price=value), lambda: InvoiceRow.from_provider(**{**ROW, "unit_price": value})):
+        if within:
+            assert read().unit_price == value
+        else:
+            with pytest.raises(ValidationError) as caught:
+                read()
+            assert caught.value.fields == ("unit_price",)
+
+
+ROW: dict[str, Any] = {"description": "Works", "unit_price": "10", "vat_rate": 21}

@@ -19,7 +19,9 @@ T = TypeVar("T")
 
 
 def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
-    response = client.send(action.request, stream=True)
+    response = client.send(
+        action.request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth
+    )
     with closing(response), reading(response, action.max_bytes) as reader:
         if reader.wants_more:
             for chunk in response.iter_raw():
@@ -28,7 +30,9 @@ def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
 
 
 async def _send_async(client: httpx.AsyncClient, action: Send) -> httpx.Response:
-    response = await client.send(action.request, stream=True)
+    response = await client.send(
+        action.request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth
+    )
     async with aclosing(response):
         with reading(response, action.max_bytes) as reader:
             if reader.wants_more:

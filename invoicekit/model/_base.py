@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal
-from typing import Annotated, Any, Self
+from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Self
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -15,11 +16,12 @@ from invoicekit.errors import FieldIssue, ValidationError
 
 __all__ = ["Amount", "NeutralModel", "ProviderDocument", "from_pydantic_error", "provider_context"]
 
-# Set while an adapter builds models from provider data: such data is read tolerantly (the rules that guard
-# what *we* send are skipped, because a provider may hold documents made elsewhere). A context variable, not
-# pydantic's validation context, because models with a custom __init__ do not pass that context to nested
-# models.
+# Provider data is read tolerantly: the rules that guard what *we* send are skipped, because a provider may
+# hold documents made elsewhere. ``from_provider`` says so through pydantic's validation context, which reaches
+# every nested model of one validation; ``provider_context()`` says so for a block of code (several
+# constructions, or models built with ``Model(...)``) through a context variable.
 _from_provider: ContextVar[bool] = ContextVar("invoicekit_from_provider", default=False)
+PROVIDER_DATA: Final = MappingProxyType({"invoicekit_from_provider": True})
 
 
 @contextmanager
@@ -32,8 +34,9 @@ def provider_context() -> Iterator[None]:
         _from_provider.reset(token)
 
 
-def is_from_provider() -> bool:
-    return _from_provider.get()
+def is_from_provider(info: pydantic.ValidationInfo | None = None) -> bool:
+    """Whether the model being validated is provider data: ``info`` is the validator's (when it has one)."""
+    return (info is not None and info.context is PROVIDER_DATA) or _from_provider.get()
 
 
 # Bounds that keep every later step exact and exception-free: the totals quantize products of two amounts
@@ -43,7 +46,18 @@ MAX_AMOUNT_DIGITS = 10
 MAX_AMOUNT_DECIMALS = 28
 
 
+# A Decimal within both bounds quantizes to 28 decimals exactly in 38 digits: one C call that says "in bounds"
+# for the common case, where ``as_tuple`` (it builds a tuple of every digit) would cost five times more.
+# Anything it does not pass goes through the checks of _check_decimal, which say what is wrong.
+_SMALLEST = Decimal(1).scaleb(-MAX_AMOUNT_DECIMALS)
+_BOUNDS = Context(prec=MAX_AMOUNT_DIGITS + MAX_AMOUNT_DECIMALS, traps=[InvalidOperation, Inexact, Rounded])
+
+
 def _to_decimal(value: object) -> object:
+    if type(value) is Decimal:  # what provider mappings pass: checked first, and cheaply (see _within)
+        if not _within(value):
+            _check_decimal(value)
+        return value
     # A float has already lost the cents it was meant to carry (0.1 + 0.2); refuse it rather than guess.
     if isinstance(value, bool):
         raise ValueError("a boolean is not an amount")
@@ -65,7 +79,19 @@ def _to_decimal(value: object) -> object:
     return value
 
 
+def _within(value: Decimal) -> bool:
+    """Whether ``value`` is certainly within both bounds (False: let _check_decimal say)."""
+    try:
+        _BOUNDS.quantize(value, _SMALLEST)
+    except ArithmeticError:
+        return False
+    # A quiet NaN quantizes without a signal; a zero goes the long way (its exponent is not checked here).
+    return bool(value) and value.is_finite() and value.adjusted() < MAX_AMOUNT_DIGITS
+
+
 def _check_decimal(value: Decimal) -> None:
+    if _within(value):
+        return
     if not value.is_finite():
         raise ValueError("amounts must be finite numbers (not NaN or Infinity)")
     if value.adjusted() >= MAX_AMOUNT_DIGITS:  # the position of the first digit: no arithmetic on 1E+999999
@@ -108,13 +134,18 @@ def from_pydantic_error(error: pydantic.ValidationError) -> ValidationError:
 class NeutralModel(BaseModel):
     """Rejects unknown fields and reports problems as :class:`invoicekit.errors.ValidationError`."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True, defer_build=True)
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except pydantic.ValidationError as exc:
             raise from_pydantic_error(exc) from None
+
+    # This __init__ only changes the error's type. Marked as pydantic marks its own, nested models are
+    # validated inside their parent's one validation (not through this __init__, a second validator run per
+    # nested model), and a nested failure reaches the top with its full field path.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def __setattr__(self, name: str, value: Any) -> None:
         # validate_assignment checks the value like construction does; report it the same way too.
@@ -151,8 +182,10 @@ class NeutralModel(BaseModel):
     @classmethod
     def from_provider(cls, **data: Any) -> Self:
         """Build from data an adapter read from a provider: types are checked, our send rules are not."""
-        with provider_context():
-            return cls.model_validate(data)
+        try:
+            return cls.__pydantic_validator__.validate_python(data, context=PROVIDER_DATA)  # type: ignore[no-any-return]
+        except pydantic.ValidationError as exc:
+            raise from_pydantic_error(exc) from None
 
 
 class ProviderDocument(NeutralModel):

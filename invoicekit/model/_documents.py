@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
-import iso4217
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue, ValidationError
@@ -41,10 +41,26 @@ _EU = {
 
 Percent = Annotated[Amount, Field(ge=0, le=100)]
 
-# ISO 4217 as the iso4217 package has it (its members include lower-case aliases), plus ANG and BGN: withdrawn
-# (by XCG on 2025-03-31 and the euro on 2026-01-01) but still on Peppol BIS 3.0.19's list, so that a credit
-# note can still correct an invoice made in them.
-CURRENCY_CODES = frozenset({code for code in iso4217.Currency.__members__ if code.isupper()} | {"ANG", "BGN"})
+if TYPE_CHECKING:
+    #: The ISO 4217 codes a document may be in (see :func:`currency_codes`).
+    CURRENCY_CODES: frozenset[str]
+
+
+@functools.cache
+def currency_codes() -> frozenset[str]:
+    """ISO 4217 as the iso4217 package has it (its members include lower-case aliases), plus ANG and BGN:
+    withdrawn (by XCG on 2025-03-31 and the euro on 2026-01-01) but still on Peppol BIS 3.0.19's list, so
+    that a credit note can still correct an invoice made in them."""
+    # Imported on first use: the package builds its table when imported (about 10 ms of every start-up).
+    import iso4217
+
+    return frozenset({code for code in iso4217.Currency.__members__ if code.isupper()} | {"ANG", "BGN"})
+
+
+def __getattr__(name: str) -> object:
+    if name == "CURRENCY_CODES":  # the name this table always had, computed on first use
+        return currency_codes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DocumentStatus(StrEnum):
@@ -89,9 +105,9 @@ class InvoiceRow(NeutralModel):
 
     @field_validator("unit")
     @classmethod
-    def _unit(cls, value: str) -> str:
+    def _unit(cls, value: str, info: ValidationInfo) -> str:
         value = value.strip().upper()
-        if is_from_provider():
+        if is_from_provider(info):
             return value
         if value in _NOT_REC20:
             raise ValueError(
@@ -102,8 +118,8 @@ class InvoiceRow(NeutralModel):
         return value
 
     @model_validator(mode="after")
-    def _category_rate(self) -> Self:
-        if is_from_provider():
+    def _category_rate(self, info: ValidationInfo) -> Self:
+        if is_from_provider(info):
             return self
         if self.vat_category in _ZERO_RATED and self.vat_rate != 0:
             raise ValueError(f"VAT category {self.vat_category} requires a 0 % rate, not {self.vat_rate} %")
@@ -144,13 +160,14 @@ class InvoicingPeriod(NeutralModel):
     end: date | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> Self:
-        if self.start is None and self.end is None and not is_from_provider():
+    def _bounds(self, info: ValidationInfo) -> Self:
+        if is_from_provider(info):
+            return self
+        if self.start is None and self.end is None:
             raise ValueError("an invoicing period needs a start, an end or both (BR-CO-19)")
-        if not is_from_provider():
-            issues = period_issues(self.start, self.end)
-            if issues:
-                raise ValidationError(issues)
+        issues = period_issues(self.start, self.end)
+        if issues:
+            raise ValidationError(issues)
         return self
 
 
@@ -177,20 +194,23 @@ class _Document(ProviderDocument):
 
     @field_validator("currency")
     @classmethod
-    def _currency(cls, value: str) -> str:
-        if value not in CURRENCY_CODES and not is_from_provider():
+    def _currency(cls, value: str, info: ValidationInfo) -> str:
+        if value not in currency_codes() and not is_from_provider(info):
             raise ValueError(f"{value!r} is not an ISO 4217 currency code (BR-CL-04)")
         return value
 
     @field_validator("structured_communication", mode="before")
     @classmethod
-    def _ogm(cls, value: object) -> object:
+    def _ogm(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
+        provider = is_from_provider(info)
+        if provider and len(value) == 12 and value.isdigit():
+            return value  # already compact: kept as read whether its check digits match or not
         try:
             return belgium.validate_ogm(value)
         except ValueError:
-            if is_from_provider():
+            if provider:
                 return value
             raise
 
@@ -222,8 +242,8 @@ class _Document(ProviderDocument):
         return belgium.format_ogm(sc) if sc and len(sc) == 12 and sc.isdigit() else sc
 
     @model_validator(mode="after")
-    def _rules(self) -> Self:
-        if is_from_provider():
+    def _rules(self, info: ValidationInfo) -> Self:
+        if is_from_provider(info):
             return self
         issues = list(document_issues(self))
         if issues:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationInfo
 
 from invoicekit.model._base import is_from_provider
 
@@ -35,5 +35,9 @@ def check_key(value: object) -> object:
     return value
 
 
-IdempotencyKey = Annotated[str, BeforeValidator(check_key)]
+def _check_key(value: object, info: ValidationInfo) -> object:
+    return value if is_from_provider(info) else check_key(value)
+
+
+IdempotencyKey = Annotated[str, BeforeValidator(_check_key)]
 """A reconciliation key (see :func:`check_key`)."""

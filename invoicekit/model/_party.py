@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Self
 
 import iso3166
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from invoicekit import belgium
 from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider
@@ -85,9 +85,9 @@ class Address(NeutralModel):
 
     @field_validator("country")
     @classmethod
-    def _country(cls, value: str) -> str:
+    def _country(cls, value: str, info: ValidationInfo) -> str:
         # Read tolerantly from a provider, like VAT numbers: the sending rules catch it before export.
-        return value if is_from_provider() and value not in COUNTRY_CODES else check_country(value)
+        return value if is_from_provider(info) and value not in COUNTRY_CODES else check_country(value)
 
 
 class Contact(NeutralModel):
@@ -145,10 +145,12 @@ class Client(ProviderDocument):
 
     @field_validator("vat_number", mode="before")
     @classmethod
-    def _vat(cls, value: object) -> object:
+    def _vat(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
-        if is_from_provider():
+        if is_from_provider(info):
+            if value[:2] == "BE" and len(value) == 12 and value[2:].isdigit():
+                return value  # already compact: kept as read whether its check digits match or not
             try:
                 return belgium.validate_vat(value)
             except ValueError:
@@ -157,10 +159,12 @@ class Client(ProviderDocument):
 
     @field_validator("enterprise_number", mode="before")
     @classmethod
-    def _kbo(cls, value: object) -> object:
+    def _kbo(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str) or not value.strip():
             return None if isinstance(value, str) else value
-        if is_from_provider():
+        if is_from_provider(info):
+            if len(value) == 10 and value.isdigit():
+                return value  # already compact: kept as read whether its check digits match or not
             try:
                 return belgium.validate_kbo(value)
             except ValueError:

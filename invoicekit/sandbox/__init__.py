@@ -76,6 +76,11 @@ dropped in strict mode); ``store.transaction()`` makes a read-modify-write atomi
 docs/plugin-authors.md ("Writing a sandbox") says how to adopt each piece.
 """
 
+from invoicekit._extras import require_extra
+
+# Before anything imports starlette: a core-only install gets an error naming the extra, not a ModuleNotFoundError.
+require_extra("sandbox", "the sandbox")
+
 from invoicekit.sandbox._core import LoggedRequest, RequestLog, Sandbox, utc_timestamp
 from invoicekit.sandbox._faults import FaultDecision, FaultKind, FaultRule, Faults
 from invoicekit.sandbox._kit import (

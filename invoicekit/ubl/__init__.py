@@ -11,6 +11,11 @@
 See docs/ubl.md for where the rule files come from and which versions they are.
 """
 
+from invoicekit._extras import require_extra
+
+# Before anything imports lxml: a core-only install gets an error naming the extra.
+require_extra("ubl", "UBL export, import and validation")
+
 from invoicekit.ubl._artefacts import ArtefactUnavailable, RulePackError
 from invoicekit.ubl._export import buyer_endpoint, seller_endpoint, to_ubl
 from invoicekit.ubl._extras import (

@@ -14,13 +14,10 @@ from typing import Any
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue
 from invoicekit.model import (
-    Address,
     Client,
     ClientKind,
-    Contact,
     CreditNote,
     Invoice,
-    InvoiceRow,
     Language,
 )
 from invoicekit.model._documents import _Document
@@ -145,10 +142,13 @@ def client_body(client: Client) -> dict[str, Any]:
 def client_from_json(data: dict[str, Any]) -> Client:
     street, postcode, city = data.get("street"), data.get("postcode"), data.get("city")
     address = None
-    if street and postcode and city:
-        address = Address.from_provider(
-            street=street, postal_code=str(postcode), city=city, country=(data.get("country") or "BE").upper()[:2]
-        )
+    if street and postcode and city:  # a dict, validated within the client's validation
+        address = {
+            "street": street,
+            "postal_code": str(postcode),
+            "city": city,
+            "country": (data.get("country") or "BE").upper()[:2],
+        }
     type_id = int(data.get("type_id") or 0)
     kind = (
         ClientKind.PERSON if type_id in (BE_PRIVATE, EU_PRIVATE) and not data.get("vat_number") else ClientKind.COMPANY
@@ -164,7 +164,7 @@ def client_from_json(data: dict[str, Any]) -> Client:
         website=data.get("website") or None,
         language=data.get("language") if data.get("language") in ("nl", "fr", "en") else "nl",
         address=address,
-        contacts=[Contact.from_provider(name=contact)] if contact else [],
+        contacts=[{"name": contact}] if contact else [],
         external_id=data.get("reference") or None,
         # The reconciliation key travels in `reference`, the client's own customer number (see the adapter).
         idempotency_key=data.get("reference") or None,
@@ -248,15 +248,16 @@ def invoice_from_json(
     for line in sorted(data.get("commercial_document_lines") or [], key=lambda item: item.get("row_order") or 0):
         rate = _dec(line.get("vat_percentage"))
         category, reason = _row_category(rate, data, client_type, reverse_charge)
+        # Plain dicts: the rows are validated within the document's one validation.
         rows.append(
-            InvoiceRow.from_provider(
-                description=line.get("description") or "",
-                quantity=str(_dec(line.get("number_skus") or 1)),
-                unit_price=str(_dec(line.get("unit_price"))),
-                vat_rate=str(rate),
-                vat_category=category,
-                exemption_reason=reason,
-            )
+            {
+                "description": line.get("description") or "",
+                "quantity": _dec(line.get("number_skus") or 1),
+                "unit_price": _dec(line.get("unit_price")),
+                "vat_rate": rate,
+                "vat_category": category,
+                "exemption_reason": reason,
+            }
         )
     discount = _dec(data.get("discount_percentage"))
     issue = date.fromisoformat(data["date"])
@@ -272,7 +273,7 @@ def invoice_from_json(
         "delivery_date": date.fromisoformat(data["delivery_date"]) if data.get("delivery_date") else None,
         "client": client,
         "rows": rows,
-        "discount_percent": str(discount) if discount else None,
+        "discount_percent": discount or None,
         "note": data.get("custom_text_bottom") or None,
         "order_reference": data.get("po_number") or None,
         # The reconciliation key travels in `internal_description` (see the adapter).

@@ -1,0 +1,81 @@
+"""connect(http_client=...): the caller's httpx client carries the connection; and the User-Agent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+import invoicekit
+from invoicekit._version import __version__
+from invoicekit.errors import ConfigurationError
+from invoicekit.sandbox import Sandbox, create_sandbox
+
+
+class Recording(httpx.BaseTransport):
+    """Passes every request to the sandbox and keeps its headers and query."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.inner = box.transport()
+        self.seen: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def box() -> Sandbox:
+    return create_sandbox("cashaca")
+
+
+def _connect(box: Sandbox, http: httpx.Client) -> invoicekit.Books:
+    return invoicekit.connect("cashaca", http_client=http, base_url=box.base_url, **box.credentials())
+
+
+def test_the_callers_client_carries_auth_and_our_user_agent_and_stays_open(box: Sandbox) -> None:
+    recording = Recording(box)
+    with httpx.Client(transport=recording) as http:
+        for _ in range(2):  # two connections, one client
+            with _connect(box, http) as books:
+                assert isinstance(list(books.clients.list()), list)
+        assert not http.is_closed
+        assert ("GET", "/api/v2/clients.json") in box.request_log
+    assert len(recording.seen) == 2
+    for request in recording.seen:
+        assert request.url.params["token"] == box.credentials()["token"]  # the adapter's auth, per request
+        assert request.headers["User-Agent"] == f"invoicekit/{__version__} (cashaca)"
+
+
+def test_a_user_agent_the_caller_set_is_kept(box: Sandbox) -> None:
+    recording = Recording(box)
+    with httpx.Client(transport=recording, headers={"User-Agent": "shop/2.0"}) as http, _connect(box, http) as books:
+        list(books.clients.list())
+    assert recording.seen[0].headers["User-Agent"] == "shop/2.0"
+
+
+def test_a_default_connection_names_invoicekit_and_closes_its_own_client(box: Sandbox) -> None:
+    with invoicekit.connect("cashaca", sandbox=box) as books:
+        list(books.clients.list())
+        client = books.clients._client
+    assert client.is_closed
+    assert box.request_log
+
+
+def test_the_async_twin_leaves_the_callers_client_open(box: Sandbox) -> None:
+    async def run() -> bool:
+        async with httpx.AsyncClient(transport=box.transport()) as http:
+            connection = invoicekit.connect_async(
+                "cashaca", http_client=http, base_url=box.base_url, **box.credentials()
+            )
+            async with connection as books:
+                assert isinstance([c async for c in books.clients.list()], list)
+            return http.is_closed
+
+    assert asyncio.run(run()) is False
+
+
+def test_http_client_and_a_sandbox_transport_are_refused(box: Sandbox) -> None:
+    with httpx.Client() as http, pytest.raises(ConfigurationError, match="http_client="):
+        invoicekit.connect("cashaca", sandbox=box, http_client=http)
