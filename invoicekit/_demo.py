@@ -1,9 +1,15 @@
-"""``invoicekit demo``: one invoicing round against a provider's in-process sandbox, printed for humans."""
+"""``invoicekit demo``: one invoicing round against a provider's in-process sandbox, printed for humans.
+
+The story is the same for every provider. What a provider declares it cannot store (``field_losses``: a
+client's e-mail, an order reference, a row of a VAT category it has no code for) is left out before the
+create and said so, rather than refused (the default) or dropped in silence (``allow_field_loss``).
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from rich.console import Console
 from rich.panel import Panel
@@ -13,8 +19,11 @@ import invoicekit
 from invoicekit import Address, Client, Invoice, InvoiceRow, Payment, Seller
 from invoicekit.capabilities import Capability
 from invoicekit.errors import InvoicekitError
+from invoicekit.model import CreditNote
 
 __all__ = ["run_demo"]
+
+D = TypeVar("D", Client, Invoice, CreditNote)
 
 SELLER = Seller(
     name="Demo Webshop BV",
@@ -29,6 +38,25 @@ def _unpaid(books: invoicekit.Books) -> list[str]:
     return [f"{inv.number} ({inv.outstanding} EUR open)" for inv in books.invoices.list(unpaid=True)]
 
 
+def _storable(books: invoicekit.Books, document: D, console: Console) -> D:
+    """``document`` without what the provider declares it cannot store: a row with such a field is left out
+    whole (a row without its VAT category would be another row), any other field is reset. Each is said."""
+    losses = books.adapter.field_losses(document)
+    rows = {int(i.path.split(".")[1]) for i in losses if i.path.startswith("rows.")}
+    fields = {i.path.split(".")[0] for i in losses if not i.path.startswith("rows.")}
+    for issue in losses:
+        what = f"row {issue.path.split('.')[1]}" if issue.path.startswith("rows.") else issue.path
+        console.print(
+            f"   [yellow]{books.provider} cannot store {issue.path}[/yellow] ({issue.reason}): {what} left out"
+        )
+    update: dict[str, object] = {
+        name: type(document).model_fields[name].get_default(call_default_factory=True) for name in fields
+    }
+    if rows and isinstance(document, Invoice | CreditNote):
+        update["rows"] = [row for i, row in enumerate(document.rows) if i not in rows]
+    return document.model_copy(update=update) if update else document
+
+
 def run_demo(provider: str, console: Console) -> int:
     try:
         with invoicekit.connect(provider, sandbox=True, seller=SELLER) as books:
@@ -41,34 +69,42 @@ def run_demo(provider: str, console: Console) -> int:
 def _round(books: invoicekit.Books, console: Console) -> int:
     console.print(Panel.fit(f"invoicekit demo: {books.provider} sandbox (in-process, no account, no network)"))
     client = books.clients.create(
-        Client(
-            name="IT Services BV",
-            vat_number="BE0403019261",
-            email="boekhouding@it-services.example",
-            address=Address(street="Langestraat 189", postal_code="2000", city="Antwerpen"),
-            external_id="shop-customer-1001",
+        _storable(
+            books,
+            Client(
+                name="IT Services BV",
+                vat_number="BE0403019261",
+                email="boekhouding@it-services.example",
+                address=Address(street="Langestraat 189", postal_code="2000", city="Antwerpen"),
+                external_id="shop-customer-1001",
+            ),
+            console,
         )
     )
     console.print(f"1. client created: [bold]{client.name}[/bold] id={client.provider_id} VAT {client.vat_number}")
 
     today = date.today()
     invoice = books.invoices.create(
-        Invoice(
-            issue_date=today,
-            payment_term_days=30,
-            client=client,
-            order_reference="order 2026-0042",
-            rows=[
-                InvoiceRow(description="Consultancy (hours)", quantity=8, unit_price="95.00", vat_rate=21),
-                InvoiceRow(description="Reference book", quantity=2, unit_price="24.95", vat_rate=6),
-                InvoiceRow(
-                    description="Training (exempt)",
-                    unit_price="150.00",
-                    vat_rate=0,
-                    vat_category="E",
-                    exemption_reason="Art. 44 §2 4° WBTW",
-                ),
-            ],
+        _storable(
+            books,
+            Invoice(
+                issue_date=today,
+                payment_term_days=30,
+                client=client,
+                order_reference="order 2026-0042",
+                rows=[
+                    InvoiceRow(description="Consultancy (hours)", quantity=8, unit_price="95.00", vat_rate=21),
+                    InvoiceRow(description="Reference book", quantity=2, unit_price="24.95", vat_rate=6),
+                    InvoiceRow(
+                        description="Training (exempt)",
+                        unit_price="150.00",
+                        vat_rate=0,
+                        vat_category="E",
+                        exemption_reason="Art. 44 §2 4° WBTW",
+                    ),
+                ],
+            ),
+            console,
         )
     )
     totals = invoice.totals
@@ -90,7 +126,8 @@ def _round(books: invoicekit.Books, console: Console) -> int:
         f"   total excl. VAT {totals.tax_exclusive}  VAT {totals.vat_total}  [bold]payable {totals.payable} EUR[/bold]"
         f"  due {invoice.effective_due_date}"
     )
-    console.print(f"   structured communication (OGM): [bold]{invoice.structured_communication_formatted}[/bold]")
+    ogm = invoice.structured_communication_formatted
+    console.print(f"   structured communication (OGM): [bold]{ogm}[/bold]" if ogm else "   no structured communication")
     assert invoice.provider_id is not None
     console.print(f"3. unpaid before payment: {_unpaid(books)}")
     partial = (totals.payable / 2).quantize(Decimal("0.01"))
@@ -103,13 +140,17 @@ def _round(books: invoicekit.Books, console: Console) -> int:
     now = books.invoices.get(invoice.provider_id)
     console.print(f"5. paid the rest: status {now.status}, unpaid list: {_unpaid(books) or 'empty'}")
 
+    delivered = ""
     if Capability.INVOICES_SEND_PEPPOL in books.capabilities:
         result = books.invoices.send(now, via="peppol")
         console.print(f"6. sent via Peppol to 0208:{client.enterprise_number}: accepted={result.accepted}")
+        delivered = ", delivered via Peppol"
+    else:
+        console.print(f"6. not sent: {books.provider} declares no Peppol send")
     console.print(
         Panel.fit(
             f"Done: 1 client, invoice {invoice.number} of {totals.payable} EUR "
-            f"({len(totals.breakdown)} VAT groups), paid in 2 parts, delivered via Peppol.\n"
+            f"({len(totals.breakdown)} VAT groups), paid in 2 parts{delivered}.\n"
             f"Same code, other provider: change {books.provider!r} in invoicekit.connect(...).",
             title="summary",
         )

@@ -46,7 +46,6 @@ def _work(books: Any) -> None:
         Client(
             name="Hook Test BV",
             vat_number="BE0403019261",
-            email="books@hooktest.example",
             address=Address(street="Kerkstraat 1", postal_code="9000", city="Gent"),
         )
     )

@@ -27,6 +27,7 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "cashaca_drops_last_row = broken_providers:drops_last_row\n"
         "cashaca_blind_retry = broken_providers:blind_retry\n"
         "cashaca_leaky_repr = broken_providers:leaky_repr\n"
+        "flowtly_blind_invoice_retry = broken_providers:flowtly_blind_invoice_retry\n"
         "ef_keyed = keyed_providers:keyed\n"
         "ef_lookup_by_number = keyed_providers:lookup_by_number\n"
         "toy_strict = strict_toy_provider:plugin\n"

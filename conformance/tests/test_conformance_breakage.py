@@ -36,6 +36,20 @@ def test_retrying_a_create_blindly_fails_the_fault_scenario(run_suite: Runner) -
     assert "a create was retried blindly, or a lost response was not reconciled" in out
 
 
+def test_retrying_an_unkeyed_create_blindly_fails_the_fault_scenario_though_uncertain_ones_may_land(
+    run_suite: Runner,
+) -> None:
+    """Flowtly's invoices carry no key: an invoice that landed after an UncertainOutcome is allowed, one
+    made twice by a blind retry is not."""
+    done = run_suite("--invoicekit-provider", "flowtly_blind_invoice_retry", "-k", "test_exactly_once_under_faults")
+    assert done.returncode == 1, done.stdout[-4000:]
+    out = done.stdout
+    assert "invoice: 12 created through the API, but invoices.list gives 1" in out
+    assert "invoice: 12 created through the API, but the sandbox holds 1" in out
+    assert "0 UncertainOutcome(s) or answers without an id): a create was retried blindly" in out
+    assert "2 failed" in out  # sync and async
+
+
 def test_a_credential_in_a_repr_fails_the_secrets_scenario(run_suite: Runner) -> None:
     done = run_suite("--invoicekit-provider", "cashaca_leaky_repr", "-k", "test_credentials_never_leak")
     assert done.returncode == 1, done.stdout[-4000:]

@@ -36,11 +36,6 @@ STRICT_GAPS: dict[str, tuple[str, str]] = {
         "no source shows Cashaca refusing a credit note number already taken, so in strict mode concurrent "
         "credit notes share numbers (docs/providers/cashaca.md)",
     ),
-    "flowtly": (
-        "",
-        "Flowtly's public docs stop short of fields the adapter maps (invoice fields after dueDate, row ids, "
-        "client e-mail, credit-note parents): issue 11, docs/providers/flowtly.md",
-    ),
 }
 
 

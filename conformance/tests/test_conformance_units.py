@@ -336,3 +336,70 @@ def test_the_pdf_check_finds_number_payable_in_either_spelling_and_the_ogm() -> 
     assert problems[2] == "the OGM +++123/4567/89002+++ is not in its text"
     with pytest.raises(AssertionError, match="not a PDF"):
         pdf_text(b"<html>", "a page")
+
+
+# --- what a provider can carry, and creates that landed without an answer ------------------------------------
+class _Declares:
+    """An adapter stand-in that declares it cannot store a client's e-mail nor an invoice's note."""
+
+    def field_losses(self, document: Any) -> list[FieldIssue]:
+        from invoicekit import Invoice
+
+        if isinstance(document, Client):
+            return [FieldIssue("email", "no e-mail field")] if document.email else []
+        return [FieldIssue("note", "no note field")] if isinstance(document, Invoice) and document.note else []
+
+
+def test_carried_strips_what_the_adapter_declares_and_nothing_else() -> None:
+    from invoicekit_conformance._samples import carried
+
+    adapter: Any = _Declares()
+    client = billing_client("abc123")
+    kept = carried(adapter, client)
+    assert kept.email is None
+    assert kept.model_dump(exclude={"email"}) == client.model_dump(exclude={"email"})
+    invoice = rich_invoice(client, "abc123")
+    fitted = carried(adapter, invoice)
+    assert fitted.client.email is None
+    assert fitted.note is None
+    assert fitted.order_reference == invoice.order_reference
+    assert [r.description for r in fitted.rows] == [r.description for r in invoice.rows]
+    plain = carried(adapter, kept)
+    assert plain is kept  # nothing declared: the very document
+
+
+class _Held:
+    """A target stand-in whose documents are read back by id (their first row's description)."""
+
+    def __init__(self, marks: dict[str, str | None]) -> None:
+        self.marks = marks
+        self.books = self
+
+    @property
+    def invoices(self) -> Any:
+        return self
+
+    def supports(self, *capabilities: Any) -> bool:
+        return True
+
+    def get(self, provider_id: str) -> Any:
+        mark = self.marks[provider_id]
+        rows = [types.SimpleNamespace(description=mark)] if mark is not None else []
+        return types.SimpleNamespace(rows=rows)
+
+
+def test_documents_no_create_returned_count_as_uncertain_but_landed_never_as_copies() -> None:
+    from invoicekit_conformance.scenarios.test_faults import _unreturned
+
+    target: Any = _Held({"1": "a", "2": "b", "3": None, "4": "c", "5": "a", "6": "c"})
+    # Held but returned by no create, within the UncertainOutcomes and unlike any other: landed, uncertain.
+    assert _unreturned(target, "invoice", "the sandbox holds", ["3", "4"], ["1", "2"], 2) == []
+    # More of them than UncertainOutcomes: a create was made twice, whatever they hold.
+    (more,) = _unreturned(target, "invoice", "the sandbox holds", ["3", "4"], ["1", "2"], 1)
+    assert "2 created through the API, but the sandbox holds 4" in more
+    assert "a create was retried blindly" in more
+    # A second copy of a returned document, or of another unreturned one, is a duplicate, not an uncertainty.
+    (copy,) = _unreturned(target, "invoice", "the sandbox holds", ["5"], ["1", "2"], 1)
+    assert "5 (held, returned by no create) repeats 'a' of another document" in copy
+    (twice,) = _unreturned(target, "invoice", "the sandbox holds", ["4", "6"], ["1"], 2)
+    assert "6 (held, returned by no create) repeats 'c'" in twice

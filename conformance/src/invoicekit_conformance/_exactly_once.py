@@ -22,7 +22,7 @@ from typing import Any
 from invoicekit import Books, Capability, InvoicekitError, Payment
 from invoicekit.errors import Conflict, UncertainOutcome, WriteLanded
 from invoicekit.sandbox import FaultRule, Sandbox
-from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
+from invoicekit_conformance._samples import billing_client, carried, credit_note_for, simple_invoice
 from invoicekit_conformance.profile import DocumentKind
 
 __all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads"]
@@ -72,7 +72,8 @@ def context(books: Books, kind: DocumentKind, tag: str) -> dict[str, str]:
     """What creates of ``kind`` hang off (made once, before the race): an invoice to correct or to pay."""
     if kind in ("client", "invoice"):
         return {}
-    invoice = books.invoices.create(simple_invoice(billing_client(tag), f"Paid {tag}", amount="100000.00"))
+    client = carried(books.adapter, billing_client(tag))
+    invoice = books.invoices.create(simple_invoice(client, f"Paid {tag}", amount="100000.00"))
     assert invoice.provider_id is not None
     return {"invoice_id": invoice.provider_id}
 
@@ -94,12 +95,12 @@ def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Map
     made: Any
     try:
         if kind == "client":
-            sent: Any = billing_client(key[-12:], vat_number=None).model_copy(
+            sent: Any = carried(books.adapter, billing_client(key[-12:], vat_number=None)).model_copy(
                 update={"external_id": None, "name": marker}
             )
             made = books.clients.create(sent, idempotency_key=key_or_none)
         elif kind == "invoice":
-            sent = simple_invoice(billing_client(key[-12:], vat_number=None), marker)
+            sent = simple_invoice(carried(books.adapter, billing_client(key[-12:], vat_number=None)), marker)
             made = books.invoices.create(sent, idempotency_key=key_or_none)
         elif kind == "credit_note":
             invoice = books.invoices.get(ctx["invoice_id"])

@@ -1,15 +1,19 @@
 """The documents the scenarios send. Rich on purpose: every neutral field set, amounts that need rounding.
 
-A provider that cannot carry part of a sample says so through ``Adapter.unsupported_fields``; scenarios
-strip those parts (and report them as dropped) rather than each provider getting a sample of its own.
+A provider that cannot carry part of a sample says so through ``Adapter.unsupported_fields`` (and
+``document_fields``); scenarios strip those parts with :func:`carried` (and report them as dropped) rather
+than each provider getting a sample of its own. A scenario about a field itself (the round trips, the
+refusals) uses the full sample and checks what the adapter declares.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from invoicekit import belgium
+from invoicekit.adapter import Adapter
 from invoicekit.model import (
     Address,
     AllowanceCharge,
@@ -23,8 +27,22 @@ from invoicekit.model import (
     SepaMandate,
 )
 from invoicekit.vat import VatCategory
+from invoicekit_conformance._compare import strip_paths
 
-__all__ = ["billing_client", "credit_note_for", "rich_client", "rich_invoice", "simple_invoice"]
+__all__ = ["billing_client", "carried", "credit_note_for", "rich_client", "rich_invoice", "simple_invoice"]
+
+D = TypeVar("D", Client, Invoice, CreditNote)
+
+
+def carried(adapter: Adapter, document: D) -> D:
+    """``document`` without what ``adapter`` declares it cannot store (``field_losses``: its
+    ``unsupported_fields`` and whatever lies outside its ``document_fields``), the client of a document
+    included: what a caller on that provider would send. Scenarios about something else than those fields
+    (listing, paging, payments, races) send this, so a declared loss is never a reason to skip them."""
+    if isinstance(document, Invoice | CreditNote):
+        document = document.model_copy(update={"client": carried(adapter, document.client)})
+    losses = adapter.field_losses(document)
+    return strip_paths(document, losses) if losses else document
 
 
 def rich_client(tag: str) -> Client:

@@ -7,13 +7,13 @@ import pytest
 from invoicekit import Capability as C
 from invoicekit import CreditNote, Invoice, NotFound
 from invoicekit_conformance._compare import document_differences, totals_differences
-from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
+from invoicekit_conformance._samples import billing_client, carried, credit_note_for, simple_invoice
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
 
 
 def _invoice(target: Target) -> Invoice:
-    client = billing_client(target.tag())
+    client = carried(target.books.adapter, billing_client(target.tag()))
     if target.supports(C.CLIENTS_CREATE):
         client = target.books.clients.create(client)
     return target.books.invoices.create(simple_invoice(client, "Credited later", amount="321.09"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from invoicekit import Capability as C
-from invoicekit_conformance._samples import billing_client, simple_invoice
+from invoicekit_conformance._samples import billing_client, carried, simple_invoice
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
 
@@ -20,7 +20,10 @@ SECOND_CLIENT_EVERY = 5  # every 5th invoice goes to a second client, for the cl
 )
 def test_invoice_paging(target: Target) -> None:
     tag = target.tag()
-    first, second = billing_client(tag, name="Paging A"), billing_client(tag + "b", name="Paging B")
+    first, second = (
+        carried(target.books.adapter, billing_client(tag, name="Paging A")),
+        carried(target.books.adapter, billing_client(tag + "b", name="Paging B")),
+    )
     if target.supports(C.CLIENTS_CREATE):
         first, second = target.books.clients.create(first), target.books.clients.create(second)
     made: list[str] = []

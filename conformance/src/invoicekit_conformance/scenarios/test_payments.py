@@ -10,13 +10,13 @@ from decimal import Decimal
 from invoicekit import Capability as C
 from invoicekit import DocumentStatus, Invoice, Payment
 from invoicekit.model import round2
-from invoicekit_conformance._samples import billing_client, simple_invoice
+from invoicekit_conformance._samples import billing_client, carried, simple_invoice
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
 
 
 def _invoice(target: Target, description: str, amount: str = "250.00") -> Invoice:
-    client = billing_client(target.tag())
+    client = carried(target.books.adapter, billing_client(target.tag()))
     if target.supports(C.CLIENTS_CREATE):
         client = target.books.clients.create(client)
     return target.books.invoices.create(simple_invoice(client, description, amount=amount))

@@ -15,7 +15,7 @@ import pypdf
 
 from invoicekit import Capability as C
 from invoicekit import CreditNote, Invoice
-from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
+from invoicekit_conformance._samples import billing_client, carried, credit_note_for, simple_invoice
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
 
@@ -57,7 +57,7 @@ def _payable(target: Target, document: Invoice | CreditNote) -> Decimal:
 
 
 def _invoice(target: Target) -> Invoice:
-    client = billing_client(target.tag())
+    client = carried(target.books.adapter, billing_client(target.tag()))
     if target.supports(C.CLIENTS_CREATE):
         client = target.books.clients.create(client)
     # Over a thousand, so a provider that groups thousands shows it (1.234,56).

@@ -15,7 +15,7 @@ import pytest
 from invoicekit import Capability as C
 from invoicekit import InvoicekitError
 from invoicekit.sandbox import FaultRule
-from invoicekit_conformance._samples import billing_client
+from invoicekit_conformance._samples import billing_client, carried
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Target
 
@@ -41,7 +41,7 @@ def test_credentials_never_leak(target: Target, conformance_watch: object) -> No
         target.sandbox.faults.add(FaultRule.server_error(1.0, times=2))
     if target.supports(C.CLIENTS_CREATE):
         with contextlib.suppress(InvoicekitError):
-            books.clients.create(billing_client(target.tag()))
+            books.clients.create(carried(books.adapter, billing_client(target.tag())))
     if target.sandbox is not None:
         target.sandbox.faults.clear()
     conformance_watch.saw_repr("the target's adapter auth", books.adapter.auth())

@@ -16,8 +16,6 @@ from invoicekit.model import (
     Address,
     Client,
     ClientKind,
-    Contact,
-    CreditNote,
     DocumentStatus,
     Invoice,
     InvoiceRow,
@@ -29,8 +27,6 @@ from invoicekit.model._documents import _Document
 from invoicekit.vat import DEFAULT_EXEMPTION_CODES, VatCategory
 
 __all__ = [
-    "CREDIT_NOTE_TYPE",
-    "INVOICE_TYPE",
     "client_body",
     "client_from_json",
     "document_body",
@@ -45,24 +41,8 @@ __all__ = [
     "unsupported_document_fields",
 ]
 
-#: Invoice ``type`` values (the field is documented, its values are not: assumed).
-INVOICE_TYPE = "invoice"
-CREDIT_NOTE_TYPE = "correction"
-
-# Zero-rated categories in the ``vatRate`` string (documented as a string, values assumed; the Polish
-# roots of the API, tinType and saleDate, suggest the JPK/KSeF codes).
-_CATEGORY_CODES = {
-    VatCategory.Z: "0",
-    VatCategory.E: "zw",
-    VatCategory.AE: "oo",
-    VatCategory.K: "0 WDT",
-    VatCategory.G: "0 EXP",
-    VatCategory.O: "np",
-}
-_CODE_CATEGORIES = {code: category for category, code in _CATEGORY_CODES.items()}
 # Flowtly's tinType for a company (VAT number) and a person (none): assumed values of a documented field.
 _TIN_VAT, _TIN_NONE = "vat", "none"
-_CONTACT_ROLE_BILLING = "billing"
 
 
 def dumps(body: Any) -> bytes:
@@ -124,15 +104,15 @@ def unsupported_client_fields(client: Client) -> list[FieldIssue]:
         issues.append(FieldIssue("sepa_mandate", "Flowtly's client has no SEPA mandate"))
     if client.custom_fields:
         issues.append(FieldIssue("custom_fields", "Flowtly's client API has no custom fields"))
+    if client.email:
+        issues.append(FieldIssue("email", "Flowtly's client has no e-mail field (contacts' fields are not public)"))
+    if client.contacts:
+        issues.append(FieldIssue("contacts", "Flowtly documents clientContacts but not a contact's fields"))
     return issues
 
 
 def client_body(client: Client) -> dict[str, Any]:
     address = client.address
-    contacts = [{"name": c.name, "email": c.email, "phoneNumber": c.phone, "role": None} for c in client.contacts]
-    if client.email:
-        # Flowtly's client has no e-mail field: the address invoices go to is a contact (assumed role).
-        contacts.insert(0, {"name": client.name, "email": client.email, "phoneNumber": None, "role": "billing"})
     body: dict[str, Any] = {
         "name": client.name,
         "country": address.country if address else "BE",
@@ -148,33 +128,16 @@ def client_body(client: Client) -> dict[str, Any]:
         "addressPostCode": address.postal_code if address else None,
         "addressCity": address.city if address else None,
         "addressCountry": address.country if address else None,
-        "externalPaymentCustomerId": client.external_id,
-        "clientContacts": contacts,
+        # The one documented free external id of a client carries the reconciliation key (the external
+        # id, unless the caller chose another key; create_client refuses the two differing).
+        "externalPaymentCustomerId": client.idempotency_key or client.external_id,
     }
     return body
 
 
 def client_from_json(data: dict[str, Any]) -> Client:
-    contacts: list[Contact] = []
-    email = None
-    for item in data.get("clientContacts") or []:
-        if not isinstance(item, dict):
-            continue  # an IRI only: nothing to read
-        if item.get("role") == _CONTACT_ROLE_BILLING and email is None:
-            email = item.get("email")
-            continue
-        name = item.get("name")
-        if name:
-            contacts.append(
-                Contact.model_validate(
-                    {
-                        "name": name,
-                        "email": item.get("email"),
-                        "phone": item.get("phoneNumber"),
-                        "provider_id": id_of(item),
-                    }
-                )
-            )
+    # clientContacts are documented as a list, but not a contact's fields: they are never read (nor the
+    # e-mail, which Flowtly's client has no field for).
     address = None
     if data.get("addressStreetLine") and data.get("addressPostCode") and data.get("addressCity"):
         address = {
@@ -193,12 +156,11 @@ def client_from_json(data: dict[str, Any]) -> Client:
         kind=ClientKind.PERSON if data.get("tinType") == _TIN_NONE else ClientKind.COMPANY,
         name=data["name"],
         vat_number=vat or None,
-        email=email,
         phone=data.get("addressPhoneNumber"),
         language=language if language in {lang.value for lang in Language} else Language.NL,
         address=Address.model_validate(address) if address else None,
-        contacts=contacts,
         external_id=data.get("externalPaymentCustomerId"),
+        idempotency_key=data.get("externalPaymentCustomerId"),
         raw=data,
     )
 
@@ -216,13 +178,29 @@ def unsupported_document_fields(doc: _Document) -> list[FieldIssue]:
         issues.append(FieldIssue("structured_communication", "Flowtly's invoice has no structured communication"))
     if doc.buyer_reference:
         issues.append(FieldIssue("buyer_reference", "Flowtly's invoice has no buyer reference"))
+    # The public Invoice table stops after dueDate: no documented field holds a note or an order reference.
+    if doc.note:
+        issues.append(FieldIssue("note", "Flowtly's documented invoice fields have no note"))
+    if doc.order_reference:
+        issues.append(FieldIssue("order_reference", "Flowtly's documented invoice fields have no order reference"))
+    for i, row in enumerate(doc.rows):
+        # vatRate is documented as a string, its values are not: a rate (0 included) is what it can say, a
+        # zero-rated category (exempt, reverse charge, intra-EU, export, outside scope) is not.
+        if row.vat_category not in (VatCategory.S, VatCategory.Z):
+            issues.append(
+                FieldIssue(
+                    f"rows.{i}.vat_category",
+                    f"Flowtly documents no vatRate value for VAT category {row.vat_category.value}",
+                )
+            )
+        if row.exemption_reason:
+            issues.append(FieldIssue(f"rows.{i}.exemption_reason", "Flowtly's row has no exemption reason field"))
     return issues
 
 
 def _vat_rate(row: InvoiceRow) -> str:
-    if row.vat_category is VatCategory.S:
-        return str(row.vat_rate.normalize())
-    return _CATEGORY_CODES.get(row.vat_category, "0")
+    # Only rates (S, and Z at 0 %): unsupported_document_fields refuses the other categories.
+    return str(row.vat_rate.normalize()) if row.vat_category is VatCategory.S else "0"
 
 
 def row_body(row: InvoiceRow, invoice_iri: str | None) -> dict[str, Any]:
@@ -235,7 +213,6 @@ def row_body(row: InvoiceRow, invoice_iri: str | None) -> dict[str, Any]:
         "vatRate": _vat_rate(row),
         # Flowtly keeps a row discount as an amount; the exact amount (not rounded) keeps the percentage.
         "netDiscountAmount": _money(gross * row.discount_percent / 100) if row.discount_percent else None,
-        "vatExemptionReason": row.exemption_reason,
     }
     if invoice_iri is not None:
         body["invoice"] = invoice_iri
@@ -243,13 +220,8 @@ def row_body(row: InvoiceRow, invoice_iri: str | None) -> dict[str, Any]:
 
 
 def _row_from_json(data: dict[str, Any]) -> InvoiceRow:
-    code = str(data.get("vatRate", "0")).strip()
-    category = next((_CODE_CATEGORIES[c] for c in (code, code.lower(), code.upper()) if c in _CODE_CATEGORIES), None)
-    if category is None:
-        rate = Decimal(code.replace(",", "."))
-        category = VatCategory.S if rate else VatCategory.Z
-    else:
-        rate = Decimal(0)
+    rate = Decimal(str(data.get("vatRate", "0")).strip().replace(",", "."))
+    category = VatCategory.S if rate else VatCategory.Z
     quantity = _dec(data.get("quantity"))
     price = _dec(data.get("netPrice"))
     discount = _dec(data.get("netDiscountAmount"))
@@ -265,27 +237,20 @@ def _row_from_json(data: dict[str, Any]) -> InvoiceRow:
             "vat_rate": rate,
             "vat_category": category,
             "exemption_code": DEFAULT_EXEMPTION_CODES.get(category),
-            "exemption_reason": data.get("vatExemptionReason"),
         }
     )
 
 
-def document_body(doc: _Document, *, key: str | None, client_id: str) -> dict[str, Any]:
+def document_body(doc: _Document, *, client_id: str) -> dict[str, Any]:
     due = doc.effective_due_date
     body: dict[str, Any] = {
-        "type": CREDIT_NOTE_TYPE if isinstance(doc, CreditNote) else INVOICE_TYPE,
         "name": doc.number,
         "client": iri("clients", client_id),
         "issueDate": doc.issue_date.isoformat(),
         "saleDate": (doc.delivery_date or doc.issue_date).isoformat(),
         "dueDate": (due or doc.issue_date).isoformat(),
         "currency": doc.currency,
-        "comment": doc.note,
-        "orderNumber": doc.order_reference,
-        "externalId": key,
     }
-    if isinstance(doc, CreditNote) and doc.corrects_invoice_id:
-        body["parent"] = iri("invoices", doc.corrects_invoice_id)
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -333,8 +298,7 @@ def _date(value: Any) -> date | None:
     )
 
 
-def document_from_json(data: dict[str, Any], client: Client | None) -> Invoice | CreditNote:
-    is_note = data.get("type") == CREDIT_NOTE_TYPE
+def document_from_json(data: dict[str, Any], client: Client | None) -> Invoice:
     paid = paid_amount(data)
     client_id = id_of(data.get("client"))
     if client is None or client.provider_id != client_id:
@@ -355,18 +319,10 @@ def document_from_json(data: dict[str, Any], client: Client | None) -> Invoice |
         "currency": data.get("currency") or "EUR",
         "client": client,
         "rows": rows,
-        "note": data.get("comment"),
-        "order_reference": data.get("orderNumber"),
         "status": _status(data, paid),
         "paid_amount": paid,
         "raw": data,
     }
-    if is_note:
-        parent = data.get("parent")
-        fields["corrects_invoice_id"] = id_of(parent)
-        if isinstance(parent, dict):
-            fields["corrects_invoice_number"] = parent.get("name")
-        return CreditNote.from_provider(**fields)
     return Invoice.from_provider(**fields)
 
 

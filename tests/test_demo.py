@@ -1,0 +1,46 @@
+"""``invoicekit demo``: the same story against every installed provider's sandbox; what a provider declares it
+cannot store is left out and said so, never refused halfway nor dropped in silence."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from invoicekit._demo import run_demo
+from invoicekit.registry import installed_providers, load_provider
+
+
+def _run(provider: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_demo(provider, Console(file=out, width=200, color_system=None))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("provider", list(installed_providers()))
+def test_the_demo_story_runs_against_every_sandbox(provider: str) -> None:
+    code, text = _run(provider)
+    assert code == 0, text
+    for step in ("1. client created", "2. invoice", "3. unpaid before payment", "4. paid", "5. paid the rest"):
+        assert step in text, f"{provider}: step {step!r} missing from the demo:\n{text}"
+    assert re.search(r"5. paid the rest: status \S+, unpaid list: empty", text), text
+    adapter_type = load_provider(provider).create_adapter
+    sent = "6. sent via Peppol" in text
+    assert sent == ("invoices.send_peppol" in {c.value for c in adapter_type.capabilities}), text  # type: ignore[attr-defined]
+    assert ("delivered via Peppol" in text) == sent, text
+
+
+def test_the_demo_on_flowtly_says_what_it_leaves_out() -> None:
+    if "flowtly" not in installed_providers():
+        pytest.skip("invoicekit-flowtly is not installed")
+    code, text = _run("flowtly")
+    assert code == 0, text
+    left_out = re.findall(r"flowtly cannot store (\S+) ", text)
+    assert left_out == ["email", "order_reference", "rows.2.vat_category", "rows.2.exemption_reason"], text
+    assert "row 2 left out" in text
+    # The exempt row is gone whole (not turned into a 0 % standard row): two rows, two VAT groups.
+    assert "Training (exempt)" not in text
+    assert "(2 VAT groups)" in text
+    assert "6. not sent: flowtly declares no Peppol send" in text
