@@ -40,6 +40,8 @@ def test_page_count_and_find_agree_with_all(store: StateStore) -> None:
     assert store.page("invoices", 25, 10) == everything[25:]
     assert store.page("invoices", 40, 10) == []
     assert store.page("nothing", 0, 10) == []
+    assert store.last("invoices") == everything[-1]
+    assert store.last("nothing") is None
     with pytest.raises(ValueError, match="must not be negative"):
         store.page("invoices", -1, 10)
 
@@ -76,10 +78,12 @@ def test_a_list_page_and_a_lookup_read_the_page_whatever_the_store_holds(store: 
     first = store.page("invoices", 0, 50)
     middle = store.page("invoices", size // 2, 50)
     found = store.find("invoices", "number", "2026-00042")
+    last = store.last("invoices")
     total = store.count("invoices")
     assert (len(first), len(middle), len(found), total) == (50, 50, 1, size + 1)
-    # Records decoded: the two pages and the one match; never the store.
-    assert store.records_read - before == 101
+    assert last is not None and last["number"] == "new"
+    # Records decoded: the two pages, the one match and the last; never the store.
+    assert store.records_read - before == 102
 
 
 def test_sqlite_finds_through_the_expression_index_not_a_scan(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ threads *and* across processes sharing the file (several ``invoicekit sandbox se
 uvicorn workers). Transactions nest (the inner ones join the outer one). They belong to a thread: do not
 ``await`` inside one, or another request on the same event loop runs inside it too.
 
-**Cost.** ``insert``, ``get``, ``replace``, ``delete`` and ``next_value`` cost O(1) in the number of stored
-records; ``page``, ``find`` (on a field declared with :meth:`index`) and ``count`` cost O(page) in
+**Cost.** ``insert``, ``get``, ``last``, ``replace``, ``delete`` and ``next_value`` cost O(1) in the number
+of stored records; ``page``, ``find`` (on a field declared with :meth:`index`) and ``count`` cost O(page) in
 records decoded. ``all`` decodes the whole collection: keep it for small ones. ``records_read`` counts the
 records a store has decoded, so a test can prove what a query costs without timing it.
 """
@@ -66,6 +66,10 @@ class StateStore(Protocol):
 
     def delete(self, collection: str, record_id: int) -> bool:
         """Remove a record; return whether it existed."""
+        ...
+
+    def last(self, collection: str) -> Record | None:
+        """A copy of the record with the highest id (the one stored last), or None when there is none."""
         ...
 
     def all(self, collection: str) -> list[Record]:
@@ -235,6 +239,12 @@ class MemoryStore(_Counted):
             self._put(collection, record_id, None)
             return True
 
+    def last(self, collection: str) -> Record | None:
+        with self._lock:
+            # Ids only grow, so the last inserted is the highest; reversed() of a dict costs O(1).
+            text = next(reversed(self._collections.get(collection, {}).values()), None)
+        return None if text is None else self._decode(text)
+
     def all(self, collection: str) -> list[Record]:
         with self._lock:
             texts = list(self._collections.get(collection, {}).values())
@@ -401,6 +411,10 @@ class SqliteStore(_Counted):
         with self.transaction():
             cursor = self._conn.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection, record_id))
             return cursor.rowcount > 0
+
+    def last(self, collection: str) -> Record | None:
+        rows = self._rows("SELECT data FROM records WHERE collection = ? ORDER BY id DESC LIMIT 1", (collection,))
+        return self._decode(rows[0][0]) if rows else None
 
     def all(self, collection: str) -> list[Record]:
         rows = self._rows("SELECT data FROM records WHERE collection = ? ORDER BY id", (collection,))
