@@ -84,6 +84,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         ("clients", "externalPaymentCustomerId"),
         ("invoices", "client_id"),
         ("invoices", "externalId"),
+        ("invoices", "name"),
         ("invoice_rows", "invoice_id"),
         ("invoice_transactions", "invoice_id"),
     ):
@@ -460,7 +461,6 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         )
 
     def store_has_name(name: str) -> bool:
-        store.index("invoices", "name")
         return bool(store.find("invoices", "name", name, limit=1))
 
     async def invoice_item(request: Request) -> Response:
