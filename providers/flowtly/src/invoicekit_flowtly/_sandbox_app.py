@@ -85,6 +85,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         ("invoices", "client_id"),
         ("invoices", "externalId"),
         ("invoices", "name"),
+        ("invoices", "parent_id"),
         ("invoice_rows", "invoice_id"),
         ("invoice_transactions", "invoice_id"),
     ):
