@@ -19,7 +19,7 @@ from invoicekit.belgium import ogm_from_reference
 from invoicekit.model import Address, Client, Invoice, InvoiceRow
 from invoicekit.sandbox import Sandbox
 
-__all__ = ["PROVIDER", "client", "invoice", "seed_invoices", "serial"]
+__all__ = ["PROVIDER", "client", "invoice", "seed_copies", "seed_invoices", "serial", "small_invoice"]
 
 PROVIDER = "cashaca"
 _RATES = (21, 21, 6, 12, 21, 6, 21, 12, 21, 6)
@@ -87,3 +87,33 @@ def seed_invoices(sandbox: Sandbox, count: int) -> str:
             store.replace("invoices", record_id, record)
             store.replace("sales", sale_id, {**sale_template, "id": sale_id, "invoice_id": record_id})
     return first.provider_id
+
+
+def small_invoice(client: Client, description: str) -> Invoice:
+    """A one-row invoice of a stored ``client`` (every bundled provider takes one), numbered by the provider."""
+    row = InvoiceRow(description=description, quantity=Decimal(1), unit_price=Decimal("10.00"), vat_rate=21)
+    return Invoice(issue_date=date(2026, 2, 1), payment_term_days=30, client=client, rows=[row])
+
+
+def seed_copies(sandbox: Sandbox, provider: str, count: int) -> None:
+    """Store ``count`` invoices in a fresh sandbox of any provider: one created through the public API, then
+    copies of its stored record (collection ``invoices`` in every bundled sandbox) in one transaction.
+
+    Each copy gets its own number (``SEED-00002``..., a form outside the providers' own series, so their
+    next numbers stay where they were) and its own reconciliation key: every top-level field holding the
+    created invoice's number or key (EF also keeps a lower-cased copy of the key) holds the copy's instead.
+    The copies share the original's client and its other records, which a create or a page never reads.
+    """
+    with invoicekit.connect(provider, sandbox=sandbox) as books:
+        # The key is the library's (for a provider that cannot keep one: none).
+        first = books.invoices.create(small_invoice(books.clients.create(Client(name="Seed BV")), "Seed"))
+    assert first.provider_id is not None
+    assert first.number
+    key = first.idempotency_key or secrets.token_hex(8)
+    store = sandbox.store
+    template = store.get("invoices", int(first.provider_id))
+    assert template is not None
+    with store.transaction():
+        for n in range(2, count + 1):
+            swap = {first.number: f"SEED-{n:05d}", key: f"{key}-{n}", key.lower(): f"{key}-{n}".lower()}
+            store.insert("invoices", {k: swap.get(v, v) if isinstance(v, str) else v for k, v in template.items()})

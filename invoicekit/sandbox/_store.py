@@ -88,8 +88,11 @@ class StateStore(Protocol):
         """Declare that :meth:`find` looks records of ``collection`` up by the top-level ``field``."""
         ...
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
-        """Records whose top-level ``field`` equals ``value`` (None: missing or null), ordered by id."""
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        """Records whose top-level ``field`` equals ``value`` (None: missing or null), ordered by id; with
+        ``offset`` and ``limit``, one page of them."""
         ...
 
     def next_value(self, name: str) -> int:
@@ -269,15 +272,19 @@ class MemoryStore(_Counted):
                 table.setdefault(_key(json.loads(text).get(field)), {})[record_id] = None
             self._indexes[(collection, field)] = table
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        offset, _ = _bounds(offset, limit or 0)
+        end = None if limit is None else offset + limit
         with self._lock:
             records = self._collections.get(collection, {})
             table = self._indexes.get((collection, _field(field)))
             if table is not None:
-                texts = [records[i] for i in islice(sorted(table.get(_key(value), {})), limit)]
+                texts = [records[i] for i in islice(sorted(table.get(_key(value), {})), offset, end)]
             else:  # no index declared: a scan, as SQLite would do
                 wanted = _key(value)
-                texts = [t for t in records.values() if _key(json.loads(t).get(field)) == wanted][:limit]
+                texts = [t for t in records.values() if _key(json.loads(t).get(field)) == wanted][offset:end]
         return [self._decode(text) for text in texts]
 
     def next_value(self, name: str) -> int:
@@ -443,7 +450,10 @@ class SqliteStore(_Counted):
                 f"ON records (collection, {self._extract(field)}, id)"
             )
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        offset, _ = _bounds(offset, limit or 0)
         extract = self._extract(field)
         params: list[Any]
         if value is None:
@@ -451,8 +461,8 @@ class SqliteStore(_Counted):
         else:
             condition, params = f"{extract} = ?", [collection, _key(value)]
         sql = f"SELECT data FROM records WHERE collection = ? AND {condition} ORDER BY id"  # noqa: S608 - field checked
-        if limit is not None:
-            sql, params = sql + " LIMIT ?", [*params, limit]
+        if limit is not None or offset:
+            sql, params = sql + " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
         return [self._decode(row[0]) for row in self._rows(sql, params)]
 
     def query_plan(self, sql: str, params: tuple[Any, ...] = ()) -> str:

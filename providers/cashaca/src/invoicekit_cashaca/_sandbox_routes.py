@@ -70,7 +70,7 @@ def document_routes(sandbox: Sandbox, kind: DocumentKind, today: Today) -> list[
 
     def render_all(request: Request, records: list[Params]) -> list[Params]:
         # Each document's own client, by id: a page costs its records, not the clients of the account.
-        clients = {int(r["client_id"]): store.get(CLIENTS, int(r["client_id"])) for r in records}
+        clients = {client_id: store.get(CLIENTS, client_id) for client_id in {int(r["client_id"]) for r in records}}
         return [
             render_document(
                 sandbox, record, client=clients.get(int(record["client_id"])), base_url=_base(request), kind=kind
