@@ -3,20 +3,24 @@ caller apart, concurrent creates from threads or OS processes, and the check tha
 document and the provider holds each exactly once.
 
 A worker process runs ``python -m invoicekit_conformance._exactly_once`` with a JSON job on stdin and
-prints one JSON line per create; the scenario (and benchmarks/exactly_once.py) start them.
+prints one JSON line per create; the scenario (and benchmarks/exactly_once.py) start them. The servers they
+talk to are :func:`served_processes`: several ``invoicekit sandbox serve NAME --db FILE`` processes on one
+SQLite file, each injecting its share of the faults, as several web workers of one provider would be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from invoicekit import Books, Capability, InvoicekitError, Payment
@@ -25,7 +29,7 @@ from invoicekit.sandbox import FaultRule, Sandbox
 from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
 from invoicekit_conformance.profile import DocumentKind
 
-__all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads"]
+__all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads", "served_processes", "tally"]
 
 KINDS: dict[DocumentKind, tuple[Capability, Capability]] = {
     "client": (Capability.CLIENTS_CREATE, Capability.CLIENTS_CREATE_BY_KEY),
@@ -66,6 +70,56 @@ def faults(rate: float, *, lose_first: bool = True) -> list[FaultRule]:
     if lose_first:
         rules.append(FaultRule.drop_after_commit(method="POST", times=1))
     return rules
+
+
+def served_processes(
+    provider: str, db: Path, count: int, *, seed: int, rate: float, strict: bool = False
+) -> contextlib.AbstractContextManager[list[str]]:
+    """``count`` ``invoicekit sandbox serve`` processes on one ``db`` file; yields their base URLs.
+
+    Each answers ``rate`` of its requests with a fault, a quarter each: a 429 (Retry-After: 1), a 503
+    before the handler, a 502 after it (the write committed), a connection dropped after it. Seeded per
+    server (``seed + index``), so a run replays as far as the interleaving of the processes allows.
+    """
+    share = f"{rate / 4:.6f}"
+    command = [sys.executable, "-c", "from invoicekit.cli import main; main()", "sandbox", "serve", provider]
+    command += ["--db", str(db), "--port", "0", "--json", *(["--strict"] if strict else [])]
+    for option in ("--throttle-rate", "--error-rate", "--error-after-commit-rate", "--drop-rate"):
+        command += [option, share]
+
+    @contextlib.contextmanager
+    def serving() -> Iterator[list[str]]:
+        started: list[subprocess.Popen[str]] = []
+        try:
+            for index in range(count):
+                started.append(
+                    subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                        [*command, "--seed", str(seed + index)],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+            urls = []
+            for process in started:
+                assert process.stdout is not None
+                line = process.stdout.readline()
+                if not line.startswith("{"):
+                    process.kill()
+                    raise AssertionError(f"sandbox serve {provider} did not start: {process.communicate()[1][-800:]}")
+                urls.append(str(json.loads(line)["base_url"]))
+            yield urls
+        finally:
+            for process in started:
+                process.terminate()
+            for process in started:
+                try:
+                    process.communicate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.communicate()
+
+    return serving()
 
 
 def context(books: Books, kind: DocumentKind, tag: str) -> dict[str, str]:
@@ -166,7 +220,9 @@ def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outc
     problems: list[str] = []
     for index, process in enumerate(started):
         try:
-            out, err = process.communicate(json.dumps({**job, "worker": index}), timeout=DEADLINE_SECONDS)
+            urls = job.get("base_urls") or [job["base_url"]]
+            work = {**job, "worker": index, "base_url": urls[index % len(urls)]}
+            out, err = process.communicate(json.dumps(work), timeout=DEADLINE_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()
@@ -243,6 +299,51 @@ def check(
                 f"errors ({distinct_keys} keys): a create was duplicated silently"
             )
     return problems
+
+
+def tally(
+    kind: DocumentKind,
+    outcomes: Sequence[Outcome],
+    stored_before: Iterable[str] | None,
+    stored_after: Iterable[str] | None,
+    fetch: Callable[[str], Any] | None,
+) -> dict[str, Any]:
+    """The counts of a race, for the acceptance table: creates; ``ok``; ``failures`` (an error that is not
+    an honest UncertainOutcome, Conflict or WriteLanded: the library's fault); ``wrong`` (a caller holding a
+    document without its key, marker or totals, or one handed to another caller too); ``duplicates`` (stored
+    twice for one key, read back by key where the kind can be read, else documents stored beyond what
+    callers hold and honest errors excuse); ``missing`` (returned to a caller, not stored); each honest error.
+    None where the sandbox's state cannot be read."""
+    errors = Counter((o.error or "").split(":", 1)[0] for o in outcomes if o.error)
+    done = [o for o in outcomes if o.provider_id and not o.error]
+    callers = Counter(o.provider_id for o in done)
+    wrong = sum(
+        1
+        for o in done
+        if (o.keyed and o.got_key != o.key) or o.got_marker != o.marker or o.payable != o.sent_payable
+        or callers[o.provider_id] > 1
+    )  # fmt: skip
+    counts: dict[str, Any] = {
+        "kind": kind,
+        "creates": len(outcomes),
+        "ok": len(done),
+        "failures": sum(1 for o in outcomes if o.error and not o.honest),
+        "wrong": wrong,
+        "duplicates": None,
+        "missing": None,
+        **{name: errors.get(name, 0) for name in ("UncertainOutcome", "WriteLanded", "Conflict")},
+    }
+    if stored_before is None or stored_after is None:
+        return counts
+    new = Counter(str(i) for i in stored_after) - Counter(str(i) for i in stored_before)
+    counts["missing"] = len(set(callers) - set(new))
+    if fetch is not None and all(o.keyed for o in outcomes):
+        keys = Counter(fetch(provider_id) for provider_id in new)
+        counts["duplicates"] = sum(n - 1 for key, n in keys.items() if key is not None and n > 1)
+    else:
+        honest = sum(1 for o in outcomes if o.error and o.honest)
+        counts["duplicates"] = max(0, sum(new.values()) - len(callers) - honest)
+    return counts
 
 
 def summary(kind: DocumentKind, outcomes: Sequence[Outcome]) -> dict[str, Any]:
