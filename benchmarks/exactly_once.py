@@ -46,6 +46,7 @@ def main() -> int:
     parser.add_argument("--race", default="4,50,1,0.2", help="PROCESSES,THREADS,CREATES,FAULT_RATE")
     parser.add_argument("--mode", default="both", choices=("sync", "async", "both"))
     parser.add_argument("--servers", type=int, default=4, help="sandbox server processes on one --db (default 4)")
+    parser.add_argument("--deadline", type=float, default=1800.0, help="seconds a worker process may take")
     parser.add_argument("--ungated", action="store_true", help="run the races for adapters without key support")
     args = parser.parse_args()
     worst = 0
@@ -56,6 +57,7 @@ def main() -> int:
             command = [sys.executable, "-m", "pytest", "--pyargs", "invoicekit_conformance", "-p", "no:cacheprovider",
                        "--invoicekit-provider", name, "--invoicekit-race", args.race, "--invoicekit-mode", args.mode,
                        "--invoicekit-report", str(report), "--invoicekit-race-servers", str(args.servers),
+                       "--invoicekit-race-deadline", str(args.deadline),
                        "-k", "test_exactly_once", "-q", "--tb=no"]  # fmt: skip
             if args.ungated:
                 command.append("--invoicekit-race-ungated")

@@ -37,7 +37,8 @@ KINDS: dict[DocumentKind, tuple[Capability, Capability]] = {
     "credit_note": (Capability.CREDIT_NOTES_CREATE, Capability.CREDIT_NOTES_CREATE_BY_KEY),
     "payment": (Capability.PAYMENTS_CREATE, Capability.PAYMENTS_CREATE_BY_KEY),
 }
-#: A worker that has not finished by then is a hang, reported as such (every loop is bounded in time too).
+#: A worker that has not finished by then is a hang, reported as such (every loop is bounded in time too);
+#: ``--invoicekit-race-deadline`` sets another for big races.
 DEADLINE_SECONDS = 120.0
 
 
@@ -195,12 +196,18 @@ def plan(kind: DocumentKind, tag: str, worker: int, creates: int) -> list[tuple[
 
 
 def run_threads(
-    books: Books, kind: DocumentKind, jobs: Sequence[tuple[str, str]], ctx: Mapping[str, str], threads: int
+    books: Books,
+    kind: DocumentKind,
+    jobs: Sequence[tuple[str, str]],
+    ctx: Mapping[str, str],
+    threads: int,
+    *,
+    deadline: float = DEADLINE_SECONDS,
 ) -> list[Outcome]:
     """``jobs`` created concurrently from ``threads`` threads on one connection."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         futures = [pool.submit(create_one, books, kind, key, marker, ctx) for key, marker in jobs]
-        return [future.result(timeout=DEADLINE_SECONDS) for future in futures]
+        return [future.result(timeout=deadline) for future in futures]
 
 
 def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outcome]]:
@@ -218,15 +225,16 @@ def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outc
     ]
     outcomes: dict[str, list[Outcome]] = {}
     problems: list[str] = []
+    deadline = float(job.get("deadline", DEADLINE_SECONDS))
     for index, process in enumerate(started):
         try:
             urls = job.get("base_urls") or [job["base_url"]]
             work = {**job, "worker": index, "base_url": urls[index % len(urls)]}
-            out, err = process.communicate(json.dumps(work), timeout=DEADLINE_SECONDS)
+            out, err = process.communicate(json.dumps(work), timeout=deadline)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()
-            problems.append(f"worker p{index} did not finish within {DEADLINE_SECONDS:.0f} s")
+            problems.append(f"worker p{index} did not finish within {deadline:.0f} s")
         if process.returncode != 0:
             problems.append(f"worker p{index} exited with {process.returncode}: {err[-800:]}")
         for line in out.splitlines():
@@ -367,7 +375,8 @@ def _worker() -> None:
     def race(books: Any) -> None:
         for kind, ctx in job["kinds"].items():
             jobs = plan(kind, job["tag"], int(job["worker"]), int(job["creates"]))
-            for outcome in run_threads(books, kind, jobs, ctx, int(job["threads"])):
+            deadline = float(job.get("deadline", DEADLINE_SECONDS))
+            for outcome in run_threads(books, kind, jobs, ctx, int(job["threads"]), deadline=deadline):
                 print(json.dumps({"kind": kind, **asdict(outcome)}), flush=True)
 
     if job["mode"] == "async":

@@ -72,6 +72,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "from OS processes (default 2)",
     )
     group.addoption(
+        "--invoicekit-race-deadline",
+        metavar="SECONDS",
+        type=float,
+        default=120.0,
+        help="how long a worker process of a race may take before it counts as a hang (default 120)",
+    )
+    group.addoption(
         "--invoicekit-race-ungated",
         action="store_true",
         default=False,

@@ -156,6 +156,7 @@ def test_concurrent_creates_from_processes(target: Target, tmp_path: Path) -> No
                 "creates": creates * threads,
                 "threads": threads,
                 "seed": target.seed,
+                "deadline": float(target._node.config.getoption("invoicekit_race_deadline")),
             }
             outcomes = eo.run_processes(job, processes)
             for kind in launch:
