@@ -350,7 +350,7 @@ def tally(
         counts["duplicates"] = sum(n - 1 for key, n in keys.items() if key is not None and n > 1)
     else:
         honest = sum(1 for o in outcomes if o.error and o.honest)
-        counts["duplicates"] = max(0, sum(new.values()) - len(callers) - honest)
+        counts["duplicates"] = max(0, sum(new.values()) - len(set(callers) & set(new)) - honest)
     return counts
 
 
