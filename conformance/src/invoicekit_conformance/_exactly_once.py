@@ -91,23 +91,28 @@ def served_processes(
     @contextlib.contextmanager
     def serving() -> Iterator[list[str]]:
         started: list[subprocess.Popen[str]] = []
+        logs: list[Path] = []
         try:
             for index in range(count):
-                started.append(
-                    subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
-                        [*command, "--seed", str(seed + index)],
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        text=True,
+                # A server logs every request: to a file, never a pipe nobody reads (a full pipe blocks it).
+                logs.append(db.with_name(f"{db.stem}-server{index}.log"))
+                with logs[-1].open("w", encoding="utf-8") as log:
+                    started.append(
+                        subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                            [*command, "--seed", str(seed + index)],
+                            stdout=subprocess.PIPE,
+                            stderr=log,
+                            text=True,
+                        )
                     )
-                )
             urls = []
-            for process in started:
+            for process, log_path in zip(started, logs, strict=True):
                 assert process.stdout is not None
-                line = process.stdout.readline()
+                line = process.stdout.readline()  # the --json banner; nothing else is printed on stdout
                 if not line.startswith("{"):
                     process.kill()
-                    raise AssertionError(f"sandbox serve {provider} did not start: {process.communicate()[1][-800:]}")
+                    process.wait()
+                    raise AssertionError(f"sandbox serve {provider} did not start: {log_path.read_text()[-800:]}")
                 urls.append(str(json.loads(line)["base_url"]))
             yield urls
         finally:
@@ -115,10 +120,12 @@ def served_processes(
                 process.terminate()
             for process in started:
                 try:
-                    process.communicate(timeout=15)
+                    process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
-                    process.communicate()
+                    process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()
 
     return serving()
 
