@@ -1,11 +1,12 @@
 """What the benchmarks send and store: a 10-row invoice, numbered invoices, and big stores seeded fast.
 
-Seeding 20,000 invoices through HTTP would take minutes (every Cashaca sandbox create reads the whole store),
-so :func:`seed_invoices` creates *one* invoice through the public API and then writes copies of the records
-that create left in the sandbox's store (the invoice and the sale it is booked as), each with its own id,
-number, structured communication, client key and line ids, through ``sandbox.store`` (the public
+Seeding 20,000 invoices through HTTP would take minutes, so :func:`seed_invoices` creates *one* invoice
+through the public API and then writes copies of the records that create left in the sandbox's store (the
+invoice and the sale it is booked as), each with its own id, number, structured communication, client key
+and line ids, through ``sandbox.store`` (the public
 :class:`~invoicekit.sandbox.StateStore` interface). The copies are exactly what the sandbox itself stored,
 so they render, list and page like created ones. This is Cashaca-specific: it names Cashaca's collections.
+:func:`seed_copies` does the same for any bundled provider, copying the invoice record alone.
 """
 
 from __future__ import annotations

@@ -12,15 +12,13 @@ Each row also shows the records the store decoded for one create and one page at
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import invoicekit
 from benchmarks._data import seed_copies, small_invoice
-from benchmarks._harness import Row, Settings, interleave
+from benchmarks._harness import Row, Settings, interleave, median_time
 from invoicekit.model import Client
 from invoicekit.sandbox import Sandbox, SqliteStore, create_sandbox
 
@@ -60,15 +58,6 @@ class _Subject:
         self.store.close()
 
 
-def _seconds(action: Callable[[], None], count: int) -> float:
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _rows(provider: str, small: int, big: int, settings: Settings) -> list[Row]:
     per_round = settings.pick(5, 2)
     rounds = settings.pick(min(settings.rounds, 5), 2)
@@ -82,10 +71,10 @@ def _rows(provider: str, small: int, big: int, settings: Settings) -> list[Row]:
                 "list page": (low.records(low.list_page), high.records(high.list_page)),
             }
             create_big, create_small = interleave(
-                lambda: _seconds(high.create, per_round), lambda: _seconds(low.create, per_round), rounds
+                lambda: median_time(high.create, per_round), lambda: median_time(low.create, per_round), rounds
             )
             list_big, list_small = interleave(
-                lambda: _seconds(high.list_page, per_round), lambda: _seconds(low.list_page, per_round), rounds
+                lambda: median_time(high.list_page, per_round), lambda: median_time(low.list_page, per_round), rounds
             )
         finally:
             low.close()
