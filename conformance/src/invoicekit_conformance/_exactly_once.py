@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from invoicekit import Books, Capability, InvoicekitError, Payment
+from invoicekit import Books, Capability, Client, InvoicekitError, Payment
 from invoicekit.errors import Conflict, UncertainOutcome, WriteLanded
 from invoicekit.sandbox import FaultRule, Sandbox
 from invoicekit_conformance._samples import billing_client, credit_note_for, simple_invoice
@@ -134,16 +134,27 @@ def context(books: Books, kind: DocumentKind, tag: str) -> dict[str, str]:
     """What creates of ``kind`` hang off (made once, before the race): an invoice to correct or to pay."""
     if kind in ("client", "invoice"):
         return {}
-    invoice = books.invoices.create(simple_invoice(billing_client(tag), f"Paid {tag}", amount="100000.00"))
+    invoice = books.invoices.create(simple_invoice(_client_of(books, billing_client(tag)), f"Paid {tag}", "100000.00"))
     assert invoice.provider_id is not None
     return {"invoice_id": invoice.provider_id}
+
+
+def _client_of(books: Books, client: Client, key: str | None = None) -> Client:
+    """The invoice's client, stored first where the provider creates clients (as the other scenarios do: a
+    provider may link a document to a stored client only); under ``key`` where it keeps client keys."""
+    if not books.supports(Capability.CLIENTS_CREATE):
+        return client
+    if key is None or not books.supports(Capability.CLIENTS_CREATE_BY_KEY):
+        return books.clients.create(client)
+    # Cashaca keeps the key in the client's reference, where external_id also goes: one of the two.
+    return books.clients.create(client.model_copy(update={"external_id": None}), idempotency_key=key)
 
 
 def _marker_of(kind: DocumentKind, document: Any) -> str | None:
     if kind == "client":
         return str(document.name)
     if kind == "payment":
-        return str(document.amount)
+        return f"{document.amount:.2f}"  # as the marker is written: a provider may answer 1 for 1.00
     return str(document.rows[0].description) if document.rows else None
 
 
@@ -161,7 +172,8 @@ def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Map
             )
             made = books.clients.create(sent, idempotency_key=key_or_none)
         elif kind == "invoice":
-            sent = simple_invoice(billing_client(key[-12:], vat_number=None), marker)
+            buyer = _client_of(books, billing_client(key[-12:], vat_number=None), f"{key}-client")
+            sent = simple_invoice(buyer, marker)
             made = books.invoices.create(sent, idempotency_key=key_or_none)
         elif kind == "credit_note":
             invoice = books.invoices.get(ctx["invoice_id"])
