@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=4, help="sandbox server processes on one --db (default 4)")
     parser.add_argument("--deadline", type=float, default=1800.0, help="seconds a worker process may take")
     parser.add_argument("--ungated", action="store_true", help="run the races for adapters without key support")
+    parser.add_argument("--scenarios", default="test_exactly_once", help="pytest -k expression (default: all)")
     args = parser.parse_args()
     worst = 0
     table: list[tuple[str, str, dict[str, Any]]] = []
@@ -58,7 +59,7 @@ def main() -> int:
                        "--invoicekit-provider", name, "--invoicekit-race", args.race, "--invoicekit-mode", args.mode,
                        "--invoicekit-report", str(report), "--invoicekit-race-servers", str(args.servers),
                        "--invoicekit-race-deadline", str(args.deadline),
-                       "-k", "test_exactly_once", "-q", "--tb=no"]  # fmt: skip
+                       "-k", f"test_exactly_once and ({args.scenarios})", "-q", "--tb=no"]  # fmt: skip
             if args.ungated:
                 command.append("--invoicekit-race-ungated")
             print(f"== {name}: {' '.join(command[5:])}", flush=True)
