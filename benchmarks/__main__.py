@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from benchmarks import calls, creates, migration, served, startup, ubl_throughput
+from benchmarks import calls, creates, migration, served, startup, store_growth, ubl_throughput
 from benchmarks._harness import Row, Settings
 
 #: The figure groups, in table order. A new group is a module with ``figures(settings) -> list[Row]``.
@@ -20,6 +20,7 @@ GROUPS: dict[str, Callable[[Settings], list[Row]]] = {
     "startup": startup.figures,
     "served": served.figures,
     "creates": creates.figures,
+    "growth": store_growth.figures,
     "ubl": ubl_throughput.figures,
     "migration": migration.figures,
 }

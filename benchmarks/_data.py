@@ -1,11 +1,12 @@
 """What the benchmarks send and store: a 10-row invoice, numbered invoices, and big stores seeded fast.
 
-Seeding 20,000 invoices through HTTP would take minutes (every Cashaca sandbox create reads the whole store),
-so :func:`seed_invoices` creates *one* invoice through the public API and then writes copies of the records
-that create left in the sandbox's store (the invoice and the sale it is booked as), each with its own id,
-number, structured communication, client key and line ids, through ``sandbox.store`` (the public
+Seeding 20,000 invoices through HTTP would take minutes, so :func:`seed_invoices` creates *one* invoice
+through the public API and then writes copies of the records that create left in the sandbox's store (the
+invoice and the sale it is booked as), each with its own id, number, structured communication, client key
+and line ids, through ``sandbox.store`` (the public
 :class:`~invoicekit.sandbox.StateStore` interface). The copies are exactly what the sandbox itself stored,
 so they render, list and page like created ones. This is Cashaca-specific: it names Cashaca's collections.
+:func:`seed_copies` does the same for any bundled provider, copying the invoice record alone.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from invoicekit.belgium import ogm_from_reference
 from invoicekit.model import Address, Client, Invoice, InvoiceRow
 from invoicekit.sandbox import Sandbox
 
-__all__ = ["PROVIDER", "client", "invoice", "seed_invoices", "serial"]
+__all__ = ["PROVIDER", "client", "invoice", "seed_copies", "seed_invoices", "serial", "small_invoice"]
 
 PROVIDER = "cashaca"
 _RATES = (21, 21, 6, 12, 21, 6, 21, 12, 21, 6)
@@ -87,3 +88,33 @@ def seed_invoices(sandbox: Sandbox, count: int) -> str:
             store.replace("invoices", record_id, record)
             store.replace("sales", sale_id, {**sale_template, "id": sale_id, "invoice_id": record_id})
     return first.provider_id
+
+
+def small_invoice(client: Client, description: str) -> Invoice:
+    """A one-row invoice of a stored ``client`` (every bundled provider takes one), numbered by the provider."""
+    row = InvoiceRow(description=description, quantity=Decimal(1), unit_price=Decimal("10.00"), vat_rate=21)
+    return Invoice(issue_date=date(2026, 2, 1), payment_term_days=30, client=client, rows=[row])
+
+
+def seed_copies(sandbox: Sandbox, provider: str, count: int) -> None:
+    """Store ``count`` invoices in a fresh sandbox of any provider: one created through the public API, then
+    copies of its stored record (collection ``invoices`` in every bundled sandbox) in one transaction.
+
+    Each copy gets its own number (``SEED-00002``..., a form outside the providers' own series, so their
+    next numbers stay where they were) and its own reconciliation key: every top-level field holding the
+    created invoice's number or key (EF also keeps a lower-cased copy of the key) holds the copy's instead.
+    The copies share the original's client and its other records, which a create or a page never reads.
+    """
+    with invoicekit.connect(provider, sandbox=sandbox) as books:
+        # The key is the library's (for a provider that cannot keep one: none).
+        first = books.invoices.create(small_invoice(books.clients.create(Client(name="Seed BV")), "Seed"))
+    assert first.provider_id is not None
+    assert first.number
+    key = first.idempotency_key or secrets.token_hex(8)
+    store = sandbox.store
+    template = store.get("invoices", int(first.provider_id))
+    assert template is not None
+    with store.transaction():
+        for n in range(2, count + 1):
+            swap = {first.number: f"SEED-{n:05d}", key: f"{key}-{n}", key.lower(): f"{key}-{n}".lower()}
+            store.insert("invoices", {k: swap.get(v, v) if isinstance(v, str) else v for k, v in template.items()})

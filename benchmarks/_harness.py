@@ -13,7 +13,17 @@ import httpx
 #: Generous on purpose: on a busy machine a page of a 20,000-invoice sandbox can take seconds.
 TIMEOUT = httpx.Timeout(300.0)
 
-__all__ = ["TIMEOUT", "Row", "Settings", "interleave", "interleave_async", "per_op", "per_op_async", "ratio_row"]
+__all__ = [
+    "TIMEOUT",
+    "Row",
+    "Settings",
+    "interleave",
+    "interleave_async",
+    "median_time",
+    "per_op",
+    "per_op_async",
+    "ratio_row",
+]
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,16 @@ async def interleave_async(
             base.append(await floor())
             mine.append(await ours())
     return statistics.median(mine), statistics.median(base)
+
+
+def median_time(action: Callable[[], object], count: int) -> float:
+    """The median of ``count`` timed calls of ``action``, in seconds."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def per_op(operation: Callable[[], object], count: int) -> Callable[[], float]:

@@ -7,16 +7,14 @@ target is absolute (<= 2 ms). The growth figures compare the same request on a b
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 from functools import partial
 
 import httpx
 
 import invoicekit
 from benchmarks._data import PROVIDER, invoice, seed_invoices
-from benchmarks._harness import TIMEOUT, Row, Settings, interleave
+from benchmarks._harness import TIMEOUT, Row, Settings, interleave, median_time
 from benchmarks._server import ServerProcess
 from invoicekit.sandbox import create_sandbox
 
@@ -59,15 +57,6 @@ def _keepalive(settings: Settings) -> Row:
     )
 
 
-def _median_time(action: Callable[[], object], count: int) -> float:
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _fresh() -> httpx.HTTPTransport:
     # A connection per request: the answers are small, and the kept-alive stall would swamp the growth.
     return httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
@@ -98,16 +87,16 @@ def _growth(settings: Settings) -> list[Row]:
         raw = httpx.Client(transport=_fresh(), timeout=TIMEOUT)
         lists = [(f"{s.url}/api/v2/invoices.json", s.credentials) for s in servers]
         for index, size in enumerate((small, middle, big)):
-            series["create"][size] = _median_time(partial(create, conns[index]), per_round)
-            series["list page"][size] = _median_time(partial(list_page, raw, *lists[index]), per_round)
+            series["create"][size] = median_time(partial(create, conns[index]), per_round)
+            series["list page"][size] = median_time(partial(list_page, raw, *lists[index]), per_round)
         create_big, create_small = interleave(
-            lambda: _median_time(lambda: create(conns[1]), per_round),
-            lambda: _median_time(lambda: create(conns[0]), per_round),
+            lambda: median_time(lambda: create(conns[1]), per_round),
+            lambda: median_time(lambda: create(conns[0]), per_round),
             rounds,
         )
         list_big, list_small = interleave(
-            lambda: _median_time(lambda: list_page(raw, *lists[2]), per_round),
-            lambda: _median_time(lambda: list_page(raw, *lists[0]), per_round),
+            lambda: median_time(lambda: list_page(raw, *lists[2]), per_round),
+            lambda: median_time(lambda: list_page(raw, *lists[0]), per_round),
             rounds,
         )
         for books in conns:

@@ -25,6 +25,11 @@ FIGURES = (
     "64 invoice creates, 50 ms latency, concurrency 16 (async, task group; Cashaca sandbox)",
     "64 invoice creates, 50 ms latency, concurrency 16 (sync, threads; helper alone, canned answers)",
     "64 invoice creates, 50 ms latency, concurrency 16 (async, task group; helper alone, canned answers)",
+    *(
+        f"{provider} sandbox {what} at 600 stored invoices"
+        for provider in ("cashaca", "eenvoudigfactureren", "flowtly")
+        for what in ("create", "list page")
+    ),
     "UBL export (to_ubl)",
     "UBL XSD validation",
     "UBL full validation (3 layers)",
@@ -61,6 +66,36 @@ def test_quick_run_prints_every_figure_with_ours_floor_ratio_target_and_met() ->
         assert row["target"], row
     growth = {row["figure"]: row["extra"]["growth_ms"] for row in rows if "growth_ms" in row["extra"]}
     assert [list(series) for series in growth.values()] == [["100", "200", "500"]] * 2
+    reads = [row["extra"]["records_read"] for row in rows if "records_read" in row["extra"]]
+    assert [list(counts) for counts in reads] == [["150", "600"]] * 6
+
+
+def test_the_exactly_once_acceptance_table_at_a_reduced_size() -> None:
+    """benchmarks/exactly_once.py, the one command of issue 10's acceptance run, at a reduced size: client
+    processes on two server processes sharing one --db, 20 % faults; its table must show no failure, no wrong
+    hand-off, no duplicate, nothing missing, and no UncertainOutcome for a kind whose key the provider keeps."""
+    size = ["--race", "2,4,1,0.2", "--servers", "2", "--mode", "sync", "--scenarios", "from_processes"]
+    done = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, "benchmarks/exactly_once.py", "cashaca", "eenvoudigfactureren", *size],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("provider "))
+    names = [cell.strip() for cell in lines[header].split("|")]
+    rows = [dict(zip(names, (cell.strip() for cell in line.split("|")), strict=True)) for line in lines[header + 2 :]]
+    keyed = {("cashaca", kind) for kind in ("client", "invoice", "credit_note")}
+    keyed |= {("eenvoudigfactureren", kind) for kind in ("client", "invoice", "credit_note", "payment")}
+    assert {(row["provider"], row["kind"]) for row in rows} >= keyed
+    for row in rows:
+        assert row["creates"] == "8", row  # 2 processes x 4 threads x 1 create
+        assert (row["failures"], row["wrong"], row["duplicates"], row["missing"]) == ("0", "0", "0", "0"), row
+        if (row["provider"], row["kind"]) in keyed:
+            assert row["UncertainOutcome"] == "0", row
 
 
 def test_the_table_renders_each_row_once() -> None:

@@ -57,3 +57,17 @@ def test_sandbox_serve_json_prints_where_to_connect() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_sandbox_serve_injects_the_faults_it_is_given() -> None:
+    command = [sys.executable, "-m", "invoicekit.sandbox._cli", "serve", "cashaca", "--port", "0", "--json"]
+    command += ["--throttle-rate", "1", "--seed", "1"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # noqa: S603
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        response = httpx.get(f"{info['base_url']}/api/v2/clients.json", params=info["credentials"], timeout=10)
+        assert (response.status_code, response.headers["retry-after"]) == (429, "1")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

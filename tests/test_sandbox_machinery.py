@@ -593,6 +593,23 @@ def test_reseed_replays_too() -> None:
     assert [faults.decide("GET", "/x").kind for _ in range(30)] == sequence
 
 
+def test_a_throttle_answers_429_to_its_fraction_without_running_the_handler(sandbox: Sandbox) -> None:
+    rule = sandbox.faults.add(FaultRule.throttled(0.5, retry_after=2, method="POST"))
+    statuses = []
+    with client_for(sandbox) as http:
+        for i in range(40):
+            response = http.post("/notes", params=sandbox.credentials(), json={"text": f"n{i}"})
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                assert response.headers["retry-after"] == "2"
+        stored = len(http.get("/notes", params=sandbox.credentials()).json())
+    assert 5 < statuses.count(429) < 35  # a fraction, drawn from the seeded generator
+    assert statuses.count(429) == rule.fired
+    assert stored == 40 - rule.fired  # a throttled create made nothing
+    with pytest.raises(ValueError, match="retry_after"):
+        FaultRule.throttled(retry_after=-1)
+
+
 def test_token_bucket_retry_after_is_the_wait_rounded_up() -> None:
     now = [100.0]
     faults = Faults([FaultRule.rate_limited(0.25, burst=2)], clock=lambda: now[0])

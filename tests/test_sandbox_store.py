@@ -40,6 +40,8 @@ def test_page_count_and_find_agree_with_all(store: StateStore) -> None:
     assert store.page("invoices", 25, 10) == everything[25:]
     assert store.page("invoices", 40, 10) == []
     assert store.page("nothing", 0, 10) == []
+    assert store.last("invoices") == everything[-1]
+    assert store.last("nothing") is None
     with pytest.raises(ValueError, match="must not be negative"):
         store.page("invoices", -1, 10)
 
@@ -48,6 +50,9 @@ def test_page_count_and_find_agree_with_all(store: StateStore) -> None:
     store.index("invoices", "number")
     assert store.find("invoices", "client_id", 2) == unindexed == [r for r in everything if r["client_id"] == 2]
     assert store.find("invoices", "client_id", 2, limit=2) == unindexed[:2]
+    assert store.find("invoices", "client_id", 2, offset=1, limit=2) == unindexed[1:3]
+    assert store.find("invoices", "client_id", 2, offset=3) == unindexed[3:]
+    assert store.find("invoices", "missing", None, offset=28, limit=5) == everything[28:]
     assert store.find("invoices", "number", "2026-00007") == [everything[6]]  # id 8; id 3 was deleted
     assert store.find("invoices", "paid", True) == [r for r in everything if r["paid"]]
     assert store.find("invoices", "missing", None) == everything
@@ -76,10 +81,13 @@ def test_a_list_page_and_a_lookup_read_the_page_whatever_the_store_holds(store: 
     first = store.page("invoices", 0, 50)
     middle = store.page("invoices", size // 2, 50)
     found = store.find("invoices", "number", "2026-00042")
+    last = store.last("invoices")
     total = store.count("invoices")
     assert (len(first), len(middle), len(found), total) == (50, 50, 1, size + 1)
-    # Records decoded: the two pages and the one match; never the store.
-    assert store.records_read - before == 101
+    assert last is not None
+    assert last["number"] == "new"
+    # Records decoded: the two pages, the one match and the last; never the store.
+    assert store.records_read - before == 102
 
 
 def test_sqlite_finds_through_the_expression_index_not_a_scan(tmp_path: Path) -> None:

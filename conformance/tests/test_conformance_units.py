@@ -403,3 +403,34 @@ def test_documents_no_create_returned_count_as_uncertain_but_landed_never_as_cop
     assert "5 (held, returned by no create) repeats 'a' of another document" in copy
     (twice,) = _unreturned(target, "invoice", "the sandbox holds", ["4", "6"], ["1"], 2)
     assert "6 (held, returned by no create) repeats 'c'" in twice
+
+
+# --- the exactly-once race's counts -----------------------------------------------------------------------
+def test_the_race_tally_counts_duplicates_by_key_losses_hand_offs_and_honest_errors() -> None:
+    from invoicekit_conformance._exactly_once import Outcome, tally
+
+    def ok(key: str, provider_id: str, got: str = "m") -> Outcome:
+        return Outcome(key=key, marker="m", provider_id=provider_id, got_key=key, got_marker=got)
+
+    outcomes = [
+        ok("k1", "1"),
+        ok("k2", "2"),
+        ok("k3", "3", got="other"),  # handed someone else's document
+        ok("k4", "9"),  # returned, never stored
+        Outcome(key="k5", marker="m", error="UncertainOutcome: lost", honest=True),
+        Outcome(key="k6", marker="m", error="ProviderUnavailable: 503"),  # the library gave up: a failure
+    ]
+    keys = {"1": "k1", "2": "k2", "3": "k3", "4": "k2", "5": "k5"}  # 4 is a second document for k2
+    counts = tally("invoice", outcomes, ["0"], ["0", "1", "2", "3", "4", "5"], keys.get)
+    assert {k: counts[k] for k in ("creates", "ok", "failures", "wrong", "duplicates", "missing")} == {
+        "creates": 6,
+        "ok": 4,
+        "failures": 1,
+        "wrong": 1,
+        "duplicates": 1,
+        "missing": 1,
+    }
+    assert (counts["UncertainOutcome"], counts["WriteLanded"], counts["Conflict"]) == (1, 0, 0)
+    # Without a way to read keys back, extra stored documents beyond the honest errors are duplicates.
+    assert tally("invoice", outcomes, ["0"], ["0", "1", "2", "3", "4", "5"], None)["duplicates"] == 1
+    assert tally("invoice", outcomes, None, None, None)["duplicates"] is None

@@ -50,6 +50,16 @@ def serve_command(
         float, typer.Option(help="Answer 429 above this many requests per second (0: no limit).")
     ] = 0.0,
     error_rate: Annotated[float, typer.Option(help="Answer 503 to this fraction of requests.")] = 0.0,
+    error_after_commit_rate: Annotated[
+        float, typer.Option(help="Run the handler (a write is committed), then answer 502, for this fraction.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float,
+        typer.Option(help="Run the handler, then drop the connection halfway through the answer, for this fraction."),
+    ] = 0.0,
+    throttle_rate: Annotated[
+        float, typer.Option(help="Answer 429 with Retry-After: 1 to this fraction of requests.")
+    ] = 0.0,
     strict: Annotated[
         bool, typer.Option(help="Serve only what the provider documents or a public client shows: no assumptions.")
     ] = False,
@@ -78,8 +88,15 @@ def serve_command(
         sandbox.faults.add(FaultRule.slow(latency))
     if rate_limit > 0:
         sandbox.faults.add(FaultRule.rate_limited(rate_limit, burst=max(1, int(rate_limit))))
+    # Each fraction is drawn on its own, in this order; the first that fires answers.
+    if throttle_rate > 0:
+        sandbox.faults.add(FaultRule.throttled(throttle_rate))
     if error_rate > 0:
         sandbox.faults.add(FaultRule.server_error(error_rate))
+    if error_after_commit_rate > 0:
+        sandbox.faults.add(FaultRule.server_error(error_after_commit_rate, status=502, after_commit=True))
+    if drop_rate > 0:
+        sandbox.faults.add(FaultRule.drop_after_commit(drop_rate))
 
     logging.basicConfig(format="%(message)s")
     logging.getLogger("invoicekit.sandbox").setLevel(logging.INFO)

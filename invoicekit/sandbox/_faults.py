@@ -26,6 +26,9 @@ class FaultKind(StrEnum):
     LATENCY = "latency"
     #: A token bucket of ``rate_limit`` requests per second (``burst`` deep); over it: 429 + Retry-After.
     RATE_LIMIT = "rate_limit"
+    #: Answer 429 + Retry-After (``retry_after`` seconds) to a fraction of requests, the handler not run: a
+    #: limit the client cannot see coming (other clients of the account spent it). Logged as a rate limit.
+    THROTTLE = "throttle"
     #: Answer ``status`` (500/502/503) instead of running the handler (or after it, see ``after_commit``).
     SERVER_ERROR = "server_error"
     #: Run the handler (the write is committed), then drop the connection halfway through the body.
@@ -61,6 +64,7 @@ class FaultRule:
     burst: int = 10
     after_commit: bool = False
     times: int | None = None
+    retry_after: int = 1
     fired: int = field(default=0, init=False)
     _tokens: float = field(default=0.0, init=False, repr=False)
     _refilled_at: float | None = field(default=None, init=False, repr=False)
@@ -77,6 +81,8 @@ class FaultRule:
             raise ValueError("a rate limit needs rate_limit > 0 requests/s and burst >= 1")
         if self.latency < 0 or self.jitter < 0:
             raise ValueError("latency and jitter must not be negative")
+        if self.retry_after < 0:
+            raise ValueError("retry_after must not be negative")
 
     # Shorthands, so tests read as what they inject.
     @classmethod
@@ -86,6 +92,10 @@ class FaultRule:
     @classmethod
     def rate_limited(cls, per_second: float = 10.0, *, burst: int = 10, **scope: object) -> FaultRule:
         return cls(FaultKind.RATE_LIMIT, rate_limit=per_second, burst=burst, **scope)  # type: ignore[arg-type]
+
+    @classmethod
+    def throttled(cls, probability: float = 1.0, *, retry_after: int = 1, **scope: object) -> FaultRule:
+        return cls(FaultKind.THROTTLE, probability=probability, retry_after=retry_after, **scope)  # type: ignore[arg-type]
 
     @classmethod
     def server_error(cls, probability: float = 1.0, *, status: int = 503, **scope: object) -> FaultRule:
@@ -211,6 +221,9 @@ class Faults:
                 if rule.kind is FaultKind.LATENCY:
                     rule.fired += 1
                     delay += rule.latency + extra
+                elif chosen is None and rule.kind is FaultKind.THROTTLE:
+                    rule.fired += 1
+                    chosen = FaultDecision(kind=FaultKind.RATE_LIMIT, status=429, retry_after=rule.retry_after)
                 elif chosen is None:
                     rule.fired += 1
                     chosen = FaultDecision(

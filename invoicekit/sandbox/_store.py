@@ -12,8 +12,8 @@ threads *and* across processes sharing the file (several ``invoicekit sandbox se
 uvicorn workers). Transactions nest (the inner ones join the outer one). They belong to a thread: do not
 ``await`` inside one, or another request on the same event loop runs inside it too.
 
-**Cost.** ``insert``, ``get``, ``replace``, ``delete`` and ``next_value`` cost O(1) in the number of stored
-records; ``page``, ``find`` (on a field declared with :meth:`index`) and ``count`` cost O(page) in
+**Cost.** ``insert``, ``get``, ``last``, ``replace``, ``delete`` and ``next_value`` cost O(1) in the number
+of stored records; ``page``, ``find`` (on a field declared with :meth:`index`) and ``count`` cost O(page) in
 records decoded. ``all`` decodes the whole collection: keep it for small ones. ``records_read`` counts the
 records a store has decoded, so a test can prove what a query costs without timing it.
 """
@@ -68,6 +68,10 @@ class StateStore(Protocol):
         """Remove a record; return whether it existed."""
         ...
 
+    def last(self, collection: str) -> Record | None:
+        """A copy of the record with the highest id (the one stored last), or None when there is none."""
+        ...
+
     def all(self, collection: str) -> list[Record]:
         """Return copies of every record of the collection, ordered by id."""
         ...
@@ -84,8 +88,11 @@ class StateStore(Protocol):
         """Declare that :meth:`find` looks records of ``collection`` up by the top-level ``field``."""
         ...
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
-        """Records whose top-level ``field`` equals ``value`` (None: missing or null), ordered by id."""
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        """Records whose top-level ``field`` equals ``value`` (None: missing or null), ordered by id; with
+        ``offset`` and ``limit``, one page of them."""
         ...
 
     def next_value(self, name: str) -> int:
@@ -235,6 +242,12 @@ class MemoryStore(_Counted):
             self._put(collection, record_id, None)
             return True
 
+    def last(self, collection: str) -> Record | None:
+        with self._lock:
+            # Ids only grow, so the last inserted is the highest; reversed() of a dict costs O(1).
+            text = next(reversed(self._collections.get(collection, {}).values()), None)
+        return None if text is None else self._decode(text)
+
     def all(self, collection: str) -> list[Record]:
         with self._lock:
             texts = list(self._collections.get(collection, {}).values())
@@ -259,15 +272,19 @@ class MemoryStore(_Counted):
                 table.setdefault(_key(json.loads(text).get(field)), {})[record_id] = None
             self._indexes[(collection, field)] = table
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        offset, _ = _bounds(offset, limit or 0)
+        end = None if limit is None else offset + limit
         with self._lock:
             records = self._collections.get(collection, {})
             table = self._indexes.get((collection, _field(field)))
             if table is not None:
-                texts = [records[i] for i in islice(sorted(table.get(_key(value), {})), limit)]
+                texts = [records[i] for i in islice(sorted(table.get(_key(value), {})), offset, end)]
             else:  # no index declared: a scan, as SQLite would do
                 wanted = _key(value)
-                texts = [t for t in records.values() if _key(json.loads(t).get(field)) == wanted][:limit]
+                texts = [t for t in records.values() if _key(json.loads(t).get(field)) == wanted][offset:end]
         return [self._decode(text) for text in texts]
 
     def next_value(self, name: str) -> int:
@@ -402,6 +419,10 @@ class SqliteStore(_Counted):
             cursor = self._conn.execute("DELETE FROM records WHERE collection = ? AND id = ?", (collection, record_id))
             return cursor.rowcount > 0
 
+    def last(self, collection: str) -> Record | None:
+        rows = self._rows("SELECT data FROM records WHERE collection = ? ORDER BY id DESC LIMIT 1", (collection,))
+        return self._decode(rows[0][0]) if rows else None
+
     def all(self, collection: str) -> list[Record]:
         rows = self._rows("SELECT data FROM records WHERE collection = ? ORDER BY id", (collection,))
         return [self._decode(row[0]) for row in rows]
@@ -429,7 +450,10 @@ class SqliteStore(_Counted):
                 f"ON records (collection, {self._extract(field)}, id)"
             )
 
-    def find(self, collection: str, field: str, value: Scalar, *, limit: int | None = None) -> list[Record]:
+    def find(
+        self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0
+    ) -> list[Record]:
+        offset, _ = _bounds(offset, limit or 0)
         extract = self._extract(field)
         params: list[Any]
         if value is None:
@@ -437,8 +461,8 @@ class SqliteStore(_Counted):
         else:
             condition, params = f"{extract} = ?", [collection, _key(value)]
         sql = f"SELECT data FROM records WHERE collection = ? AND {condition} ORDER BY id"  # noqa: S608 - field checked
-        if limit is not None:
-            sql, params = sql + " LIMIT ?", [*params, limit]
+        if limit is not None or offset:
+            sql, params = sql + " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
         return [self._decode(row[0]) for row in self._rows(sql, params)]
 
     def query_plan(self, sql: str, params: tuple[Any, ...] = ()) -> str:

@@ -3,29 +3,33 @@ caller apart, concurrent creates from threads or OS processes, and the check tha
 document and the provider holds each exactly once.
 
 A worker process runs ``python -m invoicekit_conformance._exactly_once`` with a JSON job on stdin and
-prints one JSON line per create; the scenario (and benchmarks/exactly_once.py) start them.
+prints one JSON line per create; the scenario (and benchmarks/exactly_once.py) start them. The servers they
+talk to are :func:`served_processes`: several ``invoicekit sandbox serve NAME --db FILE`` processes on one
+SQLite file, each injecting its share of the faults, as several web workers of one provider would be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from invoicekit import Books, Capability, InvoicekitError, Payment
+from invoicekit import Books, Capability, Client, InvoicekitError, Payment
 from invoicekit.errors import Conflict, UncertainOutcome, WriteLanded
 from invoicekit.sandbox import FaultRule, Sandbox
 from invoicekit_conformance._samples import billing_client, carried, credit_note_for, simple_invoice
 from invoicekit_conformance.profile import DocumentKind
 
-__all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads"]
+__all__ = ["KINDS", "Outcome", "check", "faults", "run_processes", "run_threads", "served_processes", "tally"]
 
 KINDS: dict[DocumentKind, tuple[Capability, Capability]] = {
     "client": (Capability.CLIENTS_CREATE, Capability.CLIENTS_CREATE_BY_KEY),
@@ -33,7 +37,8 @@ KINDS: dict[DocumentKind, tuple[Capability, Capability]] = {
     "credit_note": (Capability.CREDIT_NOTES_CREATE, Capability.CREDIT_NOTES_CREATE_BY_KEY),
     "payment": (Capability.PAYMENTS_CREATE, Capability.PAYMENTS_CREATE_BY_KEY),
 }
-#: A worker that has not finished by then is a hang, reported as such (every loop is bounded in time too).
+#: A worker that has not finished by then is a hang, reported as such (every loop is bounded in time too);
+#: ``--invoicekit-race-deadline`` sets another for big races.
 DEADLINE_SECONDS = 120.0
 
 
@@ -68,21 +73,89 @@ def faults(rate: float, *, lose_first: bool = True) -> list[FaultRule]:
     return rules
 
 
+def served_processes(
+    provider: str, db: Path, count: int, *, seed: int, rate: float, strict: bool = False
+) -> contextlib.AbstractContextManager[list[str]]:
+    """``count`` ``invoicekit sandbox serve`` processes on one ``db`` file; yields their base URLs.
+
+    Each answers ``rate`` of its requests with a fault, a quarter each: a 429 (Retry-After: 1), a 503
+    before the handler, a 502 after it (the write committed), a connection dropped after it. Seeded per
+    server (``seed + index``), so a run replays as far as the interleaving of the processes allows.
+    """
+    share = f"{rate / 4:.6f}"
+    command = [sys.executable, "-c", "from invoicekit.cli import main; main()", "sandbox", "serve", provider]
+    command += ["--db", str(db), "--port", "0", "--json", *(["--strict"] if strict else [])]
+    for option in ("--throttle-rate", "--error-rate", "--error-after-commit-rate", "--drop-rate"):
+        command += [option, share]
+
+    @contextlib.contextmanager
+    def serving() -> Iterator[list[str]]:
+        started: list[subprocess.Popen[str]] = []
+        logs: list[Path] = []
+        try:
+            for index in range(count):
+                # A server logs every request: to a file, never a pipe nobody reads (a full pipe blocks it).
+                logs.append(db.with_name(f"{db.stem}-server{index}.log"))
+                with logs[-1].open("w", encoding="utf-8") as log:
+                    started.append(
+                        subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                            [*command, "--seed", str(seed + index)],
+                            stdout=subprocess.PIPE,
+                            stderr=log,
+                            text=True,
+                        )
+                    )
+            urls = []
+            for process, log_path in zip(started, logs, strict=True):
+                assert process.stdout is not None
+                line = process.stdout.readline()  # the --json banner; nothing else is printed on stdout
+                if not line.startswith("{"):
+                    process.kill()
+                    process.wait()
+                    raise AssertionError(f"sandbox serve {provider} did not start: {log_path.read_text()[-800:]}")
+                urls.append(str(json.loads(line)["base_url"]))
+            yield urls
+        finally:
+            for process in started:
+                process.terminate()
+            for process in started:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                if process.stdout is not None:
+                    process.stdout.close()
+
+    return serving()
+
+
 def context(books: Books, kind: DocumentKind, tag: str) -> dict[str, str]:
     """What creates of ``kind`` hang off (made once, before the race): an invoice to correct or to pay."""
     if kind in ("client", "invoice"):
         return {}
-    client = carried(books.adapter, billing_client(tag))
-    invoice = books.invoices.create(simple_invoice(client, f"Paid {tag}", amount="100000.00"))
+    invoice = books.invoices.create(simple_invoice(_client_of(books, billing_client(tag)), f"Paid {tag}", "100000.00"))
     assert invoice.provider_id is not None
     return {"invoice_id": invoice.provider_id}
+
+
+def _client_of(books: Books, client: Client, key: str | None = None) -> Client:
+    """The invoice's client, stored first where the provider creates clients (as the other scenarios do: a
+    provider may link a document to a stored client only); under ``key`` where it keeps client keys."""
+    client = carried(books.adapter, client)
+    if not books.supports(Capability.CLIENTS_CREATE):
+        return client
+    if key is None or not books.supports(Capability.CLIENTS_CREATE_BY_KEY):
+        return books.clients.create(client)
+    # Cashaca keeps the key in the client's reference, where external_id also goes: one of the two.
+    return books.clients.create(client.model_copy(update={"external_id": None}), idempotency_key=key)
 
 
 def _marker_of(kind: DocumentKind, document: Any) -> str | None:
     if kind == "client":
         return str(document.name)
     if kind == "payment":
-        return str(document.amount)
+        return f"{document.amount:.2f}"  # as the marker is written: a provider may answer 1 for 1.00
     return str(document.rows[0].description) if document.rows else None
 
 
@@ -100,7 +173,8 @@ def create_one(books: Books, kind: DocumentKind, key: str, marker: str, ctx: Map
             )
             made = books.clients.create(sent, idempotency_key=key_or_none)
         elif kind == "invoice":
-            sent = simple_invoice(carried(books.adapter, billing_client(key[-12:], vat_number=None)), marker)
+            buyer = _client_of(books, billing_client(key[-12:], vat_number=None), f"{key}-client")
+            sent = simple_invoice(buyer, marker)
             made = books.invoices.create(sent, idempotency_key=key_or_none)
         elif kind == "credit_note":
             invoice = books.invoices.get(ctx["invoice_id"])
@@ -142,12 +216,18 @@ def plan(kind: DocumentKind, tag: str, worker: int, creates: int) -> list[tuple[
 
 
 def run_threads(
-    books: Books, kind: DocumentKind, jobs: Sequence[tuple[str, str]], ctx: Mapping[str, str], threads: int
+    books: Books,
+    kind: DocumentKind,
+    jobs: Sequence[tuple[str, str]],
+    ctx: Mapping[str, str],
+    threads: int,
+    *,
+    deadline: float = DEADLINE_SECONDS,
 ) -> list[Outcome]:
     """``jobs`` created concurrently from ``threads`` threads on one connection."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         futures = [pool.submit(create_one, books, kind, key, marker, ctx) for key, marker in jobs]
-        return [future.result(timeout=DEADLINE_SECONDS) for future in futures]
+        return [future.result(timeout=deadline) for future in futures]
 
 
 def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outcome]]:
@@ -165,13 +245,16 @@ def run_processes(job: Mapping[str, Any], processes: int) -> dict[str, list[Outc
     ]
     outcomes: dict[str, list[Outcome]] = {}
     problems: list[str] = []
+    deadline = float(job.get("deadline", DEADLINE_SECONDS))
     for index, process in enumerate(started):
         try:
-            out, err = process.communicate(json.dumps({**job, "worker": index}), timeout=DEADLINE_SECONDS)
+            urls = job.get("base_urls") or [job["base_url"]]
+            work = {**job, "worker": index, "base_url": urls[index % len(urls)]}
+            out, err = process.communicate(json.dumps(work), timeout=deadline)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()
-            problems.append(f"worker p{index} did not finish within {DEADLINE_SECONDS:.0f} s")
+            problems.append(f"worker p{index} did not finish within {deadline:.0f} s")
         if process.returncode != 0:
             problems.append(f"worker p{index} exited with {process.returncode}: {err[-800:]}")
         for line in out.splitlines():
@@ -246,6 +329,51 @@ def check(
     return problems
 
 
+def tally(
+    kind: DocumentKind,
+    outcomes: Sequence[Outcome],
+    stored_before: Iterable[str] | None,
+    stored_after: Iterable[str] | None,
+    fetch: Callable[[str], Any] | None,
+) -> dict[str, Any]:
+    """The counts of a race, for the acceptance table: creates; ``ok``; ``failures`` (an error that is not
+    an honest UncertainOutcome, Conflict or WriteLanded: the library's fault); ``wrong`` (a caller holding a
+    document without its key, marker or totals, or one handed to another caller too); ``duplicates`` (stored
+    twice for one key, read back by key where the kind can be read, else documents stored beyond what
+    callers hold and honest errors excuse); ``missing`` (returned to a caller, not stored); each honest error.
+    None where the sandbox's state cannot be read."""
+    errors = Counter((o.error or "").split(":", 1)[0] for o in outcomes if o.error)
+    done = [o for o in outcomes if o.provider_id and not o.error]
+    callers = Counter(o.provider_id for o in done)
+    wrong = sum(
+        1
+        for o in done
+        if (o.keyed and o.got_key != o.key) or o.got_marker != o.marker or o.payable != o.sent_payable
+        or callers[o.provider_id] > 1
+    )  # fmt: skip
+    counts: dict[str, Any] = {
+        "kind": kind,
+        "creates": len(outcomes),
+        "ok": len(done),
+        "failures": sum(1 for o in outcomes if o.error and not o.honest),
+        "wrong": wrong,
+        "duplicates": None,
+        "missing": None,
+        **{name: errors.get(name, 0) for name in ("UncertainOutcome", "WriteLanded", "Conflict")},
+    }
+    if stored_before is None or stored_after is None:
+        return counts
+    new = Counter(str(i) for i in stored_after) - Counter(str(i) for i in stored_before)
+    counts["missing"] = len(set(callers) - set(new))
+    if fetch is not None and all(o.keyed for o in outcomes):
+        keys = Counter(fetch(provider_id) for provider_id in new)
+        counts["duplicates"] = sum(n - 1 for key, n in keys.items() if key is not None and n > 1)
+    else:
+        honest = sum(1 for o in outcomes if o.error and o.honest)
+        counts["duplicates"] = max(0, sum(new.values()) - len(set(callers) & set(new)) - honest)
+    return counts
+
+
 def summary(kind: DocumentKind, outcomes: Sequence[Outcome]) -> dict[str, Any]:
     errors = Counter((o.error or "").split(":", 1)[0] for o in outcomes if o.error)
     return {
@@ -267,7 +395,8 @@ def _worker() -> None:
     def race(books: Any) -> None:
         for kind, ctx in job["kinds"].items():
             jobs = plan(kind, job["tag"], int(job["worker"]), int(job["creates"]))
-            for outcome in run_threads(books, kind, jobs, ctx, int(job["threads"])):
+            deadline = float(job.get("deadline", DEADLINE_SECONDS))
+            for outcome in run_threads(books, kind, jobs, ctx, int(job["threads"]), deadline=deadline):
                 print(json.dumps({"kind": kind, **asdict(outcome)}), flush=True)
 
     if job["mode"] == "async":

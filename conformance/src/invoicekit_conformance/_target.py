@@ -125,15 +125,17 @@ class Target:
         allow_field_loss: bool = False,
         credentials: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
+        sandbox: Sandbox | None = None,
     ) -> Books:
         """Another connection to the same sandbox (or account), in the scenario's mode.
 
-        ``credentials`` replace the real ones (to test bad credentials).
+        ``credentials`` replace the real ones (to test bad credentials); ``sandbox`` is another sandbox of
+        the provider to connect to instead (the exactly-once race's, on a shared SQLite file).
         """
         plugins = [meter] if meter is not None else []
         options: dict[str, Any] = {"plugins": plugins, "allow_field_loss": allow_field_loss}
         if self.sandbox is not None:
-            options.update(sandbox=self.sandbox, retry=retry or sandbox_retry(self.seed))
+            options.update(sandbox=sandbox or self.sandbox, retry=retry or sandbox_retry(self.seed))
         else:
             options.update(self.live_credentials())
             if retry is not None:
@@ -143,8 +145,9 @@ class Target:
         raw: Any = connect(self.provider, **options)
         self._open.append(raw)
         self._watch.add_secrets(raw.adapter.secrets())
-        if self.sandbox is not None:
-            self._watch.add_secrets(self.sandbox.credentials().values())
+        for box in (self.sandbox, sandbox):
+            if box is not None:
+                self._watch.add_secrets(box.credentials().values())
         self._watch.add_secrets((credentials or {}).values())
         for what, value in (("the connection", raw), ("the adapter", raw.adapter), ("the engine", raw._ops.core)):
             self._watch.saw_repr(what, value)

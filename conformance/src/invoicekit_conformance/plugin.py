@@ -64,6 +64,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default 2,3,2,0.2, quick; the issue's acceptance run is 4,50,1,0.2: see benchmarks/exactly_once.py)",
     )
     group.addoption(
+        "--invoicekit-race-servers",
+        metavar="N",
+        type=int,
+        default=2,
+        help="how many `invoicekit sandbox serve NAME --db FILE` processes on one SQLite file serve the race "
+        "from OS processes (default 2)",
+    )
+    group.addoption(
+        "--invoicekit-race-deadline",
+        metavar="SECONDS",
+        type=float,
+        default=120.0,
+        help="how long a worker process of a race may take before it counts as a hang (default 120)",
+    )
+    group.addoption(
         "--invoicekit-race-ungated",
         action="store_true",
         default=False,

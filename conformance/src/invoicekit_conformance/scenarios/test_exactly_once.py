@@ -13,19 +13,22 @@ acceptance run of the issue is ``benchmarks/exactly_once.py``). Faults are seede
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from invoicekit import Books, InvoicekitError, Payment
 from invoicekit import Capability as C
-from invoicekit import InvoicekitError, Payment
 from invoicekit.errors import Conflict, UncertainOutcome
 from invoicekit.hooks import hookimpl
-from invoicekit.sandbox import FaultRule, running
+from invoicekit.sandbox import FaultRule, Sandbox, SqliteStore, running
 from invoicekit_conformance import _exactly_once as eo
 from invoicekit_conformance._scenario import scenario
 from invoicekit_conformance._target import Meter, Target
@@ -53,9 +56,9 @@ def _race(target: Target) -> tuple[int, int, int, float]:
     return int(processes), int(threads), int(creates), float(rate)
 
 
-def _fetch_key(target: Target, kind: DocumentKind) -> Callable[[str], Any] | None:
+def _fetch_key(target: Target, kind: DocumentKind, books: Books | None = None) -> Callable[[str], Any] | None:
     """The key the provider holds for a document, read back through the API (None when it cannot be read)."""
-    books = target.books
+    books = books or target.books
     readers: dict[str, tuple[C, Callable[[str], Any]]] = {
         "client": (C.CLIENTS_GET, books.clients.get),
         "invoice": (C.INVOICES_GET, books.invoices.get),
@@ -101,12 +104,16 @@ def test_concurrent_creates_from_threads(target: Target, kind: DocumentKind, fau
 
 @scenario(
     covers=[],
-    behaviour="exactly once: concurrent creates from several OS processes on one served sandbox, with faults",
+    behaviour="exactly once: concurrent creates from several OS processes on several server processes "
+    "sharing one --db file, with faults",
     sandbox_only=SANDBOX,
 )
-def test_concurrent_creates_from_processes(target: Target) -> None:
-    """Several OS processes, each with its own connection and threads, against one served sandbox (uvicorn on
-    loopback), with seeded faults: every kind whose create_by_key is declared, in one run."""
+def test_concurrent_creates_from_processes(target: Target, tmp_path: Path) -> None:
+    """Several OS processes, each with its own connection and threads, against several ``invoicekit sandbox
+    serve NAME --db FILE`` processes on one SQLite file (as a provider's web workers share one database), each
+    server injecting faults: every kind whose create_by_key is declared, in one run.
+
+    A sandbox that cannot keep its state in a given store is served once, in-process, instead (and says so)."""
     assert target.sandbox is not None
     ungated = bool(target._node.config.getoption("invoicekit_race_ungated"))
     kinds = [
@@ -117,41 +124,85 @@ def test_concurrent_creates_from_processes(target: Target) -> None:
     if not kinds:
         pytest.skip(f"{target.provider} declares no <resource>.create_by_key")
     processes, threads, creates, rate = _race(target)
+    servers = int(target._node.config.getoption("invoicekit_race_servers"))
     tag = target.tag()
-    contexts = {kind: eo.context(target.books, kind, tag) for kind in kinds}
-    before = {kind: eo.stored(target.sandbox, kind, target.profile.stored_ids) for kind in kinds}
-    for rule in eo.faults(rate):
-        target.sandbox.faults.add(rule)
+    db = tmp_path / "race.db"
+    shared = _shared_sandbox(target, db)
+    box = shared or target.sandbox
+    books = target.connect(sandbox=shared) if shared is not None else target.books
+    contexts = {kind: eo.context(books, kind, tag) for kind in kinds}
+    before = {kind: eo.stored(box, kind, target.profile.stored_ids) for kind in kinds}
+    if shared is None:
+        target.report("servers", "1 in-process (the sandbox takes no store=)")
+        for rule in eo.faults(rate):
+            target.sandbox.faults.add(rule)
+        serving: Any = running_urls(target.sandbox)
+    else:
+        target.report("servers", f"{servers} processes on one --db")
+        serving = eo.served_processes(target.provider, db, servers, seed=target.seed, rate=rate, strict=target.strict)
     problems: list[str] = []
     # Clients alone, then the documents together: an invoice may create its client inline (Cashaca), which
     # would blur the count of clients, and each launch of processes costs seconds.
     launches: list[list[DocumentKind]] = [[k for k in kinds if k == "client"], [k for k in kinds if k != "client"]]
-    with running(target.sandbox) as base_url:
+    with serving as base_urls:
         for launch in [launch for launch in launches if launch]:
             job: dict[str, Any] = {
                 "provider": target.provider,
                 "mode": target.case.mode,
-                "base_url": base_url,
-                "credentials": target.sandbox.credentials(),
+                "base_urls": base_urls,
+                "credentials": box.credentials(),
                 "kinds": {kind: contexts[kind] for kind in launch},
                 "tag": tag,
                 "creates": creates * threads,
                 "threads": threads,
                 "seed": target.seed,
+                "deadline": float(target._node.config.getoption("invoicekit_race_deadline")),
             }
             outcomes = eo.run_processes(job, processes)
             for kind in launch:
                 done = outcomes.get(kind, [])
-                target.report(f"race {kind}", eo.summary(kind, done))
+                after = eo.stored(box, kind, target.profile.stored_ids)
+                fetch = _fetch_key(target, kind, books)
+                target.report(
+                    f"race {kind}", {**eo.summary(kind, done), **eo.tally(kind, done, before[kind], after, fetch)}
+                )
                 if len(done) != processes * creates * threads:
                     problems.append(f"{kind}: {len(done)} outcomes for {processes * creates * threads} creates")
-                after = eo.stored(target.sandbox, kind, target.profile.stored_ids)
-                problems += eo.check(kind, done, before[kind], after, _fetch_key(target, kind))
+                problems += eo.check(kind, done, before[kind], after, fetch)
     target.sandbox.faults.clear()
+    if shared is not None:
+        shared.close()
+        shared.store.close()
     assert not problems, (
-        f"{processes} processes x {threads} threads x {creates} creates per kind on {target.provider} "
-        "(seeded; see --invoicekit-seed):\n  - " + "\n  - ".join(problems[:30])
+        f"{processes} processes x {threads} threads x {creates} creates per kind on {target.provider}, "
+        f"{servers if shared is not None else 1} server(s) (seeded; see --invoicekit-seed):\n  - "
+        + "\n  - ".join(problems[:30])
     )
+
+
+def _shared_sandbox(target: Target, db: Path) -> Sandbox | None:
+    """The provider's sandbox on an SQLite file the served processes open too (None: it takes no store)."""
+    create = target.plugin.create_sandbox
+    assert create is not None
+    parameters = inspect.signature(create).parameters.values()
+    if not any(p.name == "store" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    options = dict(target.profile.sandbox_options)
+    if target.strict:
+        options["strict"] = True
+    store = SqliteStore(db)
+    try:
+        # The store outlives the sandbox: close() of a sandbox leaves a store it was given open.
+        return create(store=store, seed=target.seed, **options)
+    except TypeError:  # a **options that has no store after all
+        store.close()
+        return None
+
+
+@contextlib.contextmanager
+def running_urls(sandbox: Sandbox) -> Iterator[list[str]]:
+    with running(sandbox) as base_url:
+        yield [base_url]
 
 
 @pytest.mark.parametrize("kind", _kinds("one key from five workers at once makes one document, each kind"))

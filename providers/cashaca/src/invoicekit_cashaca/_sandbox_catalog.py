@@ -35,6 +35,7 @@ from invoicekit_cashaca._sandbox_http import (
     page_of,
     read_params,
     shaped,
+    stored_page,
     wrapped,
 )
 from invoicekit_cashaca._sandbox_numbers import EU_VAT_RATES
@@ -58,7 +59,7 @@ _AMOUNT_RATES = (0, 6, 12, 21)  # sale[amount_at_0] .. sale[amount_at_21] (seed 
 
 def _listing(sandbox: Sandbox, collection: str, resource: str) -> tuple[Handler, Handler]:
     async def index(request: Request) -> Response:
-        items = page_of(request, sandbox.store.all(collection))
+        items = stored_page(sandbox, request, collection)
         return json_response([shaped(sandbox, resource, item) for item in items])
 
     async def show(request: Request) -> Response:
@@ -85,7 +86,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
 
     async def sales(request: Request) -> Response:
         if request.method != "POST":
-            return json_response([shaped(sandbox, "sale", s) for s in page_of(request, store.all(SALES))])
+            return json_response([shaped(sandbox, "sale", s) for s in stored_page(sandbox, request, SALES)])
         params = await read_params(request)
         errors = Errors()
         client_data = wrapped(params, "client", errors)
@@ -118,7 +119,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
 
     async def projects(request: Request) -> Response:
         if request.method != "POST":
-            return json_response([shaped(sandbox, "project", p) for p in page_of(request, store.all(PROJECTS))])
+            return json_response([shaped(sandbox, "project", p) for p in stored_page(sandbox, request, PROJECTS)])
         record = _project_fields(sandbox, await read_params(request))
         now = utc_timestamp()
         with sandbox.store.transaction():

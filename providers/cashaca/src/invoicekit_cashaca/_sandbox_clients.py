@@ -26,10 +26,14 @@ from invoicekit_cashaca._sandbox_http import (
     page_of,
     read_params,
     shaped,
+    stored_page,
     wrapped,
 )
 
-__all__ = ["ResolvedClient", "client_routes", "render_client", "resolve_client"]
+__all__ = ["NAME_KEY", "ResolvedClient", "client_routes", "render_client", "resolve_client", "with_name_key"]
+
+#: A stored client's casefolded name, indexed: how a document's inline client is matched by name (never served).
+NAME_KEY = "name_casefold"
 
 # type_id (apipie docs): 0 BE private person or body without VAT number, 1 BE company, 2 company in another
 # EU country, 3 customer outside the EU, 4 private person in another EU country.
@@ -129,11 +133,17 @@ def new_client_record(fields: Params) -> Params:
     record.update({k: v for k, v in fields.items() if v is not None or k in record})
     if record["language"] is None:
         record["language"] = "nl"
+    return with_name_key(record)
+
+
+def with_name_key(record: Params) -> Params:
+    """``record`` with the casefolded name a document's inline client is matched by (not served)."""
+    record[NAME_KEY] = str(record.get("name") or "").casefold()
     return record
 
 
 def render_client(sandbox: Sandbox, record: Params) -> Params:
-    shown = {"id": record["id"], **record}  # Rails lists the id first
+    shown = {"id": record["id"], **{k: v for k, v in record.items() if k != NAME_KEY}}  # Rails lists the id first
     shown["btw_number"] = record.get("vat_number")  # the v1 name, still in v2 answers (stijn Entity/Client)
     shown["all_client_tags_list"] = list(record.get("client_tag_list") or [])
     return shaped(sandbox, "client", shown)
@@ -185,10 +195,15 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
         probe = _validated(sandbox, data, Errors(), partial=True)
         vat = probe.get("vat_number")
         name = (probe.get("name") or "").casefold()
-        candidates = sandbox.store.all(CLIENTS)
-        stored = next((c for c in candidates if vat and c.get("vat_number") == vat), None)
-        if stored is None and not vat and name:
-            stored = next((c for c in candidates if (c.get("name") or "").casefold() == name), None)
+        # Through the store's indexes: a create costs the matches, not the account's clients.
+        store = sandbox.store
+        if vat:
+            stored = next(iter(store.find(CLIENTS, "vat_number", vat, limit=1)), None)
+        elif name:
+            stored = next(iter(store.find(CLIENTS, NAME_KEY, name, limit=1)), None)
+            if stored is None:  # a client written to the store directly has no NAME_KEY; its exact name
+                exact = (probe.get("name") or "").strip()
+                stored = next((c for c in store.find(CLIENTS, "name", exact) if not c.get(NAME_KEY)), None)
     if stored is None:
         fields = _validated(sandbox, data, errors, partial=False)
         _require_vat(sandbox, fields, errors)
@@ -209,7 +224,7 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             with sandbox.store.transaction():
                 record = create_client(sandbox, data, errors)
             return json_response(render_client(sandbox, record), 201)
-        return json_response([render_client(sandbox, c) for c in page_of(request, store.all(CLIENTS))])
+        return json_response([render_client(sandbox, c) for c in stored_page(sandbox, request, CLIENTS)])
 
     async def show(request: Request) -> Response:
         client_id = int(request.path_params["id"])
@@ -228,6 +243,7 @@ def client_routes(sandbox: Sandbox) -> list[Route]:
             _require_vat(sandbox, merged, errors)
             errors.raise_if_any()
             merged["updated_at"] = utc_timestamp()
+            with_name_key(merged)
             with sandbox.store.transaction():
                 store.replace(CLIENTS, client_id, merged)
             record = merged

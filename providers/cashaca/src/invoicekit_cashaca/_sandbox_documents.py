@@ -46,8 +46,8 @@ from invoicekit_cashaca._sandbox_numbers import (
     PERCENT_DISCOUNT,
     Row,
     document_totals,
-    serial_for_year,
 )
+from invoicekit_cashaca._sandbox_serials import next_in_year, note_serial, taken
 
 __all__ = [
     "CREDIT_NOTE",
@@ -57,7 +57,7 @@ __all__ = [
     "book_sale",
     "client_link",
     "create_document",
-    "paid_by_sale",
+    "paid_on_sale",
     "render_document",
     "sale_params",
     "total_of",
@@ -229,18 +229,21 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         for name in ("financial_discount_days", "sales_category_id", "project_id")
     }
 
-    existing = store.all(kind.collection)
     serial = _text(doc, "serial_number")
     if serial is not None:
         serial = serial.strip()
-        if any(record.get("serial_number") == serial for record in existing) and on("document.serial_number_taken"):
+        if taken(store, kind.collection, serial) and on("document.serial_number_taken"):
             errors.add("serial_number", "has already been taken")
     elif kind is CREDIT_NOTE and on("credit_note.serial_number_blank"):
         errors.add("serial_number", "can't be blank")
 
     reference = _text(doc, "reference")
-    known = {invoice.get("serial_number") for invoice in store.all(INVOICES)} if kind is CREDIT_NOTE else set()
-    if kind is CREDIT_NOTE and reference is not None and reference not in known and on("credit_note.reference_unknown"):
+    if (
+        kind is CREDIT_NOTE
+        and reference is not None
+        and on("credit_note.reference_unknown")
+        and not taken(store, INVOICES, reference)
+    ):
         errors.add("reference", "does not match the number of an existing invoice")
 
     ogm: str | None = None
@@ -267,7 +270,8 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
 
     client = resolved.save(sandbox)
     snapshot = resolved.snapshot
-    serial = serial or serial_for_year(existing, issued.year)
+    serial = serial or next_in_year(store, kind.collection, issued.year)
+    note_serial(store, kind.collection, serial)
     if kind is INVOICE and ogm is None:
         try:
             # Assumed (default invoice.ogm): without an `ogm` of its own the invoice gets the
@@ -401,14 +405,12 @@ def book_sale(
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def paid_by_sale(sandbox: Sandbox) -> dict[int, Decimal]:
-    """What has been paid on each sale: the sum of its financial transactions."""
-    paid: dict[int, Decimal] = {}
-    for transaction in sandbox.store.all(FINANCIAL_TRANSACTIONS):
-        if transaction.get("sale_id") is None or transaction.get("amount") is None:
-            continue  # stored by a strict sandbox, which does not refuse an incomplete payment
-        sale_id = int(transaction["sale_id"])
-        paid[sale_id] = paid.get(sale_id, Decimal(0)) + Decimal(str(transaction["amount"]))
+def paid_on_sale(sandbox: Sandbox, sale_id: int) -> Decimal:
+    """What has been paid on a sale: the sum of its financial transactions (found through their index)."""
+    paid = Decimal(0)
+    for transaction in sandbox.store.find(FINANCIAL_TRANSACTIONS, "sale_id", sale_id):
+        if transaction.get("amount") is not None:  # a strict sandbox does not refuse an incomplete payment
+            paid += Decimal(str(transaction["amount"]))
     return paid
 
 

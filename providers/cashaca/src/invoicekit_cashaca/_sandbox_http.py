@@ -25,6 +25,7 @@ from invoicekit.sandbox import (
     FieldErrors,
     Provenance,
     Sandbox,
+    Window,
     coerce_bool,
     coerce_date,
     coerce_decimal,
@@ -43,6 +44,7 @@ __all__ = [
     "DELIVERIES",
     "FINANCIAL_TRANSACTIONS",
     "INVOICES",
+    "MAX_PAGE",
     "MONEY_ACCOUNTS",
     "PROJECTS",
     "QUOTATIONS",
@@ -69,6 +71,8 @@ __all__ = [
     "read_params",
     "shaped",
     "squeeze_paths",
+    "stored_page",
+    "window_of",
     "wrapped",
 ]
 
@@ -285,19 +289,30 @@ def money(value: Decimal | str) -> str:
     return f"{number.normalize():f}"
 
 
-def page_of(request: Request, items: list[Any]) -> list[Any]:
-    """One page of a list: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
+def window_of(request: Request) -> Window:
+    """The page a list asks for: ``page`` (1-based) and ``per_page`` or the docs' ``per_age``, at most 100.
 
     Bare JSON arrays (tombroucke reads data()[0]) of at most 100 (seed 000) with no count or links,
-    in a stable order (by id, assumed); a client pages until a page comes back short.
+    in a stable order (by id, assumed); a client pages until a page comes back short. Pass it to
+    ``store.page(collection, w.offset, w.limit)``, so a page costs its records, not the collection.
     """
     params = request.query_params
     size = params.get("per_page") if params.get("per_page") is not None else params.get("per_age")
     try:
-        window = page_window(params.get("page") or None, size or None, default=MAX_PAGE, cap=MAX_PAGE)
+        return page_window(params.get("page") or None, size or None, default=MAX_PAGE, cap=MAX_PAGE)
     except FieldError as exc:
         raise ApiError(422, {"errors": {exc.field: [exc.message]}}) from None
-    return window.of(items)
+
+
+def page_of(request: Request, items: list[Any]) -> list[Any]:
+    """One page (:func:`window_of`) of a list filtered in memory (a search)."""
+    return window_of(request).of(items)
+
+
+def stored_page(sandbox: Sandbox, request: Request, collection: str) -> list[Params]:
+    """One page (:func:`window_of`) of a whole collection, read from the store."""
+    window = window_of(request)
+    return sandbox.store.page(collection, window.offset, window.limit)
 
 
 def squeeze_paths(app: ASGIApp) -> ASGIApp:

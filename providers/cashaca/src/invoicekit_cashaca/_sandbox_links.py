@@ -22,7 +22,10 @@ from invoicekit.sandbox import PdfDocument, PdfLine, Sandbox, render_pdf
 from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION, DocumentKind, total_of
 from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, Params, cents, json_response, money
 
-__all__ = ["link_routes", "pdf_document"]
+__all__ = ["CLIENT_KEY", "link_routes", "pdf_document"]
+
+#: The secret of a document's client links (never served itself), indexed.
+CLIENT_KEY = "client_key"
 
 _KINDS = {kind.collection: kind for kind in (INVOICE, CREDIT_NOTE, QUOTATION)}
 _TITLES = {"invoice": "Factuur", "credit_note": "Creditnota", "quotation": "Offerte"}
@@ -121,8 +124,9 @@ def link_routes(sandbox: Sandbox) -> list[Route]:
         if kind is None:
             return None
         key = str(request.path_params["key"])
-        for record in store.all(kind.collection):
-            if hmac.compare_digest(str(record.get("client_key") or ""), key):
+        # Through the index on client_key; the comparison stays constant-time.
+        for record in store.find(kind.collection, CLIENT_KEY, key, limit=1):
+            if hmac.compare_digest(str(record.get(CLIENT_KEY) or ""), key):
                 return record, kind
         return None
 

@@ -1,13 +1,11 @@
-"""Numbering and totals of Cashaca documents in the sandbox (pure functions, no state)."""
+"""Totals of Cashaca documents in the sandbox (pure functions, no state; numbering: _sandbox_serials.py)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from invoicekit_cashaca._sandbox_http import Params, cents
+from invoicekit_cashaca._sandbox_http import cents
 
 __all__ = [
     "EARLY_PAYMENT_DISCOUNT",
@@ -18,8 +16,6 @@ __all__ = [
     "DocumentTotals",
     "Row",
     "document_totals",
-    "next_serial_number",
-    "serial_for_year",
 ]
 
 # discount_style_id (apipie docs): 0 none, 1 fixed amount, 2 percentage, 3 discount for early payment.
@@ -36,44 +32,6 @@ EU_VAT_RATES: dict[str, tuple[str, ...]] = {
     "PL": ("23", "8", "5"), "PT": ("23", "13", "6"), "RO": ("21", "11"), "SE": ("25", "12", "6"),
     "SI": ("22", "9.5", "5"), "SK": ("23", "19", "5"),
 }  # fmt: skip
-
-_STANDARD_SERIAL = re.compile(r"^(\d{4})_(\d+)$")
-_LAST_DIGITS = re.compile(r"(\d+)(?!.*\d)")
-
-
-# --- numbering -------------------------------------------------------------------------------------------
-
-
-def _highest_in_year(records: list[Params], year: int) -> int:
-    numbers = [
-        int(match[2])
-        for record in records
-        if (match := _STANDARD_SERIAL.match(str(record.get("serial_number") or ""))) and int(match[1]) == year
-    ]
-    return max(numbers, default=0)
-
-
-def serial_for_year(records: list[Params], year: int) -> str:
-    """The next ``YYYY_NNNN`` number of ``year`` (a number given by hand in that form moves it on too)."""
-    return f"{year}_{_highest_in_year(records, year) + 1:04d}"
-
-
-def next_serial_number(records: list[Params], today: date) -> str:
-    """The number that follows the one on the last booked document (the docs' definition).
-
-    Assumed (numbers.yearly_restart): numbers of the form ``YYYY_NNNN`` restart every year, so after ``2025_0108``
-    the next number in 2026 is ``2026_0001``; any other form has its last digits incremented
-    (``L-0249`` -> ``L-0250``).
-    """
-    if not records:
-        return serial_for_year(records, today.year)
-    last = str(records[-1].get("serial_number") or "")
-    match = _LAST_DIGITS.search(last)
-    if _STANDARD_SERIAL.match(last) or match is None:
-        return serial_for_year(records, today.year)
-    digits = match[1]
-    return last[: match.start()] + str(int(digits) + 1).zfill(len(digits)) + last[match.end() :]
-
 
 # --- totals ----------------------------------------------------------------------------------------------
 #

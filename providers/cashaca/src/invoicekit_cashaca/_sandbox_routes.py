@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +18,7 @@ from invoicekit_cashaca._sandbox_documents import (
     STATUS_SENT,
     DocumentKind,
     create_document,
-    paid_by_sale,
+    paid_on_sale,
     render_document,
     total_of,
 )
@@ -29,6 +28,7 @@ from invoicekit_cashaca._sandbox_http import (
     DELIVERIES,
     FINANCIAL_TRANSACTIONS,
     INVOICES,
+    MAX_PAGE,
     MONEY_ACCOUNTS,
     QUOTATIONS,
     SALES,
@@ -45,12 +45,13 @@ from invoicekit_cashaca._sandbox_http import (
     json_response,
     money,
     not_found,
-    page_of,
     read_params,
     shaped,
+    stored_page,
+    window_of,
     wrapped,
 )
-from invoicekit_cashaca._sandbox_numbers import next_serial_number
+from invoicekit_cashaca._sandbox_serials import next_serial_number
 
 __all__ = ["document_routes", "other_routes"]
 
@@ -68,7 +69,8 @@ def document_routes(sandbox: Sandbox, kind: DocumentKind, today: Today) -> list[
     prefix = f"/{kind.collection}"
 
     def render_all(request: Request, records: list[Params]) -> list[Params]:
-        clients = {int(c["id"]): c for c in store.all(CLIENTS)}
+        # Each document's own client, by id: a page costs its records, not the clients of the account.
+        clients = {client_id: store.get(CLIENTS, client_id) for client_id in {int(r["client_id"]) for r in records}}
         return [
             render_document(
                 sandbox, record, client=clients.get(int(record["client_id"])), base_url=_base(request), kind=kind
@@ -88,13 +90,22 @@ def document_routes(sandbox: Sandbox, kind: DocumentKind, today: Today) -> list[
             with sandbox.store.transaction():
                 record = create_document(sandbox, kind, params, today())
             return json_response(render_all(request, [record])[0], 201)
-        return json_response(render_all(request, page_of(request, store.all(kind.collection))))
+        return json_response(render_all(request, stored_page(sandbox, request, kind.collection)))
 
     async def unpaid(request: Request) -> Response:
         # Assumed: an invoice is unpaid while the payments on its sale add up to less than its total incl. VAT.
-        paid = paid_by_sale(sandbox)
-        open_ones = [r for r in store.all(kind.collection) if paid.get(int(r["sale_id"]), Decimal(0)) < total_of(r)]
-        return json_response(render_all(request, page_of(request, open_ones)))
+        # A filter: the invoices are read in id order, a chunk at a time, until the page is full.
+        window = window_of(request)
+        wanted = window.offset + window.limit
+        open_ones: list[Params] = []
+        offset = 0
+        while len(open_ones) < wanted:
+            chunk = store.page(kind.collection, offset, MAX_PAGE)
+            if not chunk:
+                break
+            offset += len(chunk)
+            open_ones += [r for r in chunk if paid_on_sale(sandbox, int(r["sale_id"])) < total_of(r)]
+        return json_response(render_all(request, window.of(open_ones)))
 
     async def show(request: Request) -> Response:
         return json_response(render_all(request, [load(request)])[0])
@@ -211,20 +222,20 @@ def other_routes(sandbox: Sandbox, today: Today, username: str) -> list[Route]:
         return json_response(shaped(sandbox, "financial_transaction", {"id": record["id"], **record}), 201)
 
     async def money_accounts(request: Request) -> Response:
-        accounts = page_of(request, store.all(MONEY_ACCOUNTS))
+        accounts = stored_page(sandbox, request, MONEY_ACCOUNTS)
         return json_response([shaped(sandbox, "money_account", account) for account in accounts])
 
     def next_number(collection: str) -> Handler:
         async def handler(request: Request) -> Response:
             # A bare JSON string, e.g. "2025_0108": stijn1989 casts it to a string, maartendeblock's
             # InvoiceNumber::getNextInvoiceSerialNumber() returns it as one.
-            return json_response(next_serial_number(store.all(collection), today()))
+            return json_response(next_serial_number(store, collection, today()))
 
         return handler
 
     def proposed_ogm(collection: str) -> Handler:
         async def handler(request: Request) -> Response:
-            serial = request.query_params.get("serial_number") or next_serial_number(store.all(collection), today())
+            serial = request.query_params.get("serial_number") or next_serial_number(store, collection, today())
             try:
                 proposal = format_ogm(ogm_from_reference(serial))
             except InvalidNumber as exc:

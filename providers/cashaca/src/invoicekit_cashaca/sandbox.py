@@ -40,11 +40,19 @@ from starlette.types import ASGIApp
 from invoicekit.belgium import bic_from_iban
 from invoicekit.sandbox import Provenance, Sandbox, StateStore, utc_timestamp
 from invoicekit_cashaca._sandbox_catalog import RECURRENT_SCHEDULES, SALES_CATEGORIES, SKUS, UNITS, catalog_routes
-from invoicekit_cashaca._sandbox_clients import client_routes
+from invoicekit_cashaca._sandbox_clients import NAME_KEY, client_routes
 from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION
-from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, MONEY_ACCOUNTS, squeeze_paths
-from invoicekit_cashaca._sandbox_links import link_routes
+from invoicekit_cashaca._sandbox_http import (
+    CLIENTS,
+    COMPANY,
+    COMPANY_ID,
+    FINANCIAL_TRANSACTIONS,
+    MONEY_ACCOUNTS,
+    squeeze_paths,
+)
+from invoicekit_cashaca._sandbox_links import CLIENT_KEY, link_routes
 from invoicekit_cashaca._sandbox_routes import document_routes, other_routes
+from invoicekit_cashaca._sandbox_serials import NUMBERING, SERIAL_FIELD
 
 __all__ = ["USERNAME", "CashacaSandbox", "create_sandbox"]
 
@@ -94,6 +102,16 @@ _SALES_CATEGORIES = ({"name": "Diensten"}, {"name": "Goederen"})
 _SKUS = ({"name": "Consultancy (uur)"},)
 _RECURRENT_SCHEDULES = ({"name": "Maandelijkse onderhoudsfactuur", "interval": "monthly", "document_type": "invoice"},)
 
+_INDEXES = (
+    *((kind.collection, SERIAL_FIELD) for kind in (INVOICE, CREDIT_NOTE, QUOTATION)),
+    *((kind.collection, CLIENT_KEY) for kind in (INVOICE, CREDIT_NOTE, QUOTATION)),
+    (NUMBERING, "name"),
+    (CLIENTS, "vat_number"),
+    (CLIENTS, "name"),
+    (CLIENTS, NAME_KEY),
+    (FINANCIAL_TRANSACTIONS, "sale_id"),
+)
+
 #: Where everything the sandbox serves comes from (shipped in the package; docs/providers/cashaca.md shows it).
 PROVENANCE = Provenance.load("invoicekit_cashaca")
 
@@ -112,6 +130,10 @@ class CashacaSandbox(Sandbox):
             provenance=PROVENANCE,
             strict=strict,
         )
+        # What a create or a read looks records up by: indexed, so a create costs O(1) in the number of stored
+        # records and a list page its records (docs/providers/cashaca.md, "The sandbox's store").
+        for collection, field in _INDEXES:
+            self.store.index(collection, field)
         self._seed_account()
 
     def build_app(self) -> ASGIApp:
@@ -134,7 +156,7 @@ class CashacaSandbox(Sandbox):
         with self.store.transaction():
             if self.store.get(COMPANY, COMPANY_ID) is None:
                 self.store.insert(COMPANY, {**_COMPANY, "created_at": utc_timestamp()})
-            if not self.store.all(MONEY_ACCOUNTS):
+            if not self.store.count(MONEY_ACCOUNTS):
                 for account in _MONEY_ACCOUNTS:
                     self.store.insert(MONEY_ACCOUNTS, {**account, "company_id": COMPANY_ID, "currency": "EUR"})
             for collection, records in (
@@ -143,7 +165,7 @@ class CashacaSandbox(Sandbox):
                 (SKUS, _SKUS),
                 (RECURRENT_SCHEDULES, _RECURRENT_SCHEDULES),
             ):
-                if not self.store.all(collection):
+                if not self.store.count(collection):
                     for record in records:
                         self.store.insert(collection, {**record, "company_id": COMPANY_ID})
 

@@ -31,7 +31,7 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
     shadow,
     timestamp,
 )
-from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query, comparable
+from invoicekit_eenvoudigfactureren._sandbox_query import apply_list_query, comparable, list_window, narrows, projected
 from invoicekit_eenvoudigfactureren._sandbox_wire import (
     MAX_BODY,
     ApiError,
@@ -63,6 +63,41 @@ def _created(domain: str, singular: str, env: Env, new_id: int) -> Answer:
 _KEY_FILTER = re.compile(r"^(?P<field>[a-z_]+?)(?:=|__eq__)(?P<value>[^~,][^,]*)$")
 
 
+def listed(
+    env: Env, collection: str, query: Mapping[str, str], render: Callable[[Env, dict[str, Any]], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What a list GET answers. A plain page (no search, filter or sort: the adapter's listing) is read from
+    the store and only its records rendered; anything else renders what :func:`narrowed` keeps and applies
+    the query to that, as EF does."""
+    if not narrows(query):
+        window = list_window(query)
+        page = env.store.page(collection, window.offset, window.limit)
+        return projected([render(env, record) for record in page], query)
+    paged = _PAGED_FILTERS.get(collection)
+    match = _EQUALS.match(query.get("filter", "").strip())
+    if (
+        paged is not None
+        and match is not None
+        and match["field"] == paged
+        and not query.get("search", "").strip()
+        and query.get("sort", "").strip() in ("", _ID_FIELDS[collection])
+    ):
+        # The adapter's listing (filter=type=invoice, sort=invoice_id): one page of the index on the stored
+        # field, in id order, which is what the sort asks for. The filter still runs on what is rendered.
+        window = list_window(query)
+        page = env.store.find(collection, paged, match["value"], offset=window.offset, limit=window.limit)
+        rendered = [render(env, record) for record in page]
+        return apply_list_query(rendered, {**query, "skip": "0", "take": str(len(rendered))})
+    return apply_list_query([render(env, record) for record in narrowed(env, collection, query)], dict(query))
+
+
+# Fields a lone equality filter pages through the store's index on (their stored value is what is served, in
+# the values EF uses: type is "invoice" or "creditnote"), and each domain's id field, the store's order.
+_PAGED_FILTERS = {"invoices": "type"}
+_ID_FIELDS = {"invoices": "invoice_id", "clients": "client_id"}
+_EQUALS = re.compile(r"^(?P<field>[a-z_]+?)(?:=|__eq__)(?P<value>[a-z]+)$")
+
+
 def narrowed(env: Env, collection: str, query: Mapping[str, str]) -> list[dict[str, Any]]:
     """The records a list GET has to render. A lone ``filter=<key field>=<value>`` (or ``__eq__``) is answered
     from the index on the field's comparable copy, so a lookup by key costs its matches rather than a render
@@ -84,8 +119,7 @@ def _clients(env: Env, call: Call) -> Answer:
     store = env.store
     if len(segments) == 1:
         if call.method == "GET":
-            items = [sc.render_client(env, r) for r in narrowed(env, sc.CLIENTS, call.query)]
-            return 200, apply_list_query(items, call.query), "clients"
+            return 200, listed(env, sc.CLIENTS, call.query, sc.render_client), "clients"
         if call.method == "POST":
             if call.flag("bulk"):
                 return _bulk_clients(env, call)
@@ -222,8 +256,7 @@ def _invoices(env: Env, call: Call) -> Answer | Response:
     store = env.store
     if len(segments) == 1:
         if call.method == "GET":
-            items = [si.render_invoice(env, r) for r in narrowed(env, si.INVOICES, call.query)]
-            return 200, apply_list_query(items, call.query), "invoices"
+            return 200, listed(env, si.INVOICES, call.query, si.render_invoice), "invoices"
         if call.method == "POST":
             record = si.apply_invoice(env, {}, call.body or {}, create=True, replace=False)
             new_id = store.insert(si.INVOICES, record)

@@ -9,14 +9,14 @@ Source: <https://help.eenvoudigfactureren.be/nl/support/solutions/articles/10100
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from invoicekit.sandbox import FieldError, skip_take_window
+from invoicekit.sandbox import FieldError, Window, skip_take_window
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
 
-__all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query", "comparable"]
+__all__ = ["DEFAULT_TAKE", "MAX_TAKE", "apply_list_query", "comparable", "list_window", "narrows", "projected"]
 
 # Assumed (provenance default list.take): 50 by default; a take above 100 is served as 100, not refused.
 DEFAULT_TAKE = 50
@@ -149,12 +149,25 @@ def apply_list_query(items: Sequence[Item], query: dict[str, str], *, sortable: 
             if result and name not in fields:
                 raise ApiError(400, f"sort field {name} unknown")
             result.sort(key=_sort_key(name), reverse=descending)
+    return projected(list_window(query).of(result), query)
+
+
+def narrows(query: Mapping[str, str]) -> bool:
+    """Whether a list GET searches, filters or sorts (else it is a plain page of the domain, in id order)."""
+    return any(query.get(name, "").strip() for name in ("search", "filter", "sort"))
+
+
+def list_window(query: Mapping[str, str]) -> Window:
+    """The ``skip``/``take`` of a list GET."""
     try:
-        window = skip_take_window(query.get("skip"), query.get("take"), default=DEFAULT_TAKE, cap=MAX_TAKE)
+        return skip_take_window(query.get("skip"), query.get("take"), default=DEFAULT_TAKE, cap=MAX_TAKE)
     except FieldError as error:
         raise ApiError(400, f"{error.field} invalid") from None
-    result = window.of(result)
+
+
+def projected(items: list[Item], query: Mapping[str, str]) -> list[Item]:
+    """``items`` with only the ``fields`` a list GET asks for."""
     wanted = [name.strip() for name in query.get("fields", "").split(",") if name.strip()]
     if wanted:
-        result = [{name: item[name] for name in wanted if name in item} for item in result]
-    return result
+        return [{name: item[name] for name in wanted if name in item} for item in items]
+    return items

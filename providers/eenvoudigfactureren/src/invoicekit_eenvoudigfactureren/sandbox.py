@@ -69,7 +69,13 @@ def create_sandbox(
         sandbox.store.index(collection, field)
         sandbox.store.index(collection, shadow(field))
     # Numbers are checked for uniqueness and a client's invoices counted on every create and read.
-    for collection, field in (("invoices", "number"), ("invoices", "client_id"), ("clients", "number")):
+    # The adapter lists documents by type (_sandbox_app.listed).
+    for collection, field in (
+        ("invoices", "number"),
+        ("invoices", "client_id"),
+        ("clients", "number"),
+        ("invoices", "type"),
+    ):
         sandbox.store.index(collection, field)
     defined = {str(r["name"]) for r in sandbox.store.all("custom_field_definitions")}
     for name, description in {**DEFAULT_CUSTOM_FIELDS, **(custom_fields or {})}.items():

@@ -84,6 +84,8 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         ("clients", "externalPaymentCustomerId"),
         ("invoices", "client_id"),
         ("invoices", "externalId"),
+        ("invoices", "name"),
+        ("invoices", "parent_id"),
         ("invoice_rows", "invoice_id"),
         ("invoice_transactions", "invoice_id"),
     ):
@@ -460,7 +462,6 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         )
 
     def store_has_name(name: str) -> bool:
-        store.index("invoices", "name")
         return bool(store.find("invoices", "name", name, limit=1))
 
     async def invoice_item(request: Request) -> Response:
