@@ -13,7 +13,7 @@ import httpx
 #: Generous on purpose: on a busy machine a page of a 20,000-invoice sandbox can take seconds.
 TIMEOUT = httpx.Timeout(300.0)
 
-__all__ = ["TIMEOUT", "Row", "Settings", "interleave", "interleave_async", "per_op", "per_op_async", "ratio_row"]
+__all__ = ["TIMEOUT", "Row", "Settings", "alternate", "alternate_async", "interleave", "interleave_async", "ratio_row"]
 
 
 @dataclass(frozen=True)
@@ -78,26 +78,45 @@ async def interleave_async(
     return statistics.median(mine), statistics.median(base)
 
 
-def per_op(operation: Callable[[], object], count: int) -> Callable[[], float]:
-    """A round: ``count`` calls of ``operation``; its figure is seconds per call."""
+def alternate(ours: Callable[[], object], floor: Callable[[], object], count: int, rounds: int) -> tuple[float, float]:
+    """Per-call figures: within each round the two operations alternate call by call (ABBA), each call timed;
+    a round's figure for each side is its median call, and the result the medians over rounds.
 
-    def round_() -> float:
-        start = time.perf_counter()
-        for _ in range(count):
-            operation()
-        return (time.perf_counter() - start) / count
+    On a busy machine a burst of load lands on both sides' calls alike, where whole rounds of one side would
+    catch it alone; and a median call is not moved by the few calls a burst hits.
+    """
+    mine: list[float] = []
+    base: list[float] = []
+    for _ in range(rounds):
+        a: list[float] = []
+        b: list[float] = []
+        for index in range(count):
+            for operation, sink in ((ours, a), (floor, b)) if index % 2 == 0 else ((floor, b), (ours, a)):
+                start = time.perf_counter()
+                operation()
+                sink.append(time.perf_counter() - start)
+        mine.append(statistics.median(a))
+        base.append(statistics.median(b))
+    return statistics.median(mine), statistics.median(base)
 
-    return round_
 
-
-def per_op_async(operation: Callable[[], Awaitable[object]], count: int) -> Callable[[], Awaitable[float]]:
-    async def round_() -> float:
-        start = time.perf_counter()
-        for _ in range(count):
-            await operation()
-        return (time.perf_counter() - start) / count
-
-    return round_
+async def alternate_async(
+    ours: Callable[[], Awaitable[object]], floor: Callable[[], Awaitable[object]], count: int, rounds: int
+) -> tuple[float, float]:
+    """:func:`alternate` for coroutines, all in one event loop."""
+    mine: list[float] = []
+    base: list[float] = []
+    for _ in range(rounds):
+        a: list[float] = []
+        b: list[float] = []
+        for index in range(count):
+            for operation, sink in ((ours, a), (floor, b)) if index % 2 == 0 else ((floor, b), (ours, a)):
+                start = time.perf_counter()
+                await operation()
+                sink.append(time.perf_counter() - start)
+        mine.append(statistics.median(a))
+        base.append(statistics.median(b))
+    return statistics.median(mine), statistics.median(base)
 
 
 def ratio_row(figure: str, ours: float, floor: float, *, limit: float, unit: str = "ms", note: str = "") -> Row:
