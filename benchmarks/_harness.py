@@ -78,6 +78,19 @@ async def interleave_async(
     return statistics.median(mine), statistics.median(base)
 
 
+def _calls(count: int) -> list[int]:
+    """Which side makes each call of a round: 0 (ours) and 1 (the floor), in pairs, ABBA."""
+    return [side for index in range(count) for side in ((0, 1) if index % 2 == 0 else (1, 0))]
+
+
+def _medians(rounds: list[tuple[list[float], list[float]]]) -> tuple[float, float]:
+    """Each side's median call per round, then the medians over rounds."""
+    return (
+        statistics.median(statistics.median(ours) for ours, _ in rounds),
+        statistics.median(statistics.median(floor) for _, floor in rounds),
+    )
+
+
 def alternate(ours: Callable[[], object], floor: Callable[[], object], count: int, rounds: int) -> tuple[float, float]:
     """Per-call figures: within each round the two operations alternate call by call (ABBA), each call timed;
     a round's figure for each side is its median call, and the result the medians over rounds.
@@ -85,38 +98,32 @@ def alternate(ours: Callable[[], object], floor: Callable[[], object], count: in
     On a busy machine a burst of load lands on both sides' calls alike, where whole rounds of one side would
     catch it alone; and a median call is not moved by the few calls a burst hits.
     """
-    mine: list[float] = []
-    base: list[float] = []
+    operations = (ours, floor)
+    results = []
     for _ in range(rounds):
-        a: list[float] = []
-        b: list[float] = []
-        for index in range(count):
-            for operation, sink in ((ours, a), (floor, b)) if index % 2 == 0 else ((floor, b), (ours, a)):
-                start = time.perf_counter()
-                operation()
-                sink.append(time.perf_counter() - start)
-        mine.append(statistics.median(a))
-        base.append(statistics.median(b))
-    return statistics.median(mine), statistics.median(base)
+        times: tuple[list[float], list[float]] = ([], [])
+        for side in _calls(count):
+            start = time.perf_counter()
+            operations[side]()
+            times[side].append(time.perf_counter() - start)
+        results.append(times)
+    return _medians(results)
 
 
 async def alternate_async(
     ours: Callable[[], Awaitable[object]], floor: Callable[[], Awaitable[object]], count: int, rounds: int
 ) -> tuple[float, float]:
     """:func:`alternate` for coroutines, all in one event loop."""
-    mine: list[float] = []
-    base: list[float] = []
+    operations = (ours, floor)
+    results = []
     for _ in range(rounds):
-        a: list[float] = []
-        b: list[float] = []
-        for index in range(count):
-            for operation, sink in ((ours, a), (floor, b)) if index % 2 == 0 else ((floor, b), (ours, a)):
-                start = time.perf_counter()
-                await operation()
-                sink.append(time.perf_counter() - start)
-        mine.append(statistics.median(a))
-        base.append(statistics.median(b))
-    return statistics.median(mine), statistics.median(base)
+        times: tuple[list[float], list[float]] = ([], [])
+        for side in _calls(count):
+            start = time.perf_counter()
+            await operations[side]()
+            times[side].append(time.perf_counter() - start)
+        results.append(times)
+    return _medians(results)
 
 
 def ratio_row(figure: str, ours: float, floor: float, *, limit: float, unit: str = "ms", note: str = "") -> Row:
