@@ -17,11 +17,11 @@ __all__ = [
     "TIMEOUT",
     "Row",
     "Settings",
+    "alternate",
+    "alternate_async",
     "interleave",
     "interleave_async",
     "median_time",
-    "per_op",
-    "per_op_async",
     "ratio_row",
 ]
 
@@ -98,26 +98,52 @@ def median_time(action: Callable[[], object], count: int) -> float:
     return statistics.median(times)
 
 
-def per_op(operation: Callable[[], object], count: int) -> Callable[[], float]:
-    """A round: ``count`` calls of ``operation``; its figure is seconds per call."""
-
-    def round_() -> float:
-        start = time.perf_counter()
-        for _ in range(count):
-            operation()
-        return (time.perf_counter() - start) / count
-
-    return round_
+def _calls(count: int) -> list[int]:
+    """Which side makes each call of a round: 0 (ours) and 1 (the floor), in pairs, ABBA."""
+    return [side for index in range(count) for side in ((0, 1) if index % 2 == 0 else (1, 0))]
 
 
-def per_op_async(operation: Callable[[], Awaitable[object]], count: int) -> Callable[[], Awaitable[float]]:
-    async def round_() -> float:
-        start = time.perf_counter()
-        for _ in range(count):
-            await operation()
-        return (time.perf_counter() - start) / count
+def _medians(rounds: list[tuple[list[float], list[float]]]) -> tuple[float, float]:
+    """Each side's median call per round, then the medians over rounds."""
+    return (
+        statistics.median(statistics.median(ours) for ours, _ in rounds),
+        statistics.median(statistics.median(floor) for _, floor in rounds),
+    )
 
-    return round_
+
+def alternate(ours: Callable[[], object], floor: Callable[[], object], count: int, rounds: int) -> tuple[float, float]:
+    """Per-call figures: within each round the two operations alternate call by call (ABBA), each call timed;
+    a round's figure for each side is its median call, and the result the medians over rounds.
+
+    On a busy machine a burst of load lands on both sides' calls alike, where whole rounds of one side would
+    catch it alone; and a median call is not moved by the few calls a burst hits.
+    """
+    operations = (ours, floor)
+    results = []
+    for _ in range(rounds):
+        times: tuple[list[float], list[float]] = ([], [])
+        for side in _calls(count):
+            start = time.perf_counter()
+            operations[side]()
+            times[side].append(time.perf_counter() - start)
+        results.append(times)
+    return _medians(results)
+
+
+async def alternate_async(
+    ours: Callable[[], Awaitable[object]], floor: Callable[[], Awaitable[object]], count: int, rounds: int
+) -> tuple[float, float]:
+    """:func:`alternate` for coroutines, all in one event loop."""
+    operations = (ours, floor)
+    results = []
+    for _ in range(rounds):
+        times: tuple[list[float], list[float]] = ([], [])
+        for side in _calls(count):
+            start = time.perf_counter()
+            await operations[side]()
+            times[side].append(time.perf_counter() - start)
+        results.append(times)
+    return _medians(results)
 
 
 def ratio_row(figure: str, ours: float, floor: float, *, limit: float, unit: str = "ms", note: str = "") -> Row:

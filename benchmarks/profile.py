@@ -3,6 +3,7 @@
     uv run python -m benchmarks.profile get [--calls 300] [--top 25]
     uv run python -m benchmarks.profile list [--pages 20]
     uv run python -m benchmarks.profile connect [--calls 50]
+    uv run python -m benchmarks.profile validation   # CPU per listed invoice, layer by layer
 
 The answers are the real sandbox's bytes, captured once and replayed through ``httpx.MockTransport``, so
 the profile holds the client alone (no socket, no server). It prints the top functions by own time and by
@@ -20,9 +21,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
+from invoicekit_cashaca._mapping import invoice_from_json  # the profile is about internals, unlike the figures
 
 import invoicekit
 from benchmarks._data import PROVIDER, seed_invoices
+from benchmarks._validation_floor import report
+from invoicekit.model import Invoice
 from invoicekit.sandbox import create_sandbox
 
 __all__ = ["main"]
@@ -96,7 +100,7 @@ def _report(profile: cProfile.Profile, operations: int, top: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile")
-    parser.add_argument("what", choices=("get", "list", "connect"))
+    parser.add_argument("what", choices=("get", "list", "connect", "validation"))
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
@@ -104,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     calls: int = args.calls
     profile = cProfile.Profile()
     work: Callable[[], int]
+    if args.what == "validation":
+        pages, _, _ = _captured(100)
+        report(pages["/api/v2/invoices.json?page=1"], lambda data: invoice_from_json(data, Invoice))
+        return 0
     if args.what == "connect":
 
         def work() -> int:

@@ -96,11 +96,15 @@ _LAZY: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
+    from importlib import import_module
+    from importlib.util import find_spec
+
     module = _LAZY.get(name)
     if module is None:
+        # A submodule reached as an attribute (``invoicekit.engine``), as when the package imported it eagerly.
+        if not name.startswith("__") and find_spec(f"invoicekit.{name}") is not None:
+            return import_module(f"invoicekit.{name}")
         raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
-    from importlib import import_module
-
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value

@@ -7,12 +7,11 @@ differ only in ``await``; everything they decide is in :class:`_Operations`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -41,6 +40,9 @@ from invoicekit.errors import (
 from invoicekit.model import Client, CreditNote, Invoice, Payment, Seller
 from invoicekit.model._key import check_key, new_idempotency_key
 from invoicekit.vat import BELGIAN_RATES, VatCategory, VatRateTable
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["AsyncBooks", "Books"]
 
@@ -73,7 +75,14 @@ _KEYED_CAPABILITIES = {  # kind -> (create, create by key, get)
 }
 
 
-L = TypeVar("L", threading.Lock, asyncio.Lock)
+L = TypeVar("L", threading.Lock, "asyncio.Lock")
+
+
+def _async_lock() -> asyncio.Lock:
+    # asyncio is imported when an async create first needs a lock: a sync connection never loads it.
+    import asyncio
+
+    return asyncio.Lock()
 
 
 class _KeyLocks(Generic[L]):
@@ -141,7 +150,7 @@ class _Operations:
         self.seller = seller
         self.allow_field_loss = allow_field_loss
         self.sync_key_locks = _KeyLocks(threading.Lock)
-        self.async_key_locks = _KeyLocks(asyncio.Lock)
+        self.async_key_locks = _KeyLocks(_async_lock)
 
     def check_fields(self, document: Client | Invoice | CreditNote) -> None:
         """Refuse data the provider would silently drop, unless the caller accepted the loss."""

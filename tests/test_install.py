@@ -12,9 +12,14 @@ import json
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from invoicekit import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("starlette", "uvicorn", "typer", "rich", "saxonche", "lxml", "reportlab", "factur-x")
@@ -97,3 +102,24 @@ def test_the_command_names_the_cli_extra(light_env: Path) -> None:
     done = _run([str(light_env.parent / "invoicekit"), "providers"], light_env.parent)
     assert done.returncode == 1
     assert done.stderr.strip() == "the invoicekit command needs the 'cli' extra: pip install 'invoicekit[cli]'"
+
+
+def _requirements(pyproject: Path) -> list[str]:
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    extras = project.get("optional-dependencies", {}).values()
+    return [*project.get("dependencies", []), *(req for group in extras for req in group)]
+
+
+@pytest.mark.parametrize(
+    "pyproject", sorted([*ROOT.glob("providers/*/pyproject.toml"), ROOT / "conformance/pyproject.toml"]), ids=str
+)
+def test_every_distribution_pins_a_compatible_core_range(pyproject: Path) -> None:
+    # A provider built against this core must not install beside a core whose next minor may break it (0.x
+    # minors are breaking, as SemVer allows), nor beside an older one that lacks what it uses.
+    current = Version(__version__)
+    cores = [Requirement(text) for text in _requirements(pyproject) if Requirement(text).name == "invoicekit"]
+    assert cores, f"{pyproject} does not depend on invoicekit"
+    for core in cores:
+        assert core.specifier.contains(current), f"{core} excludes this core ({current})"
+        assert not core.specifier.contains(Version(f"{current.major}.{current.minor + 1}.0")), f"{core} is open-ended"
+        assert not core.specifier.contains(Version("0.0.1")), f"{core} has no lower bound"

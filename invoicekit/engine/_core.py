@@ -238,7 +238,8 @@ class EngineCore:
             attempt += 1
             request = self.build(step.request)
             self._before_request(request)
-            log.debug("%s attempt %d", self._describe(request), attempt)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s attempt %d", self._describe(request), attempt)
             try:
                 response: httpx.Response = yield Send(request, self.max_body, self.request_auth)
             except UnreadableBody as exc:

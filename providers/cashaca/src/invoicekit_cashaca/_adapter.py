@@ -74,12 +74,16 @@ class _QueryToken(httpx.Auth):
 
     def __init__(self, token: str) -> None:
         self._token = token
+        self._param = str(httpx.QueryParams({"token": token})).encode()
 
     def __repr__(self) -> str:
         return "<Cashaca token auth>"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.url = request.url.copy_merge_params({"token": self._token})
+        # Appended to the query the engine built (its params never carry credentials): half the cost of
+        # copy_merge_params, which parses and re-encodes the whole query first.
+        query = request.url.query
+        request.url = request.url.copy_with(query=query + b"&" + self._param if query else self._param)
         yield request
 
 
