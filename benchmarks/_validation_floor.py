@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from invoicekit.model import Invoice
+from invoicekit.model import CreditNote, Invoice
 from invoicekit.vat import VatCategory
 
 __all__ = ["report"]
@@ -85,7 +85,7 @@ def _cpu_us(work: Callable[[], object], number: int) -> float:
     return min(timeit.repeat(work, number=number, repeat=5, timer=time.process_time)) / number * 1e6
 
 
-def report(page: bytes, parse: Callable[[dict[str, Any]], Invoice]) -> None:
+def report(page: bytes, parse: Callable[[dict[str, Any]], Invoice | CreditNote]) -> None:
     items = json.loads(page)
     item = items[0]
     read = parse(item)
