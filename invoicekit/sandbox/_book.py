@@ -97,7 +97,11 @@ def book_clients(rng: random.Random, n: int) -> Iterator[Client]:
         address = Address(street=f"{rng.choice(_STREETS)} {rng.randint(1, 250)}", postal_code=postal, city=city)
         person = rng.choice(_NAMES)
         consumer = rng.random() < 0.15
-        name = f"{person} {'An' if i % 2 else 'Tom'}" if consumer else f"{person} {rng.choice(_TRADES)} {rng.choice(_FORMS)}"
+        name = (
+            f"{person} {'An' if i % 2 else 'Tom'}"
+            if consumer
+            else f"{person} {rng.choice(_TRADES)} {rng.choice(_FORMS)}"
+        )
         slug = "".join(ch for ch in name.lower() if ch.isalnum())[:20]
         mandate = None
         if not consumer and rng.random() < 0.2:
@@ -111,7 +115,9 @@ def book_clients(rng: random.Random, n: int) -> Iterator[Client]:
             email=f"boekhouding@{slug}{i}.example",
             phone=f"+32 9 {rng.randint(200, 999)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
             address=address,
-            contacts=[] if consumer or rng.random() < 0.5 else [Contact(name=f"{rng.choice(_NAMES)} Els", email=f"els@{slug}{i}.example")],
+            contacts=[]
+            if consumer or rng.random() < 0.5
+            else [Contact(name=f"{rng.choice(_NAMES)} Els", email=f"els@{slug}{i}.example")],
             sepa_mandate=mandate,
             external_id=f"klant-{i + 1:05d}",
         )
@@ -184,15 +190,20 @@ def seed_book(sandbox: Sandbox, size: BookSize, *, seed: int = YEAR) -> BookSize
                 corrected, _ = invoices[index]
                 row = corrected.rows[0]
                 books.credit_notes.create(
-                    _carried(books, CreditNote(
-                        number=f"CN{YEAR}-{i + 1:04d}",
-                        issue_date=min(corrected.issue_date + timedelta(days=rng.randint(3, 20)), date(YEAR, 11, 30)),
-                        client=corrected.client,
-                        rows=[row.model_copy(update={"quantity": Decimal(1)})],
-                        corrects_invoice_id=corrected.provider_id,
-                        corrects_invoice_number=corrected.number,
-                        note=f"Creditnota bij factuur {corrected.number}",
-                    ))
+                    _carried(
+                        books,
+                        CreditNote(
+                            number=f"CN{YEAR}-{i + 1:04d}",
+                            issue_date=min(
+                                corrected.issue_date + timedelta(days=rng.randint(3, 20)), date(YEAR, 11, 30)
+                            ),
+                            client=corrected.client,
+                            rows=[row.model_copy(update={"quantity": Decimal(1)})],
+                            corrects_invoice_id=corrected.provider_id,
+                            corrects_invoice_number=corrected.number,
+                            note=f"Creditnota bij factuur {corrected.number}",
+                        ),
+                    )
                 )
                 written.credit_notes += 1
         open_ones = list(range(len(invoices)))
