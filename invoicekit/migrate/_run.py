@@ -88,7 +88,12 @@ def migrate(
     """
     started = time.monotonic()
     owned = not isinstance(journal, Journal)
-    store: Journal = SQLiteJournal(journal) if isinstance(journal, str | Path) else journal
+    if isinstance(journal, str | Path):
+        # A dry run of a run never started reads an empty journal and leaves no file behind.
+        fresh = dry_run and not Path(journal).exists()
+        store: Journal = SQLiteJournal(":memory:" if fresh else journal)
+    else:
+        store = journal
     run = RunSpec(
         source.provider,
         source_account or source.adapter.base_url,
