@@ -310,19 +310,42 @@ class _Migration:
         """Create one document on the target (or find it there) and record it; True when it was found."""
         try:
             prepared = self.translate(kind, document)
-            target_id, found = self.create(kind, prepared, entry)
-        except WriteLanded as exc:
-            if exc.provider_id is not None and kind != "payment":
-                self.journal.complete(self.run, kind, entry.source_id, self.owner, exc.provider_id, {})
-                return True
-            raise  # left in flight: the next run finds it by key
+            try:
+                target_id, found = self.create(kind, prepared, entry)
+            except WriteLanded as exc:
+                # Landed, then a later step failed (a row of a multi-step create): whole, or made anew.
+                if exc.provider_id is None or kind == "payment":
+                    raise  # left in flight: the next run finds it by key
+                whole = self.settle(kind, exc.provider_id, entry)
+                target_id, found = (whole, True) if whole is not None else self.create(kind, prepared, entry)
         except UncertainOutcome:
             raise  # left in flight: the next run searches the target before creating anything
+        except WriteLanded:
+            raise
         except InvoicekitError as exc:
             self.journal.fail(self.run, kind, entry.source_id, self.owner, str(exc))
             raise
         self.journal.complete(self.run, kind, entry.source_id, self.owner, target_id, {})
         return found
+
+    def settle(self, kind: Kind, target_id: str, entry: Entry) -> str | None:
+        """``target_id`` when the document found there is whole (its rows and totals equal the source's);
+        None when it was partial (a create interrupted between its steps) and has been deleted."""
+        if kind not in ("invoice", "credit_note") or "payable" not in entry.facts:
+            return target_id
+        resource = self._resource(kind)
+        there = facts(resource.get(target_id))
+        if all(there[name] == entry.facts.get(name, there[name]) for name in ("rows", "tax_exclusive", "payable")):
+            return target_id
+        delete = Capability.INVOICES_DELETE if kind == "invoice" else Capability.CREDIT_NOTES_DELETE
+        if delete not in self.target.capabilities:
+            raise Conflict(
+                f"{kind} {target_id} on the target is partial ({there['rows']} of {entry.facts.get('rows')} rows): "
+                "complete or delete it there, then run again",
+                provider=self.target.provider,
+            )
+        resource.delete(target_id)
+        return None
 
     # -- translation -----------------------------------------------------------------------------
     def target_of(self, kind: Kind, sid: str) -> str | None:
@@ -390,19 +413,22 @@ class _Migration:
     def create(self, kind: Kind, document: Document, entry: Entry) -> tuple[str, bool]:
         """The target id of the document, created now or found; and whether it was found."""
         maybe_there = entry.resumed or entry.attempts > 1
-        if BY_KEY_CAPABILITY[kind] in self.target.capabilities:
-            key = document.external_id if isinstance(document, Client) and document.external_id else entry.key
-            if maybe_there or isinstance(document, Client):
-                # Get-or-create: search by key, create only when absent (clients always: de-duplication).
-                made = self._resource(kind).create(document, idempotency_key=key)
-                return self._target_id(kind, made), maybe_there
-            return self._target_id(kind, self._create_new(kind, document, key)), False
+        keyed = BY_KEY_CAPABILITY[kind] in self.target.capabilities
+        key = document.external_id if isinstance(document, Client) and document.external_id else entry.key
         if maybe_there or isinstance(document, Client):
-            existing = self.find_without_key(kind, document)
+            # Search first (clients always: de-duplication); a partial document found is made anew.
+            if keyed:
+                made = self._resource(kind).create(document, idempotency_key=key)
+                existing: str | None = self._target_id(kind, made)
+            else:
+                existing = self.find_without_key(kind, document)
             if existing is not None:
-                return existing, True
-        made = self._resource(kind).create(document)
-        return self._target_id(kind, made), False
+                whole = self.settle(kind, existing, entry)
+                if whole is not None:
+                    return whole, maybe_there
+        if keyed:
+            return self._target_id(kind, self._create_new(kind, document, key)), False
+        return self._target_id(kind, self._resource(kind).create(document)), False
 
     def _resource(self, kind: Kind) -> Any:
         return getattr(self.target, {"client": "clients", "invoice": "invoices"}.get(kind, kind + "s"))

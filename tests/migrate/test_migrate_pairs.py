@@ -121,6 +121,7 @@ def test_duplicate_source_clients_are_merged(invoicekit_sandbox: Callable[..., S
     assert names.count(first.vat_number) == 1
     assert report.counts["client"].skipped == 1
     (note,) = [n for n in report.notes if n.skipped]
+    assert note.skipped is not None
     assert "merged" in note.skipped
     journal = SQLiteJournal(tmp_path / "j.db")
     assert [e.reason for e in journal.entries(report.run, "client", EntryState.SKIPPED)] == [note.skipped]
