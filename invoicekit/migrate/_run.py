@@ -162,6 +162,7 @@ class _Migration:
         self._clients: OrderedDict[str, Client] = OrderedDict()
         self._clients_lock = threading.Lock()
         self._invoice_numbers: dict[str, str] | None = None
+        self._began: dict[tuple[Kind, str], float] = {}
 
     # -- owners ----------------------------------------------------------------------------------
     def release_dead_owners(self) -> None:
@@ -187,7 +188,12 @@ class _Migration:
     ) -> None:
         if self.on_progress is None:
             return
-        rate = bulk.rate if bulk is not None else 0.0
+        if bulk is None:
+            began = self._began.setdefault((kind, phase), time.monotonic())
+            elapsed = time.monotonic() - began
+            rate = done / elapsed if elapsed > 0 else 0.0
+        else:
+            rate = bulk.rate
         limit = bulk.limit if bulk is not None else self.concurrency
         self.on_progress(MigrationProgress(kind, phase, total, done, failed, rate, limit))
 
@@ -203,6 +209,7 @@ class _Migration:
                 return
         by_vat: dict[str, str] = {}
         by_external: dict[str, str] = {}
+        self.progress(kind, "plan", None, 0, 0, None)
         for document in read(self.source, kind, since):
             sid = source_id(kind, document)
             counts.source += 1
