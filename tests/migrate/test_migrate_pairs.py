@@ -68,7 +68,7 @@ def test_a_second_run_writes_nothing_and_verifies(invoicekit_sandbox: Callable[.
         invoicekit.connect("eenvoudigfactureren", sandbox=source_box) as source,
         invoicekit.connect("flowtly", sandbox=target_box) as target,
     ):
-        first = migrate(source, target, journal=tmp_path / "j.db")
+        first = invoicekit.migrate(source, target, journal=tmp_path / "j.db")  # the package is callable
         posts = sum(1 for entry in target_box.request_log.recent() if entry.method == "POST")
         second = migrate(source, target, journal=tmp_path / "j.db")
         assert sum(1 for entry in target_box.request_log.recent() if entry.method == "POST") == posts
