@@ -90,10 +90,8 @@ def _pair(source_name: str, target_name: str, size: BookSize) -> dict[str, Any]:
         report = migrate(source, target, journal=Path(folder) / "journal.db", concurrency=8)
         seconds = time.perf_counter() - started
         before, after = _totals(source), _totals(target)
+    # What both sides can list: Cashaca lists no payments, so they are compared where both can.
     carried = {key: value for key, value in before.items() if key in after}
-    if not (Capability.PAYMENTS_LIST in source.capabilities):
-        carried.pop("payments", None)
-        carried.pop("payments_amount", None)
     equal = report.ok and all(after.get(key) == value for key, value in carried.items())
     source_box.close()
     target_box.close()

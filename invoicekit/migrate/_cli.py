@@ -206,28 +206,13 @@ def migrate_command(
     day: date | None = since.date() if since is not None else None
     try:
         with _connect(source, "source") as source_books, _connect(target, "target") as target_books:
+            options: dict[str, Any] = {"journal": journal, "dry_run": dry_run, "since": day, "concurrency": concurrency}
             if as_json:
-                report = migrate(
-                    source_books,
-                    target_books,
-                    journal=journal,
-                    dry_run=dry_run,
-                    since=day,
-                    concurrency=concurrency,
-                    on_progress=JsonProgress(),
-                )
+                report = migrate(source_books, target_books, on_progress=JsonProgress(), **options)
             else:
                 with RichProgress(console) as bars:
-                    report = migrate(
-                        source_books,
-                        target_books,
-                        journal=journal,
-                        dry_run=dry_run,
-                        since=day,
-                        concurrency=concurrency,
-                        on_progress=bars,
-                        on_plan=lambda planned: print_plan(planned, console),
-                    )
+                    plan = lambda planned: print_plan(planned, console)  # noqa: E731 - read before the writes
+                    report = migrate(source_books, target_books, on_progress=bars, on_plan=plan, **options)
     except InvoicekitError as exc:
         if as_json:
             typer.echo(json.dumps({"event": "error", "error": type(exc).__name__, "message": str(exc)}))
