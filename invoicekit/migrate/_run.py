@@ -163,6 +163,7 @@ class _Migration:
         self._clients_lock = threading.Lock()
         self._invoice_numbers: dict[str, str] | None = None
         self._began: dict[tuple[Kind, str], float] = {}
+        self._since_invoices: set[str] = set()  # with ``since``: ids and "#number"s of the invoices kept
 
     # -- owners ----------------------------------------------------------------------------------
     def release_dead_owners(self) -> None:
@@ -235,6 +236,10 @@ class _Migration:
                     if document.external_id:
                         by_external[document.external_id] = sid
             number = getattr(document, "number", None)
+            if since is not None and isinstance(document, Invoice):
+                self._since_invoices.update((sid, f"#{number}"))
+            if skip is None and since is not None and isinstance(document, CreditNote):
+                skip = self.outside(document, since)
             if skip is not None:
                 counts.skipped += 1
                 self.report.notes.append(DocumentNote(kind, sid, number, skipped=skip))
@@ -258,6 +263,16 @@ class _Migration:
             if not self.dry_run:
                 self.journal.plan(self.run, kind, sid, facts_now)
         self.progress(kind, "plan", counts.source, counts.source, 0, None)
+
+    def outside(self, credit_note: CreditNote, since: date) -> str | None:
+        """Why a credit note is left out of a ``since`` run: the invoice it corrects is not migrated."""
+        ref = credit_note.corrects_invoice_id or None
+        number = credit_note.corrects_invoice_number
+        if (ref and ref in self._since_invoices) or (number and f"#{number}" in self._since_invoices):
+            return None
+        if not (ref or number):
+            return None
+        return f"corrects invoice {number or ref}, issued before {since.isoformat()}: not migrated, nor is this"
 
     def losses(self, document: Document) -> list[FieldIssue]:
         """What the target would drop of this document; its client's own losses are the client's note."""
