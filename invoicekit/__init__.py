@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ValidationError,
         WriteLanded,
     )
+    from invoicekit.migrate._run import migrate
     from invoicekit.model import (
         Address,
         AllowanceCharge,
@@ -102,6 +103,7 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         # A submodule reached as an attribute (``invoicekit.engine``), as when the package imported it eagerly.
+        # ``invoicekit.migrate`` comes this way too: that package is callable (it runs migrate.migrate).
         if not name.startswith("__") and find_spec(f"invoicekit.{name}") is not None:
             return import_module(f"invoicekit.{name}")
         raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
@@ -154,4 +156,5 @@ __all__ = [
     "connect",
     "connect_async",
     "installed_providers",
+    "migrate",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from invoicekit._environ import credentials_from_env
 from invoicekit._extras import require_extra
 from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
@@ -103,6 +104,8 @@ def _prepare(
             box = plugin.create_sandbox()
         from_sandbox = {**box.credentials(), "base_url": box.base_url}
         transport = transport or box.transport()
+    else:  # keywords left out come from INVOICEKIT_<PROVIDER>_<CREDENTIAL> (invoicekit/_environ.py)
+        credentials = {**credentials_from_env(plugin), **credentials}
     _check_credentials(plugin, credentials, from_sandbox)
     adapter = plugin.create_adapter(**{**from_sandbox, **credentials})
     hooks = make_plugin_manager(plugins, load_entry_points=load_entry_point_hooks)
@@ -159,6 +162,8 @@ def connect(
     open (whoever created a client closes it). It cannot be combined with ``transport=`` or ``sandbox=``.
     Without it, each connection has its own client; all of them share one SSL context per process.
     Requests carry ``User-Agent: invoicekit/<version> (<provider>)`` unless the caller's client sets its own.
+    Credentials left out are read from ``INVOICEKIT_<PROVIDER>_<CREDENTIAL>`` environment variables
+    (``INVOICEKIT_CASHACA_TOKEN``; not for sandboxes).
     A keyword the adapter does not take (``tokn=``), or a missing required one, is a
     :class:`~invoicekit.errors.ConfigurationError` that lists the accepted ones, raised before anything
     is built. ``plugins`` are pluggy hook implementations (see :mod:`invoicekit.hooks`), checked against

@@ -1,4 +1,4 @@
-"""The ``invoicekit`` command: ``providers``, ``demo``, ``new-provider``, ``sandbox serve``, ``ubl export|validate``.
+"""The ``invoicekit`` command: ``providers``, ``demo``, ``new-provider``, ``migrate``, ``sandbox serve``, ``ubl ...``.
 
 Commands that print data take ``--json`` (one JSON document on stdout, for scripts); ``--version`` prints
 the installed version.
@@ -142,7 +142,9 @@ def _mount_optional() -> None:
     from importlib import import_module
 
     from invoicekit._extras import missing_extra
+    from invoicekit.migrate._cli import migrate_command
 
+    app.command("migrate")(migrate_command)
     for name, module, help_text in (
         ("sandbox", "invoicekit.sandbox._cli", "Run a provider's local sandbox."),
         ("ubl", "invoicekit.ubl._cli", "Export and validate Peppol BIS 3.0 UBL documents."),
