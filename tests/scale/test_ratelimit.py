@@ -1,0 +1,136 @@
+"""The per-account request rate limit, shared through a real redis-server by separate OS processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from invoicekit.contrib.ratelimit import AccountRateLimit, RateLimitedTransport, account_key
+from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox, running
+from tests.scale._measure import peak_in_window, peak_rate
+from tests.scale._services import Redis
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def redis_client(redis_service: Redis) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_service.url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+def test_the_account_key_is_a_hash_of_the_credentials_not_the_credentials() -> None:
+    token = "sbx_0123456789abcdef"
+    key = account_key("cashaca", token=token, base_url="https://example.test")
+    assert key.startswith("cashaca:")
+    assert token not in key
+    assert key == account_key("cashaca", base_url="https://example.test", token=token)
+    assert key != account_key("cashaca", token=token + "x", base_url="https://example.test")
+
+
+def test_two_clients_share_one_accounts_window(redis_client: redis.Redis, redis_service: Redis) -> None:
+    first = AccountRateLimit(redis_client, limit=3, period=0.5, margin=0.0)
+    second = AccountRateLimit(redis_service.url, limit=3, period=0.5, margin=0.0)
+    assert [first.try_acquire("a"), second.try_acquire("a"), first.try_acquire("a")] == [0.0, 0.0, 0.0]
+    wait = second.try_acquire("a")
+    assert 0.3 < wait <= 0.5
+    assert first.try_acquire("another account") == 0.0
+    time.sleep(wait)
+    assert second.try_acquire("a") == 0.0
+
+
+def test_a_429_blocks_the_account_for_every_worker_for_its_retry_after(
+    redis_client: redis.Redis, redis_service: Redis
+) -> None:
+    answers = [httpx.Response(429, headers={"retry-after": "2"}), httpx.Response(200)]
+    worker_a = RateLimitedTransport(
+        AccountRateLimit(redis_client, limit=100), "acct", httpx.MockTransport(lambda _: answers.pop(0))
+    )
+    worker_b = AccountRateLimit(redis_service.url, limit=100)
+    assert worker_b.try_acquire("acct") == 0.0
+    with httpx.Client(transport=worker_a) as client:
+        assert client.get("https://provider.test/x").status_code == 429
+    assert 1.8 < worker_b.try_acquire("acct") <= 2.0
+    assert worker_b.try_acquire("other") == 0.0
+    worker_b.block("acct", 0.5)  # a shorter block never shortens a longer one
+    assert worker_b.try_acquire("acct") > 1.5
+
+
+def test_an_unreachable_redis_is_a_connection_error_the_request_is_not_sent() -> None:
+    sent: list[httpx.Request] = []
+    limit = AccountRateLimit("redis://127.0.0.1:9/0", limit=5)
+    transport = RateLimitedTransport(
+        limit, "acct", httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
+    )
+    with httpx.Client(transport=transport) as client, pytest.raises(httpx.ConnectError, match="rate limit store"):
+        client.get("https://provider.test/x")
+    assert sent == []
+
+
+def _load(base_url: str, token: str, redis_url: str, limit: int, seconds: float, *, limited: bool) -> list[int]:
+    env = {
+        **os.environ,
+        "INVOICEKIT_CASHACA_TOKEN": token,
+        "INVOICEKIT_TEST_REDIS": redis_url,
+        "INVOICEKIT_TEST_LIMIT": str(limit),
+    }
+    start_at = time.time() + 3.0  # four interpreters start on two cores; then all send at once
+    argv = [sys.executable, "-m", "tests.scale._load_worker", base_url, str(start_at), str(seconds)]
+    workers = [
+        subprocess.Popen([*argv, *([] if limited else ["--no-limit"])], cwd=REPO, env=env, stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    counts = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=60)
+        assert worker.returncode == 0
+        counts.append(int(out))
+    return counts
+
+
+def _served_cashaca(per_second: int) -> Sandbox:
+    sandbox = create_sandbox("cashaca")
+    sandbox.faults.add(FaultRule.rate_limited(per_second, burst=per_second))
+    return sandbox
+
+
+def test_four_worker_processes_sharing_one_account_stay_within_its_limit(redis_service: Redis) -> None:
+    limit, seconds = 8, 4.0
+    sandbox = _served_cashaca(limit)
+    with sandbox, running(sandbox) as base_url:
+        token = sandbox.credentials()["token"]
+        counts = _load(base_url, token, redis_service.url, limit, seconds, limited=True)
+        log = sandbox.request_log.recent()
+    peak = peak_rate(log)
+    print(f"\n4 workers, limit {limit}/s: {sum(counts)} requests in {seconds} s, peak {peak} in any 1 s window")
+    assert peak <= limit
+    # The limit is a ceiling, not a brake: the workers together use most of it.
+    assert sum(counts) >= 0.7 * limit * seconds
+    assert not [entry for entry in log if entry.status == 429]
+
+
+def test_without_the_shared_limit_the_same_workers_go_over_it() -> None:
+    # The control of the test above: the measurement does catch four workers that each keep to themselves.
+    limit, seconds = 8, 1.5
+    sandbox = create_sandbox("cashaca")
+    with sandbox, running(sandbox) as base_url:
+        _load(base_url, sandbox.credentials()["token"], "redis://unused", limit, seconds, limited=False)
+        log = sandbox.request_log.recent()
+    assert peak_rate(log) > 3 * limit
+
+
+def test_peak_in_window_counts_half_open_windows() -> None:
+    assert peak_in_window([]) == 0
+    assert peak_in_window([0.0, 0.5, 0.999, 1.0, 1.2]) == 4
+    assert peak_in_window([0.0, 1.0, 2.0]) == 1
+    assert peak_in_window([0.0, 0.1, 0.2], window=0.15) == 2
