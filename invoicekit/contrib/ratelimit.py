@@ -24,6 +24,7 @@ retried like any request that never left).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -166,10 +167,9 @@ class RateLimitedTransport(httpx.BaseTransport):
             raise _unreachable(exc, request) from None
         response = self._transport.handle_request(request)
         if response.status_code == 429:
-            try:
+            # If Redis fails here the engine still waits out this 429 itself; only the other workers are not told.
+            with contextlib.suppress(redis.RedisError):
                 self.limit.block(self.account, RetryPolicy.retry_after(response) or self.limit.period)
-            except redis.RedisError:
-                pass  # the engine still waits out this 429 itself; only the other workers are not told
         return response
 
     def close(self) -> None:
@@ -193,10 +193,9 @@ class AsyncRateLimitedTransport(httpx.AsyncBaseTransport):
             raise _unreachable(exc, request) from None
         response = await self._transport.handle_async_request(request)
         if response.status_code == 429:
-            try:
+            # If Redis fails here the engine still waits out this 429 itself; only the other workers are not told.
+            with contextlib.suppress(redis.RedisError):
                 await self.limit.block_async(self.account, RetryPolicy.retry_after(response) or self.limit.period)
-            except redis.RedisError:
-                pass  # the engine still waits out this 429 itself; only the other workers are not told
         return response
 
     async def aclose(self) -> None:

@@ -68,9 +68,11 @@ def redis_missing() -> str | None:
 def redis_server() -> Iterator[Redis]:
     """A redis-server on a free loopback port, without persistence, for as long as the block runs."""
     port = free_port()
-    process = subprocess.Popen(
+    binary = shutil.which("redis-server")
+    assert binary is not None
+    process = subprocess.Popen(  # noqa: S603 - the installed redis-server, fixed arguments
         [
-            "redis-server",
+            binary,
             "--bind", "127.0.0.1",
             "--port", str(port),
             "--save", "",
@@ -138,7 +140,7 @@ def postgres_server() -> Iterator[Postgres]:
     port = free_port()
     process: subprocess.Popen[bytes] | None = None
     try:
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - the installed initdb, fixed arguments
             [bindir / "initdb", "-D", data, "-A", "trust", "-U", Postgres.user, "-E", "UTF8", "--no-sync"],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -146,7 +148,7 @@ def postgres_server() -> Iterator[Postgres]:
             cwd=base,
             **as_user,  # type: ignore[arg-type]
         )
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - the installed postgres, fixed arguments
             [
                 bindir / "postgres", "-D", data, "-k", base, "-p", str(port),
                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
