@@ -1,0 +1,84 @@
+"""Celery worker processes for the scale-out tests: started, killed (SIGKILL) and stopped by the test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import redis
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Workers:
+    """``count`` workers of tests.scale.celery_app, one process each (solo pool: one task at a time)."""
+
+    def __init__(self, env: Mapping[str, str], count: int, logs: Path) -> None:
+        self.env = dict(env)
+        self.logs = logs
+        self.processes: list[subprocess.Popen[bytes]] = []
+        for index in range(count):
+            self.start(f"w{index}")
+
+    def start(self, name: str) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        command = [
+            sys.executable, "-m", "celery", "-A", "tests.scale.celery_app", "worker",
+            "--pool=solo", "-n", f"{name}@scale", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel=INFO",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        log.close()
+        self.processes.append(process)
+
+    def kill(self, pid: int) -> None:
+        """SIGKILL one worker: no clean-up of any kind, as when its machine dies."""
+        assert pid in {p.pid for p in self.processes}, f"{pid} is not one of our workers"
+        os.kill(pid, signal.SIGKILL)
+
+    def alive(self) -> list[int]:
+        return [p.pid for p in self.processes if p.poll() is None]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def log_text(self) -> str:
+        return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log")))
+
+
+@contextlib.contextmanager
+def workers(env: Mapping[str, str], count: int, logs: Path) -> Iterator[Workers]:
+    group = Workers(env, count, logs)
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+def pid_holding(client: redis.Redis, pattern: str, timeout: float) -> tuple[str, int]:
+    """Wait until some task holds a lock matching ``pattern``; its key and the pid of its worker.
+
+    The tasks' lock token starts ``host:pid:``, which is how a test finds a worker in the middle of a job.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for key in client.scan_iter(match=pattern):
+            token = client.get(key)
+            if token is not None:
+                return key.decode(), int(token.decode().split(":")[1])
+        time.sleep(0.05)
+    raise TimeoutError(f"no task held a lock {pattern!r} within {timeout} s")
