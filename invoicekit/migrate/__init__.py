@@ -15,15 +15,23 @@ from invoicekit.migrate._journal import (
     SQLiteJournal,
     reconciliation_key,
 )
+from invoicekit.migrate._report import DocumentNote, KindCheck, KindCounts, MigrationProgress, MigrationReport
+from invoicekit.migrate._run import migrate
 
 __all__ = [
     "KINDS",
+    "DocumentNote",
     "Entry",
     "EntryState",
     "Journal",
     "Kind",
+    "KindCheck",
+    "KindCounts",
     "LostClaim",
+    "MigrationProgress",
+    "MigrationReport",
     "RunSpec",
     "SQLiteJournal",
+    "migrate",
     "reconciliation_key",
 ]
