@@ -46,7 +46,6 @@ Every request of an account, from every worker, takes a slot of that account's l
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import re
@@ -73,7 +72,7 @@ from invoicekit.errors import (
     UncertainOutcome,
     WriteLanded,
 )
-from invoicekit.migrate import EntryState, Journal, RunSpec
+from invoicekit.migrate import EntryState, Journal, RunSpec, migrate
 from invoicekit.model import Client, CreditNote, Invoice
 from invoicekit.registry import load_provider
 
@@ -321,22 +320,15 @@ def _migrate(settings: _Settings, run: RunSpec, options: dict[str, Any]) -> dict
         source, _ = settings.connect(run.source_provider, run.source_account)
         target, _ = settings.connect(run.target_provider, run.target_account)
         with source, target:
-            report = _migration()(source, target, journal=journal, **options)
-        return _summary(report)
+            report = migrate(
+                source,
+                target,
+                journal=journal,
+                source_account=run.source_account,
+                target_account=run.target_account,
+                **options,
+            )
+        summary: dict[str, Any] = report.to_json()
+        return summary
     finally:
         journal.close()
-
-
-def _migration() -> Callable[..., Any]:
-    # The migration entry point of invoicekit.migrate (issue 14), looked up when a task runs.
-    run: Callable[..., Any] = importlib.import_module("invoicekit.migrate").migrate
-    return run
-
-
-def _summary(report: Any) -> dict[str, Any]:
-    """What the task returns: the report's own JSON form when it has one."""
-    for method in ("to_json", "as_dict", "model_dump"):
-        if hasattr(report, method):
-            value = getattr(report, method)()
-            return value if isinstance(value, dict) else {"report": value}
-    return {"report": str(report)}
