@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from invoicekit._environ import credentials_from_env
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.engine import EngineCore, RetryPolicy
 from invoicekit.errors import ConfigurationError
@@ -81,6 +82,8 @@ def _prepare(
             box = plugin.create_sandbox()
         from_sandbox = {**box.credentials(), "base_url": box.base_url}
         transport = transport or box.transport()
+    else:  # keywords left out come from INVOICEKIT_<PROVIDER>_<CREDENTIAL> (invoicekit/_environ.py)
+        credentials = {**credentials_from_env(plugin), **credentials}
     _check_credentials(plugin, credentials, from_sandbox)
     adapter = plugin.create_adapter(**{**from_sandbox, **credentials})
     hooks = make_plugin_manager(plugins, load_entry_points=load_entry_point_hooks)
@@ -108,6 +111,8 @@ def connect(
     and connects to it (``books.sandbox`` gives access to it); ``sandbox=<Sandbox>`` connects to that
     one, so several connections can share its state.
     ``transport=`` takes an httpx transport (tests use ``httpx.MockTransport``).
+    Credentials left out are read from ``INVOICEKIT_<PROVIDER>_<CREDENTIAL>`` environment variables
+    (``INVOICEKIT_CASHACA_TOKEN``; not for sandboxes).
     A keyword the adapter does not take (``tokn=``), or a missing required one, is a
     :class:`~invoicekit.errors.ConfigurationError` that lists the accepted ones, raised before anything
     is built. ``plugins`` are pluggy hook implementations (see :mod:`invoicekit.hooks`), checked against

@@ -1,4 +1,4 @@
-"""The ``invoicekit`` command: ``providers``, ``demo``, ``new-provider``, ``sandbox serve``, ``ubl export|validate``.
+"""The ``invoicekit`` command: ``providers``, ``demo``, ``new-provider``, ``migrate``, ``sandbox serve``, ``ubl ...``.
 
 Commands that print data take ``--json`` (one JSON document on stdout, for scripts); ``--version`` prints
 the installed version.
@@ -121,9 +121,11 @@ def new_provider(
 
 def _mount_optional() -> None:
     # Sub-apps live next to the code they drive; the CLI only mounts them.
+    from invoicekit.migrate._cli import migrate_command
     from invoicekit.sandbox._cli import sandbox_app
     from invoicekit.ubl._cli import ubl_app
 
+    app.command("migrate")(migrate_command)
     app.add_typer(sandbox_app, name="sandbox", help="Run a provider's local sandbox.")
     app.add_typer(ubl_app, name="ubl", help="Export and validate Peppol BIS 3.0 UBL documents.")
 

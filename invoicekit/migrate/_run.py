@@ -69,6 +69,7 @@ def migrate(
     since: date | None = None,
     concurrency: int = 8,
     on_progress: Callable[[MigrationProgress], None] | None = None,
+    on_plan: Callable[[MigrationReport], None] | None = None,
     source_account: str | None = None,
     target_account: str | None = None,
     verify: bool = True,
@@ -82,10 +83,17 @@ def migrate(
     written. ``since`` keeps the invoices and credit notes issued and the payments made on or after that day
     (every client is migrated). ``*_account`` names the accounts in the run's identity (default: each
     connection's base URL); use the account's id when several accounts share a base URL.
+    ``on_progress`` receives :class:`MigrationProgress` events (from the calling thread or the bulk
+    helper's); ``on_plan`` receives the report once the plan is made, before anything is written.
     """
     started = time.monotonic()
     owned = not isinstance(journal, Journal)
-    store: Journal = SQLiteJournal(journal) if isinstance(journal, str | Path) else journal
+    if isinstance(journal, str | Path):
+        # A dry run of a run never started reads an empty journal and leaves no file behind.
+        fresh = dry_run and not Path(journal).exists()
+        store: Journal = SQLiteJournal(":memory:" if fresh else journal)
+    else:
+        store = journal
     run = RunSpec(
         source.provider,
         source_account or source.adapter.base_url,
@@ -97,6 +105,8 @@ def migrate(
         migration.release_dead_owners()
         for kind in KINDS:
             migration.plan(kind, since)
+        if on_plan is not None:
+            on_plan(migration.report)
         if not dry_run:
             for kind in KINDS:
                 migration.write(kind, since)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from invoicekit.errors import InvoicekitError
+from invoicekit.sandbox._book import BookSize, seed_book
 from invoicekit.sandbox._faults import FaultRule
 from invoicekit.sandbox._plugins import create_sandbox
 from invoicekit.sandbox._server import serve
@@ -56,6 +57,15 @@ def serve_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the base URL and credentials as one JSON line, for scripts.")
     ] = False,
+    seed_book: Annotated[
+        str | None,
+        typer.Option(
+            "--seed-book",
+            metavar="CLIENTS,INVOICES,CREDIT_NOTES,PAYMENTS",
+            help="First fill an empty sandbox with a deterministic Belgian book of these sizes (e.g. 30,100,5,60).",
+        ),
+    ] = None,
+    book_seed: Annotated[int, typer.Option(help="Seed of the --seed-book generator.")] = 2026,
 ) -> None:
     """Serve NAME's sandbox until Ctrl-C; prints the base URL, the credentials and a curl example."""
     store = SqliteStore(db) if db is not None else None
@@ -71,6 +81,10 @@ def serve_command(
             store.close()
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
+
+    book = None
+    if seed_book is not None:
+        book = _seed(sandbox, seed_book, book_seed, store)
 
     # A served sandbox may run for days: keep only the recent requests.
     sandbox.request_log.maxlen = SERVED_LOG_SIZE
@@ -93,11 +107,16 @@ def serve_command(
                 "credentials": credentials,
                 "state": str(db) if db else None,
                 "strict": strict,
+                "book": book._asdict() if book is not None else None,
             }
             typer.echo(json.dumps(line))
             return
         state = f" (state in {db})" if db else " (state in memory)"
         typer.echo(f"{name} sandbox on {base_url}" + state + (", strict" if strict else ""))
+        if book is not None:
+            typer.echo(
+                "book:        " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in book._asdict().items())
+            )
         typer.echo("credentials: " + ", ".join(f"{k}={v}" for k, v in credentials.items()))
         example = sandbox.curl_example(base_url)
         if example:
@@ -112,6 +131,23 @@ def serve_command(
             store.close()
     if not as_json:
         typer.echo("stopped.")
+
+
+def _seed(sandbox: Any, size_text: str, seed: int, store: SqliteStore | None) -> BookSize:
+    """Write the book (once: a sandbox that already has clients, from an earlier --db run, is kept)."""
+    from invoicekit._connect import connect
+
+    try:
+        size = BookSize.parse(size_text)
+    except ValueError as exc:
+        sandbox.close()
+        if store is not None:
+            store.close()
+        raise typer.BadParameter(str(exc), param_hint="--seed-book") from None
+    with connect(sandbox.name, sandbox=sandbox, load_entry_point_hooks=False) as books:
+        if next(iter(books.clients.list()), None) is not None:
+            return BookSize(0, 0, 0, 0)
+    return seed_book(sandbox, size, seed=seed)
 
 
 if __name__ == "__main__":
