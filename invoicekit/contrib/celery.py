@@ -61,10 +61,11 @@ import redis
 from celery import Celery, Task
 
 import invoicekit
+from invoicekit._environ import credentials_from_env
 from invoicekit.books import Books
 from invoicekit.contrib.ratelimit import AccountRateLimit, RateLimitedTransport, account_key
 from invoicekit.errors import (
-    InvoicekitError,
+    ConfigurationError,
     MalformedResponse,
     ProviderUnavailable,
     RateLimited,
@@ -91,22 +92,18 @@ _SENT_FOR = 90 * 24 * 3600
 _DONE_FOR = 7 * 24 * 3600
 
 
-def environment_credentials(provider: str, account: str) -> dict[str, str]:
-    """The credentials of ``account`` at ``provider`` from the environment, one variable per keyword the
-    adapter takes: ``INVOICEKIT_CASHACA_TOKEN`` for account ``"default"``, ``INVOICEKIT_SHOP42_CASHACA_TOKEN``
-    for account ``"shop42"`` (upper case, anything but letters and digits as ``_``)."""
-    names = load_provider(provider).credentials or ()
-    prefix = "INVOICEKIT_" if account == "default" else f"INVOICEKIT_{_env_name(account)}_"
-    found = {}
-    for name in names:
-        value = os.environ.get(f"{prefix}{_env_name(provider)}_{_env_name(name)}")
-        if value is not None:
-            found[name] = value
-    return found
-
-
-def _env_name(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "_", text.upper())
+def environment_credentials(provider: str, account: str) -> dict[str, Any]:
+    """The credentials of ``account`` at ``provider`` from the environment (the scheme of
+    :func:`invoicekit.connect`): ``INVOICEKIT_CASHACA_TOKEN`` for account ``"default"``,
+    ``INVOICEKIT_SHOP42_CASHACA_TOKEN`` for account ``"shop42"`` (upper case, anything but letters and
+    digits as ``_``)."""
+    plugin = load_provider(provider)
+    if account == "default":
+        return credentials_from_env(plugin)
+    prefix = f"INVOICEKIT_{re.sub(r'[^A-Z0-9]', '_', account.upper())}_"
+    # The account's own variables, renamed to the single-account scheme credentials_from_env reads.
+    own = {f"INVOICEKIT_{name[len(prefix) :]}": value for name, value in os.environ.items() if name.startswith(prefix)}
+    return credentials_from_env(plugin, own)
 
 
 @dataclass
@@ -127,6 +124,14 @@ class _Settings:
     def connect(self, provider: str, account: str) -> tuple[Books, str]:
         """A connection to ``account`` whose every request takes a slot of the account's shared limit."""
         credentials = dict(self.credentials(provider, account))
+        # connect() fills a keyword left out from INVOICEKIT_<PROVIDER>_<CREDENTIAL>: in a worker serving
+        # many accounts that is some other account's secret, so every one of those must come from the resolver.
+        borrowed = sorted(set(credentials_from_env(load_provider(provider))) - set(credentials) - {"base_url"})
+        if borrowed:
+            raise ConfigurationError(
+                f"the credentials of {provider} account {account!r} lack {', '.join(f'{b}=' for b in borrowed)}; "
+                "they would be taken from the environment's default account"
+            )
         key = account_key(provider, **credentials)
         transport: httpx.BaseTransport | None = None
         if provider in self.rate_limits:
@@ -220,7 +225,8 @@ def install(
         via: Literal["email", "peppol"] | None = "email",
         to: str | None = None,
     ) -> dict[str, Any]:
-        """Create the invoice (or credit note) of an order event, once, and send it, once."""
+        """Create the invoice (or credit note) of an order event, once, and send it (``via``; None: do not
+        send) to ``to``, by default the client's e-mail address, once."""
         try:
             with _exclusive(settings, f"invoicekit:order:{provider}:{idempotency_key}", _owner(self)):
                 return _once(
@@ -299,6 +305,7 @@ def _create_and_send(
         if via is not None:
             marker = f"invoicekit:sent:{key}:{idempotency_key}"
             if not settings.redis().exists(marker):
+                to = to or doc.client.email  # by default, the customer's address
                 if isinstance(created, CreditNote):
                     books.credit_notes.send(created, via=via, to=to)
                 else:
@@ -310,7 +317,7 @@ def _create_and_send(
 
 def _migrate(settings: _Settings, run: RunSpec, options: dict[str, Any]) -> dict[str, Any]:
     if settings.journal is None:
-        raise InvoicekitError("migrate_account needs install(..., journal=...)")
+        raise ConfigurationError("migrate_account needs install(..., journal=...)")
     journal = settings.journal()
     try:
         # We hold the run's lock, so whoever still holds a claim in this run is a worker that died: its

@@ -82,3 +82,24 @@ def pid_holding(client: redis.Redis, pattern: str, timeout: float) -> tuple[str,
                 return key.decode(), int(token.decode().split(":")[1])
         time.sleep(0.05)
     raise TimeoutError(f"no task held a lock {pattern!r} within {timeout} s")
+
+
+def everything_in(client: redis.Redis) -> str:
+    """Every key and value of one Redis database as text: messages, results, locks, markers."""
+    parts: list[str] = []
+    for key in client.scan_iter():
+        kind = client.type(key).decode()
+        values: list[bytes] = []
+        if kind == "string":
+            values = [client.get(key) or b""]
+        elif kind == "hash":
+            values = list(client.hvals(key))
+        elif kind == "list":
+            values = list(client.lrange(key, 0, -1))
+        elif kind == "set":
+            values = list(client.smembers(key))
+        elif kind == "zset":
+            values = list(client.zrange(key, 0, -1))
+        parts.append(key.decode(errors="replace"))
+        parts.extend(value.decode(errors="replace") for value in values)
+    return "\n".join(parts)

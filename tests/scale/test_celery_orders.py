@@ -1,4 +1,12 @@
-"""Documents from order events on four Celery workers: redelivered after a SIGKILL, still made and sent once."""
+"""Documents from order events on four Celery workers: redelivered after a SIGKILL, still made and sent once.
+
+Eight shop accounts (Cashaca sandboxes served over loopback, each limited to LIMIT requests per second), three
+orders each, queued account by account so that several workers work on one account at the same time. The
+worker running the first order is SIGKILLed while it holds the order's lock; its message comes back after
+the shortened visibility timeout and another worker finishes it. Checked from the sandboxes' state and
+request logs: one invoice per order key, one client per customer, every invoice delivered, no account over
+its limit in any one-second window, and no credential in any worker's log.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ from tests.scale._served import serve_all
 from tests.scale._services import Redis
 from tests.scale.celery_app import make_app
 
-ACCOUNTS = 20
+ACCOUNTS = 8
 ORDERS = 3  # per account
 LIMIT = 10  # requests per second per account, at the sandbox and in the shared limit
 
