@@ -135,3 +135,33 @@ def test_peak_in_window_counts_half_open_windows() -> None:
     assert peak_in_window([0.0, 0.5, 0.999, 1.0, 1.2]) == 4
     assert peak_in_window([0.0, 1.0, 2.0]) == 1
     assert peak_in_window([0.0, 0.1, 0.2], window=0.15) == 2
+
+
+def test_the_async_transport_waits_for_the_accounts_slot_and_shares_a_429(redis_client: redis.Redis) -> None:
+    import anyio
+
+    from invoicekit.contrib.ratelimit import AsyncRateLimitedTransport
+
+    limit = AccountRateLimit(_url(redis_client), limit=1, period=0.4, margin=0.0)
+    answers = [httpx.Response(200), httpx.Response(429, headers={"retry-after": "1"})]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    async def main() -> tuple[float, float]:
+        transport = AsyncRateLimitedTransport(limit, "async-acct", httpx.MockTransport(handler))
+        async with httpx.AsyncClient(transport=transport) as client:
+            began = time.monotonic()
+            await client.get("https://provider.test/a")
+            await client.get("https://provider.test/b")  # waits for the first one's window to pass
+            waited = time.monotonic() - began
+        return waited, limit.try_acquire("async-acct")
+
+    waited, blocked = anyio.run(main)
+    assert 0.35 < waited < 1.0
+    assert 0.8 < blocked <= 1.0  # the 429 blocked the account, as another (sync) worker sees it
+
+
+def _url(client: redis.Redis) -> str:
+    kwargs = client.connection_pool.connection_kwargs
+    return f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs.get('db', 0)}"
