@@ -13,10 +13,15 @@ the account before sending. A 429 answer blocks the whole account, in every proc
 (the limit's ``period`` when the answer gives none); the engine then retries that request as usual, and it
 waits for the block like every other request of the account.
 
-The count is a sliding log (a Redis sorted set of grant times, read on Redis's own clock, so the hosts'
-clocks need not agree): at most ``limit`` grants in any ``period + margin`` seconds. The margin absorbs the
-jitter between a grant and the request's arrival at the provider, who counts arrivals; set ``limit`` to
-the provider's published limit, or a little below when the network between is slow or uneven.
+**What is counted.** The provider counts arrivals, and a request arrives some time after the worker was
+allowed to send it (a loaded worker, a slow network, a queue in front of the provider): counting grants
+alone lets a delayed batch arrive together and exceed the limit at the provider. So a request occupies its
+slot from the moment it is granted until one ``period`` after its answer came back. Its arrival lies in
+that interval, so in any window of ``period`` seconds the provider sees at most ``limit`` requests, whatever
+the delays. The price is the answer's latency per slot: at 50 ms, a limit of 20 per second gives about 19.
+Both sets (in flight, and answered within the last period) are Redis sorted sets read and changed by one Lua
+script on Redis's own clock, so the hosts' clocks need not agree. A request whose worker died before the
+answer frees its slot after ``hold`` seconds.
 
 If Redis cannot be reached, the request is not sent and the engine sees a connection error (``httpx.ConnectError``,
 retried like any request that never left).
@@ -29,7 +34,7 @@ import hashlib
 import json
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import redis
@@ -39,22 +44,38 @@ from invoicekit.engine import RetryPolicy
 
 __all__ = ["AccountRateLimit", "AsyncRateLimitedTransport", "RateLimitedTransport", "account_key"]
 
-# Grants one request if the account is neither blocked nor at its limit. Returns 0 when granted, else the
-# microseconds to wait before asking again. Runs atomically in Redis, on Redis's clock.
+# Grants one request if the account is neither blocked nor full. KEYS: in flight (score: when the hold
+# ends), answered (score: when), blocked. ARGV: limit, period (µs), hold (µs), token. Returns 0 when granted,
+# else the microseconds after which a slot may be free. Runs atomically in Redis, on Redis's clock.
 _ACQUIRE = """
-local blocked = redis.call('PTTL', KEYS[2])
+local blocked = redis.call('PTTL', KEYS[3])
 if blocked > 0 then return blocked * 1000 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+local period = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - period)
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + hold, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(hold / 1000) + 1000)
   return 0
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+local answered = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if answered[2] then return math.max(1, tonumber(answered[2]) + period - now) end
+local held = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, math.min(period, tonumber(held[2]) - now))
+"""
+
+# The answer of a granted request came back: its slot stays taken for one more period. KEYS: in flight,
+# answered. ARGV: period (µs), token.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[2])
+redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[1]) / 1000) + 1000)
+return 0
 """
 
 # Blocks an account for ARGV[1] milliseconds; a block already running longer is kept.
@@ -78,10 +99,11 @@ def account_key(provider: str, **identity: object) -> str:
 
 
 class AccountRateLimit:
-    """At most ``limit`` requests per ``period`` seconds for each account key, counted in Redis.
+    """At most ``limit`` requests per ``period`` seconds at the provider, for each account key, counted in Redis.
 
-    ``server`` is a Redis URL or a ``redis.Redis`` client (sync); :meth:`acquire_async` uses a
-    ``redis.asyncio`` client made from the same URL (or ``async_server``).
+    ``server`` is a Redis URL or a ``redis.Redis`` client (sync); the ``*_async`` methods use a
+    ``redis.asyncio`` client made from the same URL (or ``async_server``). ``hold`` bounds how long a request
+    without an answer keeps its slot (its worker may have died); keep it above your HTTP timeout.
     """
 
     def __init__(
@@ -90,61 +112,80 @@ class AccountRateLimit:
         *,
         limit: int,
         period: float = 1.0,
-        margin: float = 0.1,
+        hold: float = 120.0,
         prefix: str = "invoicekit:ratelimit:",
         async_server: redis.asyncio.Redis | None = None,
     ) -> None:
-        if limit < 1 or period <= 0 or margin < 0:
-            raise ValueError("limit must be >= 1, period > 0 and margin >= 0")
+        if limit < 1 or period <= 0 or hold <= 0:
+            raise ValueError("limit must be >= 1, and period and hold > 0")
         self.limit = limit
         self.period = period
-        self.margin = margin
+        self.hold = hold
         self.prefix = prefix
         self._url = server if isinstance(server, str) else None
         self._redis = redis.Redis.from_url(server) if isinstance(server, str) else server
         self._async_redis = async_server
-        self._window_us = round((period + margin) * 1_000_000)
+        self._period_us = round(period * 1_000_000)
+        self._hold_us = round(hold * 1_000_000)
 
     def __repr__(self) -> str:
-        return f"AccountRateLimit(limit={self.limit}, period={self.period}, margin={self.margin})"
+        return f"AccountRateLimit(limit={self.limit}, period={self.period})"
 
     def _keys(self, account: str) -> list[str]:
-        return [f"{self.prefix}{account}:log", f"{self.prefix}{account}:blocked"]
+        return [f"{self.prefix}{account}:{part}" for part in ("inflight", "answered", "blocked")]
 
-    def _args(self) -> list[Any]:
-        return [self.limit, self._window_us, uuid.uuid4().hex]
-
-    def try_acquire(self, account: str) -> float:
-        """Take one request slot of ``account`` if there is one: 0.0, else the seconds to wait first."""
-        waited = self._redis.eval(_ACQUIRE, 2, *self._keys(account), *self._args())
+    def try_acquire(self, account: str, token: str) -> float:
+        """Take a slot of ``account`` for the request ``token`` (unique) if one is free: 0.0, else the seconds
+        to wait before asking again. A granted slot is given back with :meth:`release` once the answer is in."""
+        waited = self._redis.eval(_ACQUIRE, 3, *self._keys(account), self.limit, self._period_us, self._hold_us, token)
         return int(waited) / 1_000_000
 
-    def acquire(self, account: str) -> None:
-        """Wait until ``account`` may send one more request, and count it."""
-        while (wait := self.try_acquire(account)) > 0:
+    def acquire(self, account: str) -> str:
+        """Wait until ``account`` may send one more request; returns the token to :meth:`release`."""
+        token = uuid.uuid4().hex
+        while (wait := self.try_acquire(account, token)) > 0:
             time.sleep(wait)
+        return token
+
+    def release(self, account: str, token: str) -> None:
+        """The request's answer came back (or it failed): its slot frees one ``period`` from now."""
+        self._redis.eval(_RELEASE, 2, *self._keys(account)[:2], self._period_us, token)
+
+    @contextlib.contextmanager
+    def slot(self, account: str) -> Iterator[None]:
+        """``with limit.slot(account): send()``: acquire before, release after."""
+        token = self.acquire(account)
+        try:
+            yield
+        finally:
+            self.release(account, token)
 
     def block(self, account: str, seconds: float) -> None:
         """Hold every request of ``account``, in every process, for ``seconds`` (a 429's Retry-After)."""
-        self._redis.eval(_BLOCK, 1, self._keys(account)[1], max(1, round(seconds * 1000)))
+        self._redis.eval(_BLOCK, 1, self._keys(account)[2], max(1, round(seconds * 1000)))
 
     def _async_client(self) -> redis.asyncio.Redis:
         if self._async_redis is None:
             if self._url is None:
-                raise TypeError("acquire_async needs a Redis URL or async_server=")
+                raise TypeError("the async methods need a Redis URL or async_server=")
             self._async_redis = redis.asyncio.Redis.from_url(self._url)
         return self._async_redis
 
-    async def acquire_async(self, account: str) -> None:
+    async def acquire_async(self, account: str) -> str:
         """:meth:`acquire` for async code: waits without blocking the event loop."""
         import anyio
 
-        client = self._async_client()
-        while (waited := int(await client.eval(_ACQUIRE, 2, *self._keys(account), *self._args()))) > 0:
+        client, token = self._async_client(), uuid.uuid4().hex
+        args = (self.limit, self._period_us, self._hold_us, token)
+        while (waited := int(await client.eval(_ACQUIRE, 3, *self._keys(account), *args))) > 0:
             await anyio.sleep(waited / 1_000_000)
+        return token
+
+    async def release_async(self, account: str, token: str) -> None:
+        await self._async_client().eval(_RELEASE, 2, *self._keys(account)[:2], self._period_us, token)
 
     async def block_async(self, account: str, seconds: float) -> None:
-        await self._async_client().eval(_BLOCK, 1, self._keys(account)[1], max(1, round(seconds * 1000)))
+        await self._async_client().eval(_BLOCK, 1, self._keys(account)[2], max(1, round(seconds * 1000)))
 
 
 def _unreachable(exc: redis.RedisError, request: httpx.Request) -> httpx.ConnectError:
@@ -162,10 +203,15 @@ class RateLimitedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            self.limit.acquire(self.account)
+            token = self.limit.acquire(self.account)
         except redis.RedisError as exc:
             raise _unreachable(exc, request) from None
-        response = self._transport.handle_request(request)
+        try:
+            response = self._transport.handle_request(request)
+        finally:
+            # If Redis fails here the slot frees itself after `hold`.
+            with contextlib.suppress(redis.RedisError):
+                self.limit.release(self.account, token)
         if response.status_code == 429:
             # If Redis fails here the engine still waits out this 429 itself; only the other workers are not told.
             with contextlib.suppress(redis.RedisError):
@@ -188,10 +234,15 @@ class AsyncRateLimitedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            await self.limit.acquire_async(self.account)
+            token = await self.limit.acquire_async(self.account)
         except redis.RedisError as exc:
             raise _unreachable(exc, request) from None
-        response = await self._transport.handle_async_request(request)
+        try:
+            response = await self._transport.handle_async_request(request)
+        finally:
+            # If Redis fails here the slot frees itself after `hold`.
+            with contextlib.suppress(redis.RedisError):
+                await self.limit.release_async(self.account, token)
         if response.status_code == 429:
             # If Redis fails here the engine still waits out this 429 itself; only the other workers are not told.
             with contextlib.suppress(redis.RedisError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -103,3 +104,34 @@ def everything_in(client: redis.Redis) -> str:
         parts.append(key.decode(errors="replace"))
         parts.extend(value.decode(errors="replace") for value in values)
     return "\n".join(parts)
+
+
+def worker_env(
+    redis_url: str,
+    first_db: int,
+    accounts: Mapping[str, Mapping[str, Mapping[str, str]]],
+    limits: Mapping[str, int],
+    directory: Path,
+    *,
+    journal: str | None = None,
+) -> dict[str, str]:
+    """The environment of tests.scale.celery_app: broker, results and invoicekit's keys in three emptied Redis
+    databases from ``first_db``, the accounts' credentials (provider -> account -> keywords) in a file only
+    the workers read, a visibility timeout of 4 s and locks of 3 s, so a killed worker's task returns fast."""
+    for db in range(first_db, first_db + 3):
+        redis.Redis.from_url(f"{redis_url}/{db}").flushdb()
+    accounts_file = directory / "accounts.json"
+    accounts_file.write_text(json.dumps(accounts))
+    accounts_file.chmod(0o600)
+    env = {
+        "INVOICEKIT_TEST_BROKER": f"{redis_url}/{first_db}",
+        "INVOICEKIT_TEST_BACKEND": f"{redis_url}/{first_db + 1}",
+        "INVOICEKIT_TEST_REDIS": f"{redis_url}/{first_db + 2}",
+        "INVOICEKIT_TEST_ACCOUNTS": str(accounts_file),
+        "INVOICEKIT_TEST_LIMITS": json.dumps(dict(limits)),
+        "INVOICEKIT_TEST_VISIBILITY": "4",
+        "INVOICEKIT_TEST_LOCK": "3",
+    }
+    if journal is not None:
+        env["INVOICEKIT_TEST_JOURNAL"] = journal
+    return env

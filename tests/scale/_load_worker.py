@@ -1,6 +1,6 @@
 """One load worker of tests/scale/test_ratelimit.py, run as its own OS process.
 
-``python -m tests.scale._load_worker BASE_URL START_AT SECONDS [--no-limit]``; the token comes from the
+``python -m tests.scale._load_worker BASE_URL START_AT SECONDS``; the token comes from the
 environment (INVOICEKIT_CASHACA_TOKEN), the rate limit's Redis URL and limit from INVOICEKIT_TEST_REDIS and
 INVOICEKIT_TEST_LIMIT. Sends requests on the shared account from START_AT (a time.time()) for SECONDS, as fast
 as the limit lets it, and prints how many it sent.
@@ -19,10 +19,8 @@ from invoicekit.contrib.ratelimit import AccountRateLimit, RateLimitedTransport,
 def main(argv: list[str]) -> None:
     base_url, start_at, seconds = argv[0], float(argv[1]), float(argv[2])
     token = os.environ["INVOICEKIT_CASHACA_TOKEN"]
-    transport = None
-    if "--no-limit" not in argv:
-        limit = AccountRateLimit(os.environ["INVOICEKIT_TEST_REDIS"], limit=int(os.environ["INVOICEKIT_TEST_LIMIT"]))
-        transport = RateLimitedTransport(limit, account_key("cashaca", token=token, base_url=base_url))
+    limit = AccountRateLimit(os.environ["INVOICEKIT_TEST_REDIS"], limit=int(os.environ["INVOICEKIT_TEST_LIMIT"]))
+    transport = RateLimitedTransport(limit, account_key("cashaca", token=token, base_url=base_url))
     sent = 0
     with invoicekit.connect(
         "cashaca", token=token, base_url=base_url, transport=transport, load_entry_point_hooks=False

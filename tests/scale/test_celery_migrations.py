@@ -15,12 +15,10 @@ budget; docs/scale-out.md gives the numbers of a bigger run.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
-import pytest
 import redis
 from invoicekit_conformance.profile import load_profile
 
@@ -29,7 +27,7 @@ from invoicekit.migrate import KINDS, EntryState, RunSpec
 from invoicekit.registry import load_provider
 from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox
 from invoicekit.sandbox._book import BookSize, seed_book
-from tests.scale._cluster import everything_in, workers
+from tests.scale._cluster import everything_in, worker_env, workers
 from tests.scale._measure import peak_rate
 from tests.scale._served import serve_all
 from tests.scale._services import Postgres, Redis
@@ -41,13 +39,6 @@ ACCOUNTS = int(os.environ.get("INVOICEKIT_SCALE_ACCOUNTS", "20"))
 BOOK = BookSize.parse(os.environ.get("INVOICEKIT_SCALE_BOOK", "3,5,1,2"))
 LIMIT = int(os.environ.get("INVOICEKIT_SCALE_LIMIT", "20"))  # requests per second per account
 PAIRS = (("eenvoudigfactureren", "cashaca"), ("cashaca", "eenvoudigfactureren"))
-
-
-@pytest.fixture
-def redis_url(redis_service: Redis) -> str:
-    for db in (4, 5, 6):
-        redis.Redis(port=redis_service.port, db=db).flushdb()
-    return f"redis://127.0.0.1:{redis_service.port}"
 
 
 def _stored(sandbox: Sandbox, kind: str) -> list[str] | None:
@@ -79,8 +70,9 @@ def _own(document_id: str) -> str:
 
 
 def test_twenty_accounts_migrate_on_four_workers_one_sigkilled_nothing_lost_or_doubled(
-    redis_url: str, postgres_service: Postgres, tmp_path: Path
+    redis_service: Redis, postgres_service: Postgres, tmp_path: Path
 ) -> None:
+    redis_url = f"redis://127.0.0.1:{redis_service.port}"
     pairs = [PAIRS[i % len(PAIRS)] for i in range(ACCOUNTS)]
     sources = [create_sandbox(source) for source, _ in pairs]
     targets = [create_sandbox(target) for _, target in pairs]
@@ -95,19 +87,8 @@ def test_twenty_accounts_migrate_on_four_workers_one_sigkilled_nothing_lost_or_d
             side = "src" if i < ACCOUNTS else "dst"
             accounts.setdefault(box.name, {})[f"{side}{i % ACCOUNTS}"] = {**box.credentials(), "base_url": urls[i]}
         secrets = [value for box in (*sources, *targets) for value in box.credentials().values()]
-        accounts_file = tmp_path / "accounts.json"
-        accounts_file.write_text(json.dumps(accounts))
-        accounts_file.chmod(0o600)
-        env = {
-            "INVOICEKIT_TEST_BROKER": f"{redis_url}/4",
-            "INVOICEKIT_TEST_BACKEND": f"{redis_url}/5",
-            "INVOICEKIT_TEST_REDIS": f"{redis_url}/6",
-            "INVOICEKIT_TEST_ACCOUNTS": str(accounts_file),
-            "INVOICEKIT_TEST_LIMITS": json.dumps({"cashaca": LIMIT, "eenvoudigfactureren": LIMIT}),
-            "INVOICEKIT_TEST_JOURNAL": journal_dsn,
-            "INVOICEKIT_TEST_VISIBILITY": "4",
-            "INVOICEKIT_TEST_LOCK": "3",
-        }
+        limits = {"cashaca": LIMIT, "eenvoudigfactureren": LIMIT}
+        env = worker_env(redis_url, 4, accounts, limits, tmp_path, journal=journal_dsn)
         runs = [RunSpec(source, f"src{i}", target, f"dst{i}") for i, (source, target) in enumerate(pairs)]
         by_id = {run.run_id: run for run in runs}
         journal = PostgresJournal(journal_dsn)

@@ -10,7 +10,6 @@ its limit in any one-second window, and no credential in any worker's log.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -18,13 +17,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import redis
 
 import invoicekit
 from invoicekit.model import Address, Client, Invoice, InvoiceRow
 from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox
-from tests.scale._cluster import pid_holding, workers
+from tests.scale._cluster import pid_holding, worker_env, workers
 from tests.scale._measure import peak_rate
 from tests.scale._served import serve_all
 from tests.scale._services import Redis
@@ -32,7 +30,7 @@ from tests.scale.celery_app import make_app
 
 ACCOUNTS = 8
 ORDERS = 3  # per account
-LIMIT = 10  # requests per second per account, at the sandbox and in the shared limit
+LIMIT = 20  # requests per second per account, at the sandbox and in the shared limit
 
 
 def _order(account: int, order: int) -> Invoice:
@@ -50,17 +48,10 @@ def _order(account: int, order: int) -> Invoice:
     )
 
 
-@pytest.fixture
-def redis_db(redis_service: Redis) -> str:
-    # Broker, results and invoicekit's keys each in a database of the session's redis-server, emptied first.
-    for db in (1, 2, 3):
-        redis.Redis(port=redis_service.port, db=db).flushdb()
-    return f"redis://127.0.0.1:{redis_service.port}"
-
-
 def test_order_events_on_four_workers_one_killed_make_and_send_each_document_once(
-    redis_db: str, tmp_path: Path
+    redis_service: Redis, tmp_path: Path
 ) -> None:
+    redis_db = f"redis://127.0.0.1:{redis_service.port}"
     sandboxes: list[Sandbox] = []
     for _ in range(ACCOUNTS):
         box = create_sandbox("cashaca")
@@ -74,18 +65,7 @@ def test_order_events_on_four_workers_one_killed_make_and_send_each_document_onc
             }
         }
         secrets = [box.credentials()["token"] for box in sandboxes]
-        accounts_file = tmp_path / "accounts.json"
-        accounts_file.write_text(json.dumps(accounts))
-        accounts_file.chmod(0o600)
-        env = {
-            "INVOICEKIT_TEST_BROKER": f"{redis_db}/1",
-            "INVOICEKIT_TEST_BACKEND": f"{redis_db}/2",
-            "INVOICEKIT_TEST_REDIS": f"{redis_db}/3",
-            "INVOICEKIT_TEST_ACCOUNTS": str(accounts_file),
-            "INVOICEKIT_TEST_LIMITS": json.dumps({"cashaca": LIMIT}),
-            "INVOICEKIT_TEST_VISIBILITY": "4",
-            "INVOICEKIT_TEST_LOCK": "3",
-        }
+        env = worker_env(redis_db, 1, accounts, {"cashaca": LIMIT}, tmp_path)
         app, tasks = make_app(env)
         run = uuid.uuid4().hex[:8]
         started = time.monotonic()
