@@ -1,16 +1,228 @@
-"""Migration figures: the hook issue 14 fills in.
+"""Migration figures (issue 14): every ordered pair of bundled providers, the rate under a target's limit,
+peak memory against book size.
 
-Return rows from :func:`figures` (build them with :class:`benchmarks._harness.Row` or ``ratio_row``); the
-runner already calls it, in its place in the table, in full and in ``--quick`` mode. Migration builds on
-:class:`invoicekit.Bulk`, so its figures will look like those in ``creates.py``.
+* **pairs**: a seeded book of 300 clients, 1,000 invoices, 50 credit notes and 600 payments migrates between
+  every ordered pair of sandboxes served over loopback; counts and totals (sum of payable amounts, of
+  payment amounts) read back from each side through its own API must be equal, for every kind the pair
+  can carry (Cashaca cannot list payments: as a source it has none to give, as a target they are written
+  but cannot be read back). Row: pairs equal / pairs; per-pair seconds and counts in ``extra``.
+* **rate**: the target answers 429 + Retry-After above 20 requests/s (a token bucket); the requests it
+  answers with anything but 429, per second over the migration, against the limit: at least 90 %.
+* **memory**: the peak RSS of a ``invoicekit migrate`` process moving 20,000 invoices, against the same
+  for 1,000: within 50 MB.
+
+The sandboxes run in this process (uvicorn threads, ``invoicekit.sandbox.running``); the memory runs are
+child processes running the CLI, so their peak RSS is theirs alone (``os.wait4``).
 """
 
 from __future__ import annotations
 
-from benchmarks._harness import Row, Settings
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import invoicekit
+from benchmarks._harness import TIMEOUT, Row, Settings
+from invoicekit import Books, Capability
+from invoicekit._environ import env_name
+from invoicekit.hooks import hookimpl
+from invoicekit.migrate import migrate
+from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox, running
+from invoicekit.sandbox._book import BookSize, seed_book
 
 __all__ = ["figures"]
 
+PROVIDERS = ("cashaca", "eenvoudigfactureren", "flowtly")
+LIMIT = 20.0
+RATE_TARGET = 0.90
+MEMORY_BUDGET_MB = 50.0
+
+
+@contextmanager
+def _served(box: Sandbox) -> Iterator[dict[str, Any]]:
+    with running(box) as base_url:
+        yield {**box.credentials(), "base_url": base_url}
+
+
+def _totals(books: Books) -> dict[str, Any]:
+    """Counts and totals of a book, read through the provider's API."""
+    out: dict[str, Any] = {"clients": sum(1 for _ in books.clients.list())}
+    invoices = payable = paid = Decimal(0)
+    payments = 0
+    for invoice in books.invoices.list():
+        invoices += 1
+        payable += invoice.totals.payable
+        if Capability.PAYMENTS_LIST in books.capabilities:
+            assert invoice.provider_id is not None
+            for payment in books.payments.list(invoice.provider_id):
+                payments += 1
+                paid += payment.amount
+    out |= {"invoices": int(invoices), "invoices_payable": str(payable)}
+    if Capability.PAYMENTS_LIST in books.capabilities:
+        out |= {"payments": payments, "payments_amount": str(paid)}
+    credit_notes = credit_total = Decimal(0)
+    for credit_note in books.credit_notes.list():
+        credit_notes += 1
+        credit_total += credit_note.totals.payable
+    return out | {"credit_notes": int(credit_notes), "credit_notes_payable": str(credit_total)}
+
+
+def _pair(source_name: str, target_name: str, size: BookSize) -> dict[str, Any]:
+    source_box, target_box = create_sandbox(source_name), create_sandbox(target_name)
+    seed_book(source_box, size)
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+        source_credentials = stack.enter_context(_served(source_box))
+        target_credentials = stack.enter_context(_served(target_box))
+        source = stack.enter_context(invoicekit.connect(source_name, timeout=TIMEOUT, **source_credentials))
+        target = stack.enter_context(invoicekit.connect(target_name, timeout=TIMEOUT, **target_credentials))
+        started = time.perf_counter()
+        report = migrate(source, target, journal=Path(folder) / "journal.db", concurrency=8)
+        seconds = time.perf_counter() - started
+        before, after = _totals(source), _totals(target)
+    # What both sides can list: Cashaca lists no payments, so they are compared where both can.
+    carried = {key: value for key, value in before.items() if key in after}
+    equal = report.ok and all(after.get(key) == value for key, value in carried.items())
+    source_box.close()
+    target_box.close()
+    return {
+        "pair": f"{source_name} -> {target_name}",
+        "seconds": round(seconds, 1),
+        "equal": equal,
+        "source": before,
+        "target": after,
+        "unsupported": report.unsupported,
+    }
+
+
+def _pairs(settings: Settings) -> Row:
+    size = BookSize(3, 8, 1, 4) if settings.quick else BookSize(300, 1000, 50, 600)
+    results = [_pair(a, b, size) for a in PROVIDERS for b in PROVIDERS if a != b]
+    equal = sum(1 for r in results if r["equal"])
+    note = "; ".join(f"{r['pair']} {r['seconds']} s{'' if r['equal'] else ' DIFFERS'}" for r in results)
+    return Row(
+        f"migration, every ordered pair, {size.clients}/{size.invoices}/{size.credit_notes}/{size.payments} book",
+        float(equal),
+        float(len(results)),
+        "pairs",
+        equal / len(results),
+        "= 1.00x (all equal)",
+        equal == len(results),
+        note,
+        {"pairs": results},
+    )
+
+
+class _Counter:
+    """Counts the target's answers other than 429, with the time of the first and the last."""
+
+    def __init__(self) -> None:
+        self.answered = 0
+        self.limited = 0
+        self.first = self.last = 0.0
+        self._lock = threading.Lock()
+
+    @hookimpl
+    def invoicekit_after_response(self, provider: str, request: httpx.Request, response: httpx.Response) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            if response.status_code == 429:
+                self.limited += 1
+                return
+            self.answered += 1
+            self.first = self.first or now
+            self.last = now
+
+
+def _rate(settings: Settings) -> Row:
+    size = BookSize(5, 40, 0, 0) if settings.quick else BookSize(20, 500, 0, 0)
+    source_box, target_box = create_sandbox("eenvoudigfactureren"), create_sandbox("cashaca")
+    seed_book(source_box, size)
+    target_box.faults.add(FaultRule.rate_limited(LIMIT, burst=int(LIMIT)))
+    counter = _Counter()
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+        source_credentials = stack.enter_context(_served(source_box))
+        target_credentials = stack.enter_context(_served(target_box))
+        source = stack.enter_context(invoicekit.connect("eenvoudigfactureren", timeout=TIMEOUT, **source_credentials))
+        target = stack.enter_context(
+            invoicekit.connect("cashaca", timeout=TIMEOUT, plugins=[counter], **target_credentials)
+        )
+        report = migrate(source, target, journal=Path(folder) / "journal.db", concurrency=8)
+    source_box.close()
+    target_box.close()
+    elapsed = max(counter.last - counter.first, 1e-9)
+    rate = (counter.answered - 1) / elapsed  # n answers span n - 1 intervals
+    ratio = rate / LIMIT
+    return Row(
+        f"migration against a {LIMIT:.0f} requests/s target limit (429 + Retry-After), {size.invoices} invoices",
+        rate,
+        LIMIT,
+        "/s",
+        ratio,
+        f">= {RATE_TARGET:.2f}x",
+        ratio >= RATE_TARGET and report.ok,
+        f"{counter.answered} answered, {counter.limited} answered 429, over {elapsed:.1f} s; report ok={report.ok}",
+    )
+
+
+def _peak_mb(invoices: int) -> tuple[float, float]:
+    """Peak RSS (MB) and seconds of one ``invoicekit migrate`` process moving a book of ``invoices``."""
+    source_box, target_box = create_sandbox("cashaca"), create_sandbox("eenvoudigfactureren")
+    seed_book(source_box, BookSize(50, invoices, 0, 0))
+    env = dict(os.environ)
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+        for box in (source_box, target_box):
+            credentials = stack.enter_context(_served(box))
+            env |= {env_name(box.name, key): str(value) for key, value in credentials.items()}
+        command = [
+            sys.executable,
+            "-c",
+            "from invoicekit.cli import main; main()",
+            *("migrate", "--from", "cashaca", "--to", "eenvoudigfactureren"),
+            *("--journal", str(Path(folder) / "journal.db"), "--json"),
+        ]
+        started = time.perf_counter()
+        child = subprocess.Popen(  # noqa: S603 - our interpreter, our CLI
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert child.stdout is not None
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+    source_box.close()
+    target_box.close()
+    report = json.loads(out)
+    if os.waitstatus_to_exitcode(status) != 0 or report["counts"]["invoice"]["written"] != invoices:
+        raise RuntimeError(f"the {invoices}-invoice migration did not complete: {report.get('counts')}")
+    return usage.ru_maxrss / 1024, seconds  # Linux: kilobytes
+
+
+def _memory(settings: Settings) -> Row:
+    small, large = (20, 400) if settings.quick else (1_000, 20_000)
+    small_mb, small_s = _peak_mb(small)
+    large_mb, large_s = _peak_mb(large)
+    grew = large_mb - small_mb
+    return Row(
+        f"migration peak RSS, {large:,} vs {small:,} invoices",
+        large_mb,
+        small_mb,
+        "MB",
+        large_mb / small_mb,
+        f"<= +{MEMORY_BUDGET_MB:.0f} MB",
+        grew <= MEMORY_BUDGET_MB,
+        f"+{grew:.1f} MB; {small:,} in {small_s:.0f} s, {large:,} in {large_s:.0f} s",
+    )
+
 
 def figures(settings: Settings) -> list[Row]:
-    return []
+    return [_pairs(settings), _rate(settings), _memory(settings)]

@@ -7,6 +7,8 @@
 Switching provider changes the first argument of :func:`connect`. See docs/ for the rest.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from invoicekit._connect import connect, connect_async
 from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
@@ -45,6 +47,20 @@ from invoicekit.model import (
 )
 from invoicekit.registry import installed_providers
 from invoicekit.vat import VatCategory
+
+if TYPE_CHECKING:
+    from invoicekit.migrate._run import migrate
+
+
+def __getattr__(name: str) -> Any:
+    # ``invoicekit.migrate`` is imported when first used (it is not needed to connect). The package is
+    # callable: ``invoicekit.migrate(source, target, journal=...)`` runs invoicekit.migrate.migrate.
+    if name == "migrate":
+        import importlib
+
+        return importlib.import_module("invoicekit.migrate")
+    raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
+
 
 __all__ = [
     "Address",
@@ -86,4 +102,5 @@ __all__ = [
     "connect",
     "connect_async",
     "installed_providers",
+    "migrate",
 ]

@@ -27,6 +27,9 @@ FIGURES = (
     "UBL export (to_ubl)",
     "UBL XSD validation",
     "UBL full validation (3 layers)",
+    "migration, every ordered pair, 3/8/1/4 book",
+    "migration against a 20 requests/s target limit (429 + Retry-After), 40 invoices",
+    "migration peak RSS, 400 vs 20 invoices",
 )
 
 

@@ -1,8 +1,13 @@
 """Move a whole book from one provider to another: resumable, verified, nothing lost or doubled.
 
-The journal (:class:`Journal`, embedded default :class:`SQLiteJournal`) maps every source document to its
-target document; see docs/migration.md.
+``invoicekit.migrate(source, target, journal="book.db")`` (this package is callable: it runs
+:func:`migrate`). The journal (:class:`Journal`, embedded default :class:`SQLiteJournal`) maps every source
+document to its target document; see docs/migration.md.
 """
+
+import sys
+import types
+from typing import Any
 
 from invoicekit.migrate._journal import (
     KINDS,
@@ -35,3 +40,13 @@ __all__ = [
     "migrate",
     "reconciliation_key",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``invoicekit.migrate(...)`` is :func:`migrate`, and ``invoicekit.migrate.Journal`` the journal."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> MigrationReport:
+        return migrate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

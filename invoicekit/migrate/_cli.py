@@ -26,7 +26,7 @@ from invoicekit.errors import ConfigurationError, InvoicekitError
 from invoicekit.migrate._journal import KINDS, Kind
 from invoicekit.migrate._report import MigrationProgress, MigrationReport
 
-__all__ = ["RichProgress", "migrate_command", "print_report"]
+__all__ = ["RichProgress", "migrate_command", "print_plan", "print_report"]
 
 _NOTES_SHOWN = 20
 
@@ -55,10 +55,9 @@ class RichProgress:
         self.progress.stop()
 
     def __call__(self, event: MigrationProgress) -> None:
-        if event.phase == "plan" and event.total is None:
-            return
         key = (event.kind, event.phase)
-        label = f"{event.phase} {event.kind.replace('_', ' ')}s"
+        verb = {"plan": "read", "write": "write", "verify": "check"}.get(event.phase, event.phase)
+        label = f"{verb} {event.kind.replace('_', ' ')}s"
         if key not in self._tasks:
             self._tasks[key] = self.progress.add_task(label, total=event.total, rate=0.0, limit=event.limit)
         self.progress.update(
@@ -95,7 +94,7 @@ class JsonProgress:
         sys.stderr.flush()
 
 
-def print_plan(report: MigrationReport, console: Console) -> None:
+def print_plan(report: MigrationReport, console: Console, *, notes: int = _NOTES_SHOWN) -> None:
     """The plan and the field-loss report, per kind, per field and per document."""
     table = Table(title=f"plan: {report.run.source_provider} -> {report.run.target_provider}")
     for column in ("kind", "source", "to write", "done before", "skipped", "losing fields"):
@@ -118,7 +117,7 @@ def print_plan(report: MigrationReport, console: Console) -> None:
         for (kind, path), n in sorted(report.field_losses.items()):
             losses.add_row(kind, path, str(n), reasons.get((kind, path), ""))
         console.print(losses)
-    shown = report.notes[:_NOTES_SHOWN]
+    shown = report.notes[:notes]
     for note in shown:
         what = note.skipped or "loses " + ", ".join(path for path, _ in note.lost)
         console.print(f"  {note.kind} {note.source_id}" + (f" ({note.number})" if note.number else "") + f": {what}")
@@ -207,28 +206,13 @@ def migrate_command(
     day: date | None = since.date() if since is not None else None
     try:
         with _connect(source, "source") as source_books, _connect(target, "target") as target_books:
+            options: dict[str, Any] = {"journal": journal, "dry_run": dry_run, "since": day, "concurrency": concurrency}
             if as_json:
-                report = migrate(
-                    source_books,
-                    target_books,
-                    journal=journal,
-                    dry_run=dry_run,
-                    since=day,
-                    concurrency=concurrency,
-                    on_progress=JsonProgress(),
-                )
+                report = migrate(source_books, target_books, on_progress=JsonProgress(), **options)
             else:
                 with RichProgress(console) as bars:
-                    report = migrate(
-                        source_books,
-                        target_books,
-                        journal=journal,
-                        dry_run=dry_run,
-                        since=day,
-                        concurrency=concurrency,
-                        on_progress=bars,
-                        on_plan=lambda planned: print_plan(planned, console),
-                    )
+                    plan = lambda planned: print_plan(planned, console)  # noqa: E731 - read before the writes
+                    report = migrate(source_books, target_books, on_progress=bars, on_plan=plan, **options)
     except InvoicekitError as exc:
         if as_json:
             typer.echo(json.dumps({"event": "error", "error": type(exc).__name__, "message": str(exc)}))

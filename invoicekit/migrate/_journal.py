@@ -37,6 +37,7 @@ import json
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -193,6 +194,16 @@ class Journal(Protocol):
 
 
 # --------------------------------------------------------------------------------------------- SQLite
+class _Handle:
+    """One thread's connection; closed when the thread's locals go (sqlite3 connections take no weakref)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __del__(self) -> None:
+        self.db.close()
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -224,7 +235,9 @@ class SQLiteJournal:
         self.path = Path(path)
         self._clock = clock
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Handles of live threads only: a thread's handle (and its connection) goes when the thread does,
+        # so the bulk helper's short-lived worker threads do not leave connections and caches behind.
+        self._all: weakref.WeakSet[_Handle] = weakref.WeakSet()
         self._guard = threading.Lock()
         db = self._db()
         for statement in filter(str.strip, _SCHEMA.split(";")):
@@ -236,16 +249,18 @@ class SQLiteJournal:
 
     # -- connections -----------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is None:
             db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable against a process kill
             db.execute("PRAGMA busy_timeout=60000")
-            self._local.db = db
+            db.execute("PRAGMA cache_size=-1024")  # 1 MiB per connection: the working set is an index or two
+            handle = _Handle(db)
+            self._local.handle = handle
             with self._guard:
-                self._all.append(db)
-        return db
+                self._all.add(handle)
+        return handle.db
 
     class _Tx:
         def __init__(self, db: sqlite3.Connection) -> None:
@@ -454,7 +469,7 @@ class SQLiteJournal:
 
     def close(self) -> None:
         with self._guard:
-            for db in self._all:
-                db.close()
+            for handle in list(self._all):
+                handle.db.close()
             self._all.clear()
         self._local = threading.local()

@@ -162,6 +162,8 @@ class _Migration:
         self._clients: OrderedDict[str, Client] = OrderedDict()
         self._clients_lock = threading.Lock()
         self._invoice_numbers: dict[str, str] | None = None
+        self._began: dict[tuple[Kind, str], float] = {}
+        self._since_invoices: set[str] = set()  # with ``since``: ids and "#number"s of the invoices kept
 
     # -- owners ----------------------------------------------------------------------------------
     def release_dead_owners(self) -> None:
@@ -187,7 +189,12 @@ class _Migration:
     ) -> None:
         if self.on_progress is None:
             return
-        rate = bulk.rate if bulk is not None else 0.0
+        if bulk is None:
+            began = self._began.setdefault((kind, phase), time.monotonic())
+            elapsed = time.monotonic() - began
+            rate = done / elapsed if elapsed > 0 else 0.0
+        else:
+            rate = bulk.rate
         limit = bulk.limit if bulk is not None else self.concurrency
         self.on_progress(MigrationProgress(kind, phase, total, done, failed, rate, limit))
 
@@ -203,6 +210,7 @@ class _Migration:
                 return
         by_vat: dict[str, str] = {}
         by_external: dict[str, str] = {}
+        self.progress(kind, "plan", None, 0, 0, None)
         for document in read(self.source, kind, since):
             sid = source_id(kind, document)
             counts.source += 1
@@ -228,6 +236,10 @@ class _Migration:
                     if document.external_id:
                         by_external[document.external_id] = sid
             number = getattr(document, "number", None)
+            if since is not None and isinstance(document, Invoice):
+                self._since_invoices.update((sid, f"#{number}"))
+            if skip is None and since is not None and isinstance(document, CreditNote):
+                skip = self.outside(document, since)
             if skip is not None:
                 counts.skipped += 1
                 self.report.notes.append(DocumentNote(kind, sid, number, skipped=skip))
@@ -251,6 +263,16 @@ class _Migration:
             if not self.dry_run:
                 self.journal.plan(self.run, kind, sid, facts_now)
         self.progress(kind, "plan", counts.source, counts.source, 0, None)
+
+    def outside(self, credit_note: CreditNote, since: date) -> str | None:
+        """Why a credit note is left out of a ``since`` run: the invoice it corrects is not migrated."""
+        ref = credit_note.corrects_invoice_id or None
+        number = credit_note.corrects_invoice_number
+        if (ref and ref in self._since_invoices) or (number and f"#{number}" in self._since_invoices):
+            return None
+        if not (ref or number):
+            return None
+        return f"corrects invoice {number or ref}, issued before {since.isoformat()}: not migrated, nor is this"
 
     def losses(self, document: Document) -> list[FieldIssue]:
         """What the target would drop of this document; its client's own losses are the client's note."""
@@ -310,19 +332,42 @@ class _Migration:
         """Create one document on the target (or find it there) and record it; True when it was found."""
         try:
             prepared = self.translate(kind, document)
-            target_id, found = self.create(kind, prepared, entry)
-        except WriteLanded as exc:
-            if exc.provider_id is not None and kind != "payment":
-                self.journal.complete(self.run, kind, entry.source_id, self.owner, exc.provider_id, {})
-                return True
-            raise  # left in flight: the next run finds it by key
+            try:
+                target_id, found = self.create(kind, prepared, entry)
+            except WriteLanded as exc:
+                # Landed, then a later step failed (a row of a multi-step create): whole, or made anew.
+                if exc.provider_id is None or kind == "payment":
+                    raise  # left in flight: the next run finds it by key
+                whole = self.settle(kind, exc.provider_id, entry)
+                target_id, found = (whole, True) if whole is not None else self.create(kind, prepared, entry)
         except UncertainOutcome:
             raise  # left in flight: the next run searches the target before creating anything
+        except WriteLanded:
+            raise
         except InvoicekitError as exc:
             self.journal.fail(self.run, kind, entry.source_id, self.owner, str(exc))
             raise
         self.journal.complete(self.run, kind, entry.source_id, self.owner, target_id, {})
         return found
+
+    def settle(self, kind: Kind, target_id: str, entry: Entry) -> str | None:
+        """``target_id`` when the document found there is whole (its rows and totals equal the source's);
+        None when it was partial (a create interrupted between its steps) and has been deleted."""
+        if kind not in ("invoice", "credit_note") or "payable" not in entry.facts:
+            return target_id
+        resource = self._resource(kind)
+        there = facts(resource.get(target_id))
+        if all(there[name] == entry.facts.get(name, there[name]) for name in ("rows", "tax_exclusive", "payable")):
+            return target_id
+        delete = Capability.INVOICES_DELETE if kind == "invoice" else Capability.CREDIT_NOTES_DELETE
+        if delete not in self.target.capabilities:
+            raise Conflict(
+                f"{kind} {target_id} on the target is partial ({there['rows']} of {entry.facts.get('rows')} rows): "
+                "complete or delete it there, then run again",
+                provider=self.target.provider,
+            )
+        resource.delete(target_id)
+        return None
 
     # -- translation -----------------------------------------------------------------------------
     def target_of(self, kind: Kind, sid: str) -> str | None:
@@ -390,19 +435,22 @@ class _Migration:
     def create(self, kind: Kind, document: Document, entry: Entry) -> tuple[str, bool]:
         """The target id of the document, created now or found; and whether it was found."""
         maybe_there = entry.resumed or entry.attempts > 1
-        if BY_KEY_CAPABILITY[kind] in self.target.capabilities:
-            key = document.external_id if isinstance(document, Client) and document.external_id else entry.key
-            if maybe_there or isinstance(document, Client):
-                # Get-or-create: search by key, create only when absent (clients always: de-duplication).
-                made = self._resource(kind).create(document, idempotency_key=key)
-                return self._target_id(kind, made), maybe_there
-            return self._target_id(kind, self._create_new(kind, document, key)), False
+        keyed = BY_KEY_CAPABILITY[kind] in self.target.capabilities
+        key = document.external_id if isinstance(document, Client) and document.external_id else entry.key
         if maybe_there or isinstance(document, Client):
-            existing = self.find_without_key(kind, document)
+            # Search first (clients always: de-duplication); a partial document found is made anew.
+            if keyed:
+                made = self._resource(kind).create(document, idempotency_key=key)
+                existing: str | None = self._target_id(kind, made)
+            else:
+                existing = self.find_without_key(kind, document)
             if existing is not None:
-                return existing, True
-        made = self._resource(kind).create(document)
-        return self._target_id(kind, made), False
+                whole = self.settle(kind, existing, entry)
+                if whole is not None:
+                    return whole, maybe_there
+        if keyed:
+            return self._target_id(kind, self._create_new(kind, document, key)), False
+        return self._target_id(kind, self._resource(kind).create(document)), False
 
     def _resource(self, kind: Kind) -> Any:
         return getattr(self.target, {"client": "clients", "invoice": "invoices"}.get(kind, kind + "s"))

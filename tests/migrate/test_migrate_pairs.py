@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def test_a_second_run_writes_nothing_and_verifies(invoicekit_sandbox: Callable[.
         invoicekit.connect("eenvoudigfactureren", sandbox=source_box) as source,
         invoicekit.connect("flowtly", sandbox=target_box) as target,
     ):
-        first = migrate(source, target, journal=tmp_path / "j.db")
+        first = invoicekit.migrate(source, target, journal=tmp_path / "j.db")  # the package is callable
         posts = sum(1 for entry in target_box.request_log.recent() if entry.method == "POST")
         second = migrate(source, target, journal=tmp_path / "j.db")
         assert sum(1 for entry in target_box.request_log.recent() if entry.method == "POST") == posts
@@ -121,7 +122,35 @@ def test_duplicate_source_clients_are_merged(invoicekit_sandbox: Callable[..., S
     assert names.count(first.vat_number) == 1
     assert report.counts["client"].skipped == 1
     (note,) = [n for n in report.notes if n.skipped]
+    assert note.skipped is not None
     assert "merged" in note.skipped
     journal = SQLiteJournal(tmp_path / "j.db")
     assert [e.reason for e in journal.entries(report.run, "client", EntryState.SKIPPED)] == [note.skipped]
     journal.close()
+
+
+def test_since_keeps_the_later_documents_and_every_client(
+    invoicekit_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    source_box, target_box = invoicekit_sandbox("eenvoudigfactureren"), invoicekit_sandbox("flowtly")
+    seed_book(source_box, SIZE)
+    day = date(2026, 7, 1)
+    with (
+        invoicekit.connect("eenvoudigfactureren", sandbox=source_box) as source,
+        invoicekit.connect("flowtly", sandbox=target_box) as target,
+    ):
+        later = sorted(str(i.number) for i in source.invoices.list() if i.issue_date >= day)
+        kept = {n for n in later}
+        notes = [c for c in source.credit_notes.list() if c.issue_date >= day]
+        report = migrate(source, target, journal=tmp_path / "j.db", since=day)
+        moved = sorted(str(i.number) for i in target.invoices.list())
+        clients = sum(1 for _ in target.clients.list())
+    assert report.ok, [c for c in report.checks if not c.ok] or {k: c.failures for k, c in report.counts.items()}
+    assert 0 < len(later) < SIZE.invoices
+    assert moved == later
+    assert clients == SIZE.clients
+    # A credit note of the period whose invoice is older is left out, and says why.
+    orphans = [c for c in notes if c.corrects_invoice_number not in kept]
+    assert report.counts["credit_note"].skipped == len(orphans)
+    assert report.counts["credit_note"].written == len(notes) - len(orphans)
+    assert all("issued before 2026-07-01" in str(n.skipped) for n in report.notes if n.kind == "credit_note")
