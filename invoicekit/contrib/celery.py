@@ -146,9 +146,12 @@ class _Busy(Exception):
 
 
 @contextlib.contextmanager
-def _exclusive(settings: _Settings, name: str, owner: str) -> Iterator[None]:
-    """Hold a Redis lock for the block, renewed in the background so a long task keeps it."""
-    lock = settings.redis().lock(name, timeout=settings.lock_seconds, blocking=False, thread_local=False)
+def _exclusive(settings: _Settings, name: str, owner: str, *, wait: float | None = None) -> Iterator[None]:
+    """Hold a Redis lock for the block, renewed in the background so a long task keeps it; wait up to ``wait``
+    seconds for it (None: not at all), else :class:`_Busy`."""
+    lock = settings.redis().lock(
+        name, timeout=settings.lock_seconds, blocking=wait is not None, blocking_timeout=wait, thread_local=False
+    )
     if not lock.acquire(token=owner):
         raise _Busy(name)
     stop = threading.Event()
@@ -227,13 +230,11 @@ def install(
     ) -> dict[str, Any]:
         """Create the invoice (or credit note) of an order event, once, and send it (``via``; None: do not
         send) to ``to``, by default the client's e-mail address, once."""
+        owner = _owner(self)
+        order = (provider, account, document, idempotency_key, kind, via, to)
         try:
-            with _exclusive(settings, f"invoicekit:order:{provider}:{idempotency_key}", _owner(self)):
-                return _once(
-                    settings,
-                    self,
-                    lambda: _create_and_send(settings, provider, account, document, idempotency_key, kind, via, to),
-                )
+            with _exclusive(settings, f"invoicekit:order:{provider}:{account}:{idempotency_key}", owner):
+                return _once(settings, self, lambda: _create_and_send(settings, owner, *order))
         except _Busy:
             raise self.retry(countdown=settings.lock_seconds / 3) from None
         except _TRANSIENT as exc:
@@ -279,6 +280,7 @@ def _once(settings: _Settings, task: Task[Any, Any], work: Callable[[], dict[str
 
 def _create_and_send(
     settings: _Settings,
+    owner: str,
     provider: str,
     account: str,
     document: dict[str, Any],
@@ -293,8 +295,12 @@ def _create_and_send(
     with books:
         if doc.client.provider_id is None:
             # The order's customer, made once too: keyed by its external id, or by the order's key.
+            # Orders of one customer on several workers at once would each find no client and create one: the
+            # get-or-create of a client key runs under a lock of its own.
             client_key = doc.client.external_id or f"{idempotency_key}-client"
-            client: Client = books.clients.create(doc.client, idempotency_key=client_key)
+            lock = f"invoicekit:client:{provider}:{account}:{client_key}"
+            with _exclusive(settings, lock, owner, wait=settings.lock_seconds):
+                client: Client = books.clients.create(doc.client, idempotency_key=client_key)
             doc = doc.model_copy(update={"client": client})
         created: Invoice | CreditNote
         if isinstance(doc, CreditNote):
