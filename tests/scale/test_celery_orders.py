@@ -1,7 +1,7 @@
-"""Documents from order events on four Celery workers: redelivered after a SIGKILL, still made and sent once.
+"""Documents from order events on Celery workers: redelivered after a SIGKILL, still made and sent once.
 
 Eight shop accounts (Cashaca sandboxes served over loopback, each limited to LIMIT requests per second), three
-orders each, queued account by account so that several workers work on one account at the same time. The
+orders each, queued account by account so that both workers work on one account at the same time. The
 worker running the first order is SIGKILLed while it holds the order's lock; its message comes back after
 the shortened visibility timeout and another worker finishes it. Checked from the sandboxes' state and
 request logs: one invoice per order key, one client per customer, every invoice delivered, no account over
@@ -30,6 +30,8 @@ from tests.scale.celery_app import make_app
 
 ACCOUNTS = 8
 ORDERS = 3  # per account
+# Two are enough to work on one account at once and to lose one; the four of issue 15 are in test_celery_migrations.
+WORKERS = 2
 LIMIT = 20  # requests per second per account, at the sandbox and in the shared limit
 
 
@@ -48,7 +50,7 @@ def _order(account: int, order: int) -> Invoice:
     )
 
 
-def test_order_events_on_four_workers_one_killed_make_and_send_each_document_once(
+def test_order_events_on_two_workers_one_killed_make_and_send_each_document_once(
     redis_service: Redis, tmp_path: Path
 ) -> None:
     redis_db = f"redis://127.0.0.1:{redis_service.port}"
@@ -69,7 +71,7 @@ def test_order_events_on_four_workers_one_killed_make_and_send_each_document_onc
         app, tasks = make_app(env)
         run = uuid.uuid4().hex[:8]
         started = time.monotonic()
-        with workers({**os.environ, **env}, 4, tmp_path) as group:
+        with workers({**os.environ, **env}, WORKERS, tmp_path) as group:
             results = {
                 (i, n): tasks.create_and_send.delay(
                     "cashaca",
@@ -100,7 +102,9 @@ def test_order_events_on_four_workers_one_killed_make_and_send_each_document_onc
         assert len(deliveries) >= ORDERS
         peaks.append(peak_rate(box.request_log.recent()))
     sent = sum(len(box.request_log) for box in sandboxes)
-    print(f"\n{len(results)} orders, 4 workers (one SIGKILLed holding {lock}): {elapsed:.1f} s, {sent} requests,")
+    print(
+        f"\n{len(results)} orders, {WORKERS} workers (one SIGKILLed holding {lock}): {elapsed:.1f} s, {sent} requests,"
+    )
     print(f"peak {max(peaks)} requests in any 1 s window of one account (limit {LIMIT})")
     assert max(peaks) <= LIMIT
     assert not any(secret in logs for secret in secrets)
