@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -36,16 +37,19 @@ class LoggedRequest(tuple[str, str]):
 
     It compares equal to the plain tuple (``("GET", "/api/v2/clients.json") in sandbox.request_log``).
     ``status`` is the status line sent (None until then); ``fault`` the injected fault, None for a genuine
-    answer. The path never includes the query string, where some providers carry the API token.
+    answer. The path never includes the query string, where some providers carry the API token. ``at`` is
+    when the request arrived (``time.monotonic()``), so a test can measure the rate the sandbox saw.
     """
 
     status: int | None
     fault: FaultKind | None
+    at: float
 
     def __new__(cls, method: str, path: str) -> LoggedRequest:
         entry = super().__new__(cls, (method, path))
         entry.status = None
         entry.fault = None
+        entry.at = time.monotonic()
         return entry
 
     @property
