@@ -45,7 +45,10 @@ SELLER = Seller(
 
 
 def _unpaid(books: invoicekit.Books) -> list[str]:
-    return [f"{inv.number} ({inv.outstanding} EUR open)" for inv in books.invoices.list(unpaid=True)]
+    return [
+        f"{inv.number} ({inv.outstanding} EUR open)" if inv.outstanding is not None else f"{inv.number}"
+        for inv in books.invoices.list(unpaid=True)
+    ]
 
 
 def run_demo(provider: str, console: Console) -> int:
@@ -147,12 +150,12 @@ def _round(books: invoicekit.Books, console: Console) -> int:
     partial = (totals.payable / 2).quantize(Decimal("0.01"))
     books.payments.create(Payment(invoice_id=invoice.provider_id, date=today, amount=partial))
     now = books.invoices.get(invoice.provider_id)
-    console.print(f"4. paid {partial}: status {now.status}, unpaid list: {_unpaid(books)}")
+    console.print(f"4. paid {partial}: status {now.status or 'not reported'}, unpaid list: {_unpaid(books)}")
     books.payments.create(
         Payment(invoice_id=invoice.provider_id, date=today + timedelta(days=1), amount=totals.payable - partial)
     )
     now = books.invoices.get(invoice.provider_id)
-    console.print(f"5. paid the rest: status {now.status}, unpaid list: {_unpaid(books) or 'empty'}")
+    console.print(f"5. paid the rest: status {now.status or 'not reported'}, unpaid list: {_unpaid(books) or 'empty'}")
 
     delivered = ""
     if Capability.INVOICES_SEND_PEPPOL in books.capabilities:

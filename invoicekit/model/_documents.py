@@ -223,9 +223,13 @@ class _Document(ProviderDocument):
         )
 
     @property
-    def outstanding(self) -> Decimal:
-        """What is still to be paid: the payable amount less what the provider recorded as paid."""
-        return self.totals.payable - (self.paid_amount or Decimal(0))
+    def outstanding(self) -> Decimal | None:
+        """What is still to be paid: the payable amount less what the provider recorded as paid; ``None`` when
+        the provider reports no paid amount (capability ``invoices.paid_amount``), rather than a guess that
+        would show a half-paid invoice as wholly open."""
+        if self.paid_amount is None:
+            return None
+        return self.totals.payable - self.paid_amount
 
     @property
     def effective_due_date(self) -> date | None:

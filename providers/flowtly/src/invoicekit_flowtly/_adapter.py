@@ -322,7 +322,7 @@ class FlowtlyAdapter(Adapter):
 
         def keep(doc: Invoice) -> bool:
             return (query.client_id is None or doc.client.provider_id == query.client_id) and (
-                not query.unpaid or doc.outstanding > 0
+                not query.unpaid or (doc.outstanding or 0) > 0
             )
 
         parse = self._parse_page(lambda item: m.document_from_json(item, None))
