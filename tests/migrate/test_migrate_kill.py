@@ -112,7 +112,13 @@ def _kill_and_resume(
             before = _done(journal)
             child = _migrate(env, journal, source_name, target_name)
             assert _writing(child).wait(timeout=120)
-            time.sleep(rng.uniform(0.0, 1.0))  # a random moment of the writes (or the verification after)
+            # A random moment of the writes, drawn in documents written rather than seconds (a run's speed
+            # depends on the machine's load): somewhere in the first third of what is left.
+            left = size.clients + size.invoices + size.credit_notes + size.payments - before
+            moment = before + rng.randint(1, max(1, left // 3))
+            deadline = time.monotonic() + 120
+            while _done(journal) < moment and child.poll() is None and time.monotonic() < deadline:
+                time.sleep(rng.uniform(0.0, 0.02))
             os.kill(child.pid, signal.SIGKILL)
             child.wait()
             after = _done(journal)
@@ -131,10 +137,14 @@ def _kill_and_resume(
         ):
             target_box.faults.clear()
             before_book, after_book = snapshot(source), snapshot(target)
+            carries_credit_notes = invoicekit.Capability.CREDIT_NOTES_CREATE in target.capabilities
     assert after_book.duplicates() == {}
     assert after_book.clients == before_book.clients
     assert after_book.invoices == before_book.invoices
-    assert after_book.credit_notes == before_book.credit_notes
+    if carries_credit_notes:
+        assert after_book.credit_notes == before_book.credit_notes
+    else:  # Flowtly declares no credit notes: none is written, the report says so (test_migrate_pairs)
+        assert not after_book.credit_notes
     assert after_book.payments == before_book.payments
     assert sum(after_book.payments.values()) == size.payments
     return rules
