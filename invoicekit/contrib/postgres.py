@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from invoicekit.migrate import KINDS, Entry, EntryState, Kind, LostClaim, RunSpec, reconciliation_key
+from invoicekit.migrate._journal import check_held, may_claim
 
 __all__ = ["PostgresJournal"]
 
@@ -231,11 +232,8 @@ class PostgresJournal:
         with self._tx() as db:
             row = self._ensure(db, run, kind, source_id)
             now = self._now(db)
-            state, holder, lease_until = EntryState(row[4]), row[9], row[10]
-            if state in (EntryState.DONE, EntryState.SKIPPED):
-                return None
-            held = holder is not None and lease_until is not None and float(lease_until) > now
-            if state is EntryState.IN_FLIGHT and held and holder != owner:
+            state = EntryState(row[4])
+            if not may_claim(state, row[9], row[10], owner, now):
                 return None
             db.execute(
                 self._sql(
@@ -251,13 +249,7 @@ class PostgresJournal:
         row = self._row(db, run.run_id, kind, source_id, lock=True)
         if row is None:
             raise LostClaim(f"{kind} {source_id!r} has no entry in run {run.run_id}")
-        state, holder, lease_until = EntryState(row[4]), row[9], row[10]
-        held = holder is not None and lease_until is not None and float(lease_until) > self._now(db)
-        if state is EntryState.IN_FLIGHT and owner is not None and holder == owner:
-            return
-        if owner is None and not (state is EntryState.IN_FLIGHT and held) and state is not EntryState.DONE:
-            return
-        raise LostClaim(f"{kind} {source_id!r} ({state.value}) is not held by {owner!r} in run {run.run_id}")
+        check_held(run.run_id, kind, source_id, EntryState(row[4]), row[9], row[10], owner, self._now(db))
 
     def complete(
         self, run: RunSpec, kind: Kind, source_id: str, owner: str, target_id: str, facts: Mapping[str, str]

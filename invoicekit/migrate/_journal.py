@@ -194,6 +194,38 @@ class Journal(Protocol):
 
 
 # --------------------------------------------------------------------------------------------- SQLite
+def _leased(holder: object, lease_until: object, now: float) -> bool:
+    return holder is not None and lease_until is not None and float(str(lease_until)) > now
+
+
+def may_claim(state: EntryState, holder: object, lease_until: object, owner: str, now: float) -> bool:
+    """Whether ``owner`` may claim an entry in ``state``: never a finished one, nor one another live owner
+    holds (its lease not yet run out). Shared by every backend, so they decide alike."""
+    if state in (EntryState.DONE, EntryState.SKIPPED):
+        return False
+    return not (state is EntryState.IN_FLIGHT and _leased(holder, lease_until, now) and holder != owner)
+
+
+def check_held(
+    run_id: str,
+    kind: str,
+    source_id: str,
+    state: EntryState,
+    holder: object,
+    lease_until: object,
+    owner: str | None,
+    now: float,
+) -> None:
+    """Raise :class:`LostClaim` unless ``owner`` may finish the entry: it holds the claim, or (``owner`` None,
+    a skip decided before any claim) nobody holds a live one and it is not done."""
+    if state is EntryState.IN_FLIGHT and owner is not None and holder == owner:
+        return
+    live = state is EntryState.IN_FLIGHT and _leased(holder, lease_until, now)
+    if owner is None and not live and state is not EntryState.DONE:
+        return
+    raise LostClaim(f"{kind} {source_id!r} ({state.value}) is not held by {owner!r} in run {run_id}")
+
+
 class _Handle:
     """One thread's connection; closed when the thread's locals go (sqlite3 connections take no weakref)."""
 
@@ -388,11 +420,8 @@ class SQLiteJournal:
         now = self._clock()
         with self._write() as db:
             row = self._ensure(db, run, kind, source_id)
-            state, holder, lease_until = EntryState(str(row[4])), row[9], row[10]
-            if state in (EntryState.DONE, EntryState.SKIPPED):
-                return None
-            held = holder is not None and float(str(lease_until)) > now
-            if state is EntryState.IN_FLIGHT and held and holder != owner:
+            state = EntryState(str(row[4]))
+            if not may_claim(state, row[9], row[10], owner, now):
                 return None
             db.execute(
                 "UPDATE entries SET state=?, owner=?, lease_until=?, attempts=attempts+1 "
@@ -407,13 +436,7 @@ class SQLiteJournal:
         row = self._row(db, run.run_id, kind, source_id)
         if row is None:
             raise LostClaim(f"{kind} {source_id!r} has no entry in run {run.run_id}")
-        state, holder, lease_until = EntryState(str(row[4])), row[9], row[10]
-        held = holder is not None and float(str(lease_until)) > self._clock()
-        if state is EntryState.IN_FLIGHT and owner is not None and holder == owner:
-            return
-        if owner is None and not (state is EntryState.IN_FLIGHT and held) and state is not EntryState.DONE:
-            return
-        raise LostClaim(f"{kind} {source_id!r} ({state.value}) is not held by {owner!r} in run {run.run_id}")
+        check_held(run.run_id, kind, source_id, EntryState(str(row[4])), row[9], row[10], owner, self._clock())
 
     def complete(
         self, run: RunSpec, kind: Kind, source_id: str, owner: str, target_id: str, facts: Mapping[str, str]
