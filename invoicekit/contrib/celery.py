@@ -48,7 +48,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import threading
 import uuid
@@ -61,7 +60,7 @@ import redis
 from celery import Celery, Task
 
 import invoicekit
-from invoicekit._environ import credentials_from_env
+from invoicekit._environ import credentials_from_env, env_name
 from invoicekit.books import Books
 from invoicekit.contrib.ratelimit import AccountRateLimit, RateLimitedTransport, account_key
 from invoicekit.errors import (
@@ -100,7 +99,7 @@ def environment_credentials(provider: str, account: str) -> dict[str, Any]:
     plugin = load_provider(provider)
     if account == "default":
         return credentials_from_env(plugin)
-    prefix = f"INVOICEKIT_{re.sub(r'[^A-Z0-9]', '_', account.upper())}_"
+    prefix = env_name(account, "")  # INVOICEKIT_<ACCOUNT>_
     # The account's own variables, renamed to the single-account scheme credentials_from_env reads.
     own = {f"INVOICEKIT_{name[len(prefix) :]}": value for name, value in os.environ.items() if name.startswith(prefix)}
     return credentials_from_env(plugin, own)

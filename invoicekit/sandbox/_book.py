@@ -21,7 +21,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
-from invoicekit.belgium import ogm_from_reference
+from invoicekit.belgium import (
+    _r043_check_digits,  # the check the model validates with
+    ogm_from_reference,
+)
 from invoicekit.capabilities import Capability
 from invoicekit.model import Address, Client, Contact, CreditNote, Invoice, InvoiceRow, Payment, SepaMandate
 
@@ -78,7 +81,7 @@ class BookSize(NamedTuple):
 def vat_number(rng: random.Random) -> str:
     """A Belgian VAT number whose check digits are right: BE0 + 7 digits + 97 - (first 8 mod 97)."""
     first8 = f"0{rng.randrange(2_000_000, 9_999_999):07d}"
-    return f"BE{first8}{97 - int(first8) % 97:02d}"
+    return f"BE{first8}{_r043_check_digits(first8)}"
 
 
 def iban(rng: random.Random) -> str:
