@@ -291,8 +291,9 @@ class _Operations:
     def _duplicates(self, spec: _Keyed, key: str, made: str | None) -> Conflict:
         mine = f"; this call created {made}" if made else ""
         return Conflict(
-            f"more than one {spec.kind} carries the idempotency key {key!r}{mine}: two creates with this key "
-            f"raced, or the key was used elsewhere; keep one and delete the other at the provider",
+            f"the search for the idempotency key {key!r} found no single {spec.kind}{mine}: more than one "
+            f"carries it (two creates with this key raced, or the key was used elsewhere: keep one and delete "
+            f"the other at the provider), or the provider's answer cannot tell (the adapter says which)",
             provider=self.adapter.name,
         )
 

@@ -79,3 +79,23 @@ def test_the_async_twin_leaves_the_callers_client_open(box: Sandbox) -> None:
 def test_http_client_and_a_sandbox_transport_are_refused(box: Sandbox) -> None:
     with httpx.Client() as http, pytest.raises(ConfigurationError, match="http_client="):
         invoicekit.connect("cashaca", sandbox=box, http_client=http)
+
+
+def test_a_redirect_is_not_followed_even_when_the_callers_client_would() -> None:
+    """httpx keeps every header but Authorization across hosts, so an API key in another header (EF's
+    X-API-Key) would travel to wherever a 3xx points: the engine never follows one."""
+    seen: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        return httpx.Response(302, headers={"Location": "https://elsewhere.example/api/v1/clients"})
+
+    client = httpx.Client(transport=httpx.MockTransport(serve), follow_redirects=True)
+    with (
+        invoicekit.connect("eenvoudigfactureren", api_key="redirect-key", http_client=client) as books,
+        pytest.raises(invoicekit.InvoicekitError),
+    ):
+        list(books.clients.list())
+    client.close()
+    assert "elsewhere.example" not in seen
+    assert seen

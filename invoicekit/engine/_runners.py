@@ -19,8 +19,13 @@ T = TypeVar("T")
 
 
 def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
+    # Never follow a redirect, also on a caller's http_client= that would: httpx keeps every header but
+    # Authorization across hosts, so a key in another header would travel to wherever the 3xx points.
     response = client.send(
-        action.request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth
+        action.request,
+        stream=True,
+        auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth,
+        follow_redirects=False,
     )
     with closing(response), reading(response, action.max_bytes) as reader:
         if reader.wants_more:
@@ -31,7 +36,10 @@ def _send_sync(client: httpx.Client, action: Send) -> httpx.Response:
 
 async def _send_async(client: httpx.AsyncClient, action: Send) -> httpx.Response:
     response = await client.send(
-        action.request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth
+        action.request,
+        stream=True,
+        auth=httpx.USE_CLIENT_DEFAULT if action.auth is None else action.auth,
+        follow_redirects=False,
     )
     async with aclosing(response):
         with reading(response, action.max_bytes) as reader:

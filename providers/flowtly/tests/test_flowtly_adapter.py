@@ -255,3 +255,27 @@ def test_the_conformance_suite_passes_against_the_unprefixed_hydra_variant_in_st
     assert run.exit_code == 0, "\n".join(run.failures() or [run.output[-3000:]])
     passed = [r for r in run.results if r["outcome"] == "passed"]
     assert any(r["scenario"] == "test_invoice_paging" for r in passed), "the paging scenario did not run"
+
+
+def test_a_client_list_without_the_key_field_stops_a_keyed_create_before_any_post() -> None:
+    """Were the listed clients to lack externalPaymentCustomerId altogether, no answer could tell an absent
+    client from an unread field: the keyed create stops with a Conflict naming the key, and sends no POST.
+    (The list carries no view and is whole on every page, as API Platform answers with paging off: its
+    totalItems ends the paging.)"""
+    posts: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/login"):
+            return httpx.Response(200, json={"token": "jwt"})
+        if request.method == "POST":
+            posts.append(request.url.path)
+            return httpx.Response(503)  # pragma: no cover - the test fails if a POST is made
+        other = {"@id": "/clients/7", "id": 7, "name": "Someone Else BV"}
+        return httpx.Response(200, json={"hydra:member": [other], "hydra:totalItems": 1})
+
+    with (
+        invoicekit.connect("flowtly", username="u", password="p", transport=httpx.MockTransport(serve)) as books,
+        pytest.raises(invoicekit.errors.Conflict, match="row-test"),
+    ):
+        books.clients.create(_client())
+    assert posts == []

@@ -210,6 +210,8 @@ class FlowtlyAdapter(Adapter):
         # externalPaymentCustomerId is documented and returned; the filter on it is not, so it may be
         # looser than equality or ignored: lookup_by_key keeps exact matches only.
         items = yield from self._all(ApiRequest("GET", "/clients", params={"externalPaymentCustomerId": key}))
+        if items and not any("externalPaymentCustomerId" in item for item in items):
+            return Lookup.UNKNOWN  # listed clients without the field at all: no answer tells absent from unread
         return lookup_by_key(key, ((m.id_of(i.get("id")) or "", i.get("externalPaymentCustomerId")) for i in items))
 
     def get_client(self, client_id: str) -> Flow[Client]:

@@ -60,6 +60,11 @@ class HydraPages(Paging):
             data = None
         if isinstance(data, dict) and isinstance(data.get("hydra:view", data.get("view")), dict):
             return _with_page(request, page + 1) if _next_link(data) else None
+        # No view: API Platform with pagination off answers the whole collection on every page, so a count
+        # that says all items are in stops here; otherwise ask until a page comes back empty.
+        total = data.get("hydra:totalItems", data.get("totalItems")) if isinstance(data, dict) else None
+        if isinstance(total, int) and page * count >= total:
+            return None
         return _with_page(request, page + 1)
 
 
