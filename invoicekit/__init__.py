@@ -105,6 +105,13 @@ def __getattr__(name: str) -> Any:
         # A submodule reached as an attribute (``invoicekit.engine``), as when the package imported it eagerly.
         # ``invoicekit.migrate`` comes this way too: that package is callable (it runs migrate.migrate).
         if not name.startswith("__") and find_spec(f"invoicekit.{name}") is not None:
+            from invoicekit._extras import SUBMODULE_EXTRAS, missing_extra
+
+            needs = SUBMODULE_EXTRAS.get(name)
+            message = None if needs is None else missing_extra(*needs)
+            if message is not None:
+                # hasattr() swallows AttributeError only; `import invoicekit.cli` raises the error naming the extra.
+                raise AttributeError(f"module 'invoicekit' has no attribute {name!r}: {message}", name=name)
             return import_module(f"invoicekit.{name}")
         raise AttributeError(f"module 'invoicekit' has no attribute {name!r}")
     value = getattr(import_module(module), name)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
-import functools
 import inspect
-import ssl
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from invoicekit._client import client_options
 from invoicekit._environ import credentials_from_env
 from invoicekit._extras import require_extra
 from invoicekit._version import __version__
@@ -32,13 +30,6 @@ ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _HTTPX_USER_AGENT = f"python-httpx/{httpx.__version__}"
-
-
-@functools.cache
-def _shared_ssl_context() -> ssl.SSLContext:
-    # Building one loads the CA bundle (about 20 ms); every connection of the process shares it. Built
-    # once, the first time, from the same environment (SSL_CERT_FILE, SSL_CERT_DIR) httpx reads.
-    return httpx.create_ssl_context()
 
 
 def _user_agent(core: EngineCore, http_client: httpx.Client | httpx.AsyncClient | None) -> str | None:
@@ -70,6 +61,8 @@ def _check_credentials(plugin: ProviderPlugin, given: dict[str, Any], defaults: 
     listed = ", ".join(f"{name}=" for name in accepted or ())
     unknown = [name for name in given if accepted is not None and name not in accepted]
     if unknown:
+        import difflib  # only for this error: not a cost of every connect()
+
         hints = [m for name in unknown for m in difflib.get_close_matches(name, accepted or (), n=1)]
         hint = f" (did you mean {', '.join(f'{h}=' for h in hints)}?)" if hints else ""
         raise ConfigurationError(
@@ -90,7 +83,11 @@ def _prepare(
     retry: RetryPolicy | None,
     transport: Any,
     credentials: dict[str, Any],
+    http_client: object | None,
 ) -> tuple[EngineCore, Any, Any]:
+    if http_client is not None and (transport is not None or sandbox is not False):
+        # Before anything is built: a sandbox=True refused here would otherwise have started (and leaked) one.
+        raise ConfigurationError("http_client= cannot be combined with transport= or sandbox= (they bring a transport)")
     plugin = load_provider(name)
     box = None
     from_sandbox: dict[str, Any] = {}
@@ -112,26 +109,13 @@ def _prepare(
     return EngineCore(adapter, hooks, retry or RetryPolicy()), transport, box
 
 
-def _own_client(core: EngineCore, http_client: ClientT | None, transport: object) -> ClientT | None:
+def _own_client(core: EngineCore, http_client: ClientT | None) -> ClientT | None:
     """Set the User-Agent and, for a caller's client, the per-request auth; return that client (or None)."""
     core.user_agent = _user_agent(core, http_client)
     if http_client is None:
         return None
-    if transport is not None:
-        raise ConfigurationError("http_client= cannot be combined with transport= or sandbox= (they bring a transport)")
     core.request_auth = core.adapter.auth()
     return http_client
-
-
-def _client_options(core: EngineCore, timeout: httpx.Timeout | float, transport: Any) -> dict[str, Any]:
-    """How connect() builds its own client (when the caller passes none)."""
-    return {
-        "transport": transport,
-        "timeout": timeout,
-        "auth": core.adapter.auth(),
-        "follow_redirects": False,
-        "verify": _shared_ssl_context(),
-    }
 
 
 def connect(
@@ -160,7 +144,8 @@ def connect(
     context for many connections, the caller's proxies and limits): its timeout applies (``timeout=`` is
     ignored), the adapter's authentication is added to each request, and :meth:`Books.close` leaves it
     open (whoever created a client closes it). It cannot be combined with ``transport=`` or ``sandbox=``.
-    Without it, each connection has its own client; all of them share one SSL context per process.
+    Without it, each connection has its own client; all of them share one SSL context per process, built
+    by the first HTTPS request (a connection to a sandbox or a mock transport never builds one).
     Requests carry ``User-Agent: invoicekit/<version> (<provider>)`` unless the caller's client sets its own.
     Credentials left out are read from ``INVOICEKIT_<PROVIDER>_<CREDENTIAL>`` environment variables
     (``INVOICEKIT_CASHACA_TOKEN``; not for sandboxes).
@@ -172,9 +157,11 @@ def connect(
     ``allow_field_loss=True``; ``seller`` enables the Peppol pre-flight before a Peppol send.
     """
     core, transport, box = _prepare(
-        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials, http_client
     )
-    client = _own_client(core, http_client, transport) or httpx.Client(**_client_options(core, timeout, transport))
+    client = _own_client(core, http_client) or httpx.Client(
+        **client_options(timeout, transport, core.adapter.auth(), asynchronous=False)
+    )
     owned = http_client is None
     books = Books(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
@@ -200,9 +187,11 @@ def connect_async(
 ) -> AsyncBooks:
     """The async twin of :func:`connect`; use ``async with invoicekit.connect_async(...) as books``."""
     core, transport, box = _prepare(
-        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
+        name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials, http_client
     )
-    client = _own_client(core, http_client, transport) or httpx.AsyncClient(**_client_options(core, timeout, transport))
+    client = _own_client(core, http_client) or httpx.AsyncClient(
+        **client_options(timeout, transport, core.adapter.auth(), asynchronous=True)
+    )
     owned = http_client is None
     books = AsyncBooks(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned

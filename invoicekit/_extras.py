@@ -6,7 +6,7 @@ from importlib.util import find_spec
 
 from invoicekit.errors import ConfigurationError
 
-__all__ = ["missing_extra", "require_extra"]
+__all__ = ["SUBMODULE_EXTRAS", "missing_extra", "require_extra"]
 
 # What each extra brings (the modules checked), as declared in pyproject.toml.
 EXTRAS: dict[str, tuple[str, ...]] = {
@@ -14,6 +14,15 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "sandbox": ("starlette", "uvicorn", "reportlab"),
     "ubl": ("lxml", "facturx"),
     "validate": ("saxonche",),
+}
+
+# The submodules of ``invoicekit`` that need an extra to import, and the extra, with what it is for. Reached as
+# an attribute (``invoicekit.cli``) a missing one is an AttributeError, so ``hasattr`` answers False; the
+# import statement raises the ConfigurationError naming the extra (each module calls require_extra first).
+SUBMODULE_EXTRAS: dict[str, tuple[str, str]] = {
+    "cli": ("cli", "the invoicekit command"),
+    "sandbox": ("sandbox", "the sandbox"),
+    "ubl": ("ubl", "UBL export, import and validation"),
 }
 
 

@@ -10,6 +10,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+from invoicekit._extras import require_extra
+
+# Before typer and rich: a core-only install gets an error naming the extra, not a ModuleNotFoundError.
+require_extra("cli", "the invoicekit command")
+
 import typer
 from rich.console import Console
 from rich.table import Table

@@ -103,15 +103,9 @@ def make_plugin_manager(plugins: tuple[object, ...] = (), *, load_entry_points: 
     pm.add_hookspecs(sys.modules[__name__])
     try:
         if load_entry_points:
-            try:
-                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-            except pluggy.PluginValidationError:
-                raise
-            except Exception as exc:
-                raise ConfigurationError(
-                    f"a plugin of the {ENTRY_POINT_GROUP!r} entry point group cannot be loaded "
-                    f"({type(exc).__name__}: {exc}); connect with load_entry_point_hooks=False to leave them out"
-                ) from None
+            for name, plugin in _entry_point_plugins():
+                if pm.get_plugin(name) is None:  # as pluggy's loader: the first of a name wins
+                    pm.register(plugin, name=name)
         for plugin in plugins:
             pm.register(plugin)
         pm.check_pending()
@@ -121,6 +115,29 @@ def make_plugin_manager(plugins: tuple[object, ...] = (), *, load_entry_points: 
             + ", ".join(sorted(name for name in dir(pm.hook) if name.startswith(f"{PROJECT}_")))
         ) from None
     return pm
+
+
+def _entry_point_plugins() -> list[tuple[str, object]]:
+    """The objects the ``invoicekit.hooks`` entry points name, imported.
+
+    Read through stevedore, like the providers: its entry point list is kept per process (and on disk, keyed
+    by sys.path), where pluggy's ``load_setuptools_entrypoints`` reads the metadata of every installed
+    distribution on every connect(). ``invoicekit.registry.refresh()`` forgets it.
+    """
+    from importlib.metadata import EntryPoint
+
+    from stevedore import ExtensionManager
+
+    def failed(_manager: ExtensionManager[Any], _entry_point: EntryPoint, exc: BaseException) -> None:
+        raise ConfigurationError(
+            f"a plugin of the {ENTRY_POINT_GROUP!r} entry point group cannot be loaded "
+            f"({type(exc).__name__}: {exc}); connect with load_entry_point_hooks=False to leave them out"
+        ) from None
+
+    manager: ExtensionManager[Any] = ExtensionManager(
+        namespace=ENTRY_POINT_GROUP, invoke_on_load=False, on_load_failure_callback=failed
+    )
+    return [(extension.name, extension.plugin) for extension in manager]
 
 
 def _describe(plugin: object) -> str:

@@ -15,6 +15,7 @@ from invoicekit.plugin import ProviderPlugin
 __all__ = ["ENTRY_POINT_GROUP", "installed_providers", "load_provider", "refresh"]
 
 ENTRY_POINT_GROUP = "invoicekit.providers"
+HOOKS_GROUP = "invoicekit.hooks"  # invoicekit.hooks.ENTRY_POINT_GROUP, read through stevedore too
 log = logging.getLogger("invoicekit.registry")
 
 
@@ -28,9 +29,18 @@ def _manager() -> ExtensionManager[Any]:
 
 
 def refresh() -> None:
-    """Forget the entry points read so far: stevedore caches them per process, so a provider installed
-    while the process runs (a notebook's pip install, a test fixture) is seen only after this call."""
+    """Forget the entry points read so far (providers and hooks): stevedore caches them per process, so a
+    provider installed while the process runs (a notebook's pip install, a test fixture) is seen only after
+    this call."""
     ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
+    ExtensionManager.ENTRY_POINT_CACHE.pop(HOOKS_GROUP, None)
+    # Under that cache, stevedore keeps what it read per sys.path value: a distribution installed into a folder
+    # already on sys.path stays unseen until this is cleared too (no public API; skipped if stevedore changes).
+    from stevedore import _cache
+
+    internal = getattr(getattr(_cache, "_c", None), "_internal", None)
+    if isinstance(internal, dict):
+        internal.clear()
 
 
 def installed_providers() -> dict[str, ProviderPlugin]:

@@ -149,6 +149,20 @@ def test_entry_point_hooks_load_unless_turned_off(site: Path) -> None:
     assert published.seen == ["cashaca"]
 
 
+def test_a_hook_installed_while_the_process_runs_is_seen_after_refresh(site: Path) -> None:
+    with invoicekit.connect("cashaca", sandbox=True):
+        pass  # the entry points of this sys.path are read (and kept) here
+    _publish_hook(
+        site,
+        "seen = []\ndef invoicekit_before_request(provider, request):\n    seen.append(provider)\n",
+    )
+    refresh()
+    with invoicekit.connect("cashaca", sandbox=True) as books:
+        list(books.clients.list())
+    published: Any = sys.modules["ik_hook_plugin"]
+    assert published.seen == ["cashaca"]
+
+
 def test_a_broken_entry_point_hook_is_a_configuration_error_that_can_be_turned_off(site: Path) -> None:
     _publish_hook(site, "import a_module_that_is_not_installed\n")
     with pytest.raises(ConfigurationError, match=r"'invoicekit.hooks'.*load_entry_point_hooks=False"):
@@ -158,12 +172,13 @@ def test_a_broken_entry_point_hook_is_a_configuration_error_that_can_be_turned_o
 
 
 def test_connect_imports_only_the_named_provider() -> None:
-    """connect("cashaca") loads Cashaca's entry point alone: not EF's adapter, and so not lxml (issue 13)."""
+    """connect("cashaca") loads Cashaca's entry point alone: not EF's adapter, and so not lxml (issue 13);
+    nor httpcore, which its client's transport imports on the first request."""
     code = (
         "import sys, invoicekit\n"
         "with invoicekit.connect('cashaca', token='t'):\n"
         "    pass\n"
-        "print(sorted(m for m in ('lxml', 'invoicekit_eenvoudigfactureren') if m in sys.modules))\n"
+        "print(sorted(m for m in ('lxml', 'invoicekit_eenvoudigfactureren', 'httpcore') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout  # noqa: S603
     assert out.strip() == "[]", f"connect('cashaca') imported {out.strip()}"

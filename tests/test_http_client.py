@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -76,9 +77,21 @@ def test_the_async_twin_leaves_the_callers_client_open(box: Sandbox) -> None:
     assert asyncio.run(run()) is False
 
 
-def test_http_client_and_a_sandbox_transport_are_refused(box: Sandbox) -> None:
-    with httpx.Client() as http, pytest.raises(ConfigurationError, match="http_client="):
-        invoicekit.connect("cashaca", sandbox=box, http_client=http)
+@pytest.mark.parametrize("bringing", ["sandbox=box", "sandbox=True", "transport="])
+def test_http_client_and_a_transport_are_refused_before_anything_is_built(
+    box: Sandbox, bringing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def nothing_may_be_loaded(name: str) -> None:
+        raise AssertionError(f"provider {name!r} loaded (and a sandbox=True started) before the check")
+
+    monkeypatch.setattr("invoicekit._connect.load_provider", nothing_may_be_loaded)
+    brought: dict[str, Any] = {"sandbox=box": {"sandbox": box}, "sandbox=True": {"sandbox": True}}
+    brought["transport="] = {"transport": box.transport()}
+    with httpx.Client(transport=box.transport()) as http, pytest.raises(ConfigurationError, match="http_client="):
+        invoicekit.connect("cashaca", http_client=http, **brought[bringing])
+    ahttp = httpx.AsyncClient(transport=box.transport())
+    with pytest.raises(ConfigurationError, match="http_client="):
+        invoicekit.connect_async("cashaca", http_client=ahttp, **brought[bringing])
 
 
 def test_a_redirect_is_not_followed_even_when_the_callers_client_would() -> None:

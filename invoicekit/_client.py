@@ -1,0 +1,90 @@
+"""How ``connect()`` builds its own httpx client: one SSL context per process, the network transport on first use.
+
+httpx builds its network transport (httpcore's connection pool, which imports httpcore and h11) and loads
+the CA bundle into an SSL context when the client is made. A connection to a sandbox, to a mock transport or
+to a plain-HTTP base URL never needs the SSL context; one that is made and closed (a health check, a script
+that fails validation before any request) needs neither. So connect() hands the client a transport that
+builds httpx's own default one on the first request: the same transport, the same settings, paid by the
+first request instead of by every connect().
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+import threading
+from typing import Any
+from urllib.request import getproxies
+
+import httpx
+
+__all__ = ["client_options", "shared_ssl_context"]
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    # Building one loads the CA bundle (20 ms or more); every connection of the process shares it. Built
+    # once, the first time it is needed, from the same environment (SSL_CERT_FILE, SSL_CERT_DIR) httpx reads.
+    return httpx.create_ssl_context()
+
+
+class _LazyTransport(httpx.BaseTransport):
+    """httpx's default transport (``httpx.HTTPTransport``), built on the first request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # a client may be shared by threads: build one transport, not two
+        self._inner: httpx.HTTPTransport | None = None
+
+    def _transport(self) -> httpx.HTTPTransport:
+        with self._lock:
+            if self._inner is None:
+                self._inner = httpx.HTTPTransport(verify=shared_ssl_context())
+            return self._inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        inner = self._inner or self._transport()
+        return inner.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            inner = self._inner
+        if inner is not None:
+            inner.close()
+
+
+class _LazyAsyncTransport(httpx.AsyncBaseTransport):
+    """httpx's default async transport (``httpx.AsyncHTTPTransport``), built on the first request."""
+
+    def __init__(self) -> None:
+        # Built between two awaits, so one event loop never builds two; an AsyncClient belongs to one loop.
+        self._inner: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport(verify=shared_ssl_context())
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
+def _environment_proxies() -> bool:
+    # What httpx's trust_env reads (urllib's getproxies: *_proxy variables, and the registry or system
+    # settings where there are such): a client given a transport ignores them, so such a client is built
+    # the way httpx builds it, with its proxy routes.
+    return any(scheme in ("http", "https", "all") for scheme in getproxies())
+
+
+def client_options(
+    timeout: httpx.Timeout | float, transport: Any, auth: httpx.Auth | None, *, asynchronous: bool
+) -> dict[str, Any]:
+    """The keywords connect() builds its own ``httpx.Client`` / ``httpx.AsyncClient`` with."""
+    options: dict[str, Any] = {"timeout": timeout, "auth": auth, "follow_redirects": False}
+    if transport is not None:  # a sandbox's or the caller's: httpx uses it alone (no SSL context, no proxies)
+        options["transport"] = transport
+    elif _environment_proxies():
+        options["verify"] = shared_ssl_context()
+    else:
+        options["transport"] = _LazyAsyncTransport() if asynchronous else _LazyTransport()
+    return options
