@@ -145,7 +145,8 @@ def connect(
     ignored), the adapter's authentication is added to each request, and :meth:`Books.close` leaves it
     open (whoever created a client closes it). It cannot be combined with ``transport=`` or ``sandbox=``.
     Without it, each connection has its own client; all of them share one SSL context per process, built
-    by the first HTTPS request (a connection to a sandbox or a mock transport never builds one).
+    with the client's network transport by its first request (a connection to a sandbox or through
+    ``transport=`` never builds one).
     Requests carry ``User-Agent: invoicekit/<version> (<provider>)`` unless the caller's client sets its own.
     Credentials left out are read from ``INVOICEKIT_<PROVIDER>_<CREDENTIAL>`` environment variables
     (``INVOICEKIT_CASHACA_TOKEN``; not for sandboxes).
