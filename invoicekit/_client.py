@@ -1,11 +1,12 @@
 """How ``connect()`` builds its own httpx client: one SSL context per process, the network transport on first use.
 
 httpx builds its network transport (httpcore's connection pool, which imports httpcore and h11) and loads
-the CA bundle into an SSL context when the client is made. A connection to a sandbox, to a mock transport or
-to a plain-HTTP base URL never needs the SSL context; one that is made and closed (a health check, a script
-that fails validation before any request) needs neither. So connect() hands the client a transport that
-builds httpx's own default one on the first request: the same transport, the same settings, paid by the
-first request instead of by every connect().
+the CA bundle into an SSL context when the client is made. A connection to a sandbox or through a given
+transport needs neither (it gets no SSL context at all); one that is made and closed (a health check, a
+script that fails validation before any request) sends nothing. So connect() hands the client a transport
+that builds httpx's own default one on the first request: the same transport, the same settings, paid by
+the first request instead of by every connect(). (httpx's transport takes its SSL context when built, so a
+plain-HTTP base URL still builds the shared one, on that first request.)
 """
 
 from __future__ import annotations
