@@ -60,8 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of the table")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per figure (default 5, quick 2)")
     parser.add_argument("--only", action="append", choices=sorted(GROUPS), help="run only these groups")
+    parser.add_argument(
+        "--figure",
+        action="append",
+        default=[],
+        help="run only these figures of a group that names them (migration: pairs, rate, memory)",
+    )
     args = parser.parse_args(argv)
-    settings = Settings(quick=args.quick, rounds=args.rounds or (2 if args.quick else 5))
+    settings = Settings(
+        quick=args.quick, rounds=args.rounds or (2 if args.quick else 5), figures=frozenset(args.figure)
+    )
     started = time.perf_counter()
     rows: list[Row] = []
     failed: list[str] = []

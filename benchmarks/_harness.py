@@ -32,9 +32,14 @@ class Settings:
 
     quick: bool = False
     rounds: int = 5
+    #: ``--figure`` names: a group that names its figures runs only these (empty: every figure).
+    figures: frozenset[str] = frozenset()
 
     def pick(self, full: int, quick: int) -> int:
         return quick if self.quick else full
+
+    def wants(self, figure: str) -> bool:
+        return not self.figures or figure in self.figures
 
 
 @dataclass

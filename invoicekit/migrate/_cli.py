@@ -109,20 +109,18 @@ def print_plan(report: MigrationReport, console: Console, *, notes: int = _NOTES
         losses = Table(title=f"field loss: what {report.run.target_provider} cannot carry")
         for column in ("kind", "field", "documents", "why"):
             losses.add_column(column)
-        reasons = {
-            (note.kind, ".".join("[]" if p.isdigit() else p for p in path.split("."))): why
-            for note in report.notes
-            for path, why in note.lost
-        }
         for (kind, path), n in sorted(report.field_losses.items()):
-            losses.add_row(kind, path, str(n), reasons.get((kind, path), ""))
+            losses.add_row(kind, path, str(n), report.field_loss_reasons.get((kind, path), ""))
         console.print(losses)
     shown = report.notes[:notes]
     for note in shown:
         what = note.skipped or "loses " + ", ".join(path for path, _ in note.lost)
         console.print(f"  {note.kind} {note.source_id}" + (f" ({note.number})" if note.number else "") + f": {what}")
-    if len(report.notes) > len(shown):
-        console.print(f"  ... and {len(report.notes) - len(shown)} more documents (--json lists every one)")
+    if report.notes_total > len(shown):
+        more = report.notes_total - len(shown)
+        kept = len(report.notes) - len(shown)
+        where = "--json lists every one" if kept == more else f"--json lists {kept} more, the journal every one"
+        console.print(f"  ... and {more} more documents ({where})")
 
 
 def print_report(report: MigrationReport, console: Console) -> None:

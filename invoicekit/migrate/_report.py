@@ -7,7 +7,11 @@ from typing import Any
 
 from invoicekit.migrate._journal import KINDS, Kind, RunSpec
 
-__all__ = ["DocumentNote", "KindCheck", "KindCounts", "MigrationProgress", "MigrationReport"]
+__all__ = ["NOTES_KEPT", "DocumentNote", "KindCheck", "KindCounts", "MigrationProgress", "MigrationReport"]
+
+#: Per-document notes a report keeps in memory (the first ones); the counts are whole, and every
+#: document's losses and skip reason are in the journal (``Entry.facts["lost"]``, ``Entry.reason``).
+NOTES_KEPT = 1000
 
 
 @dataclass
@@ -85,15 +89,31 @@ class MigrationReport:
     counts: dict[Kind, KindCounts] = field(default_factory=lambda: {kind: KindCounts() for kind in KINDS})
     #: kind -> why the target (or source) cannot carry that kind at all, for kinds it cannot.
     unsupported: dict[Kind, str] = field(default_factory=dict)
+    #: The first :data:`NOTES_KEPT` documents that lose a field or are skipped (``notes_total``: all of them).
     notes: list[DocumentNote] = field(default_factory=list)
+    notes_total: int = 0
     #: ``(kind, field path with list indexes as [])`` -> how many documents lose it.
     field_losses: dict[tuple[Kind, str], int] = field(default_factory=dict)
+    #: The same keys -> why the target drops that field (the reason given for its first document).
+    field_loss_reasons: dict[tuple[Kind, str], str] = field(default_factory=dict)
     checks: list[KindCheck] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return not any(c.failed for c in self.counts.values()) and all(check.ok for check in self.checks)
+
+    def note(self, note: DocumentNote) -> None:
+        """Count a document's note; keep it while fewer than :data:`NOTES_KEPT` are kept."""
+        self.notes_total += 1
+        if len(self.notes) < NOTES_KEPT:
+            self.notes.append(note)
+
+    def lose(self, kind: Kind, path: str, reason: str) -> None:
+        """Count one document losing the field ``path`` (list indexes as ``[]``)."""
+        key = (kind, path)
+        self.field_losses[key] = self.field_losses.get(key, 0) + 1
+        self.field_loss_reasons.setdefault(key, reason)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,8 +124,10 @@ class MigrationReport:
             "counts": {kind: asdict(counts) for kind, counts in self.counts.items()},
             "unsupported": dict(self.unsupported),
             "field_losses": [
-                {"kind": kind, "field": path, "documents": n} for (kind, path), n in sorted(self.field_losses.items())
+                {"kind": kind, "field": path, "documents": n, "reason": self.field_loss_reasons.get((kind, path), "")}
+                for (kind, path), n in sorted(self.field_losses.items())
             ],
             "notes": [asdict(note) for note in self.notes],
+            "notes_total": self.notes_total,
             "verification": [asdict(check) | {"ok": check.ok} for check in self.checks],
         }

@@ -46,6 +46,7 @@ from invoicekit.migrate._documents import BY_KEY_CAPABILITY, CREATE_CAPABILITY, 
 from invoicekit.migrate._journal import KINDS, Entry, EntryState, Journal, Kind, LostClaim, RunSpec, SQLiteJournal
 from invoicekit.migrate._losses import without
 from invoicekit.migrate._report import DocumentNote, MigrationProgress, MigrationReport
+from invoicekit.migrate._scratch import Scratch
 from invoicekit.model import Client, CreditNote, Invoice, Payment
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ def migrate(
 
                 migration.report.checks = verify_run(target, store, run, migration.report, on_progress)
     finally:
+        migration.scratch.close()
         if not dry_run:
             store.release_owner(migration.owner)
         if owned:
@@ -138,7 +140,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 class _Migration:
-    """One run's state: the connections, the journal, the owner id, the report being filled."""
+    """One run's state: the connections, the journal, the owner id, the report being filled.
+
+    What it keeps per document (client VAT numbers and external ids, the invoices a ``since`` run keeps,
+    invoice numbers to target ids) is in :class:`Scratch` or the journal, never in a Python map: memory
+    stays flat however big the book (the target clients cache is bounded).
+    """
 
     def __init__(
         self,
@@ -161,9 +168,12 @@ class _Migration:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clients: OrderedDict[str, Client] = OrderedDict()
         self._clients_lock = threading.Lock()
-        self._invoice_numbers: dict[str, str] | None = None
+        # Namespaces: "vat" and "external" (client de-duplication: value the first client's source id),
+        # "since" (with ``since``: ids and "#number"s of the invoices kept), "number" (invoice number ->
+        # target id, built once from the journal when a credit note links by number).
+        self.scratch = Scratch()
+        self._numbers_built = False
         self._began: dict[tuple[Kind, str], float] = {}
-        self._since_invoices: set[str] = set()  # with ``since``: ids and "#number"s of the invoices kept
 
     # -- owners ----------------------------------------------------------------------------------
     def release_dead_owners(self) -> None:
@@ -208,8 +218,6 @@ class _Migration:
                 kind == "payment" and LIST_CAPABILITY["invoice"] not in self.source.capabilities
             ):
                 return
-        by_vat: dict[str, str] = {}
-        by_external: dict[str, str] = {}
         self.progress(kind, "plan", None, 0, 0, None)
         for document in read(self.source, kind, since):
             sid = source_id(kind, document)
@@ -224,25 +232,26 @@ class _Migration:
             facts_now = facts(document)
             skip = reason
             if skip is None and isinstance(document, Client):
-                twin = (document.vat_number and by_vat.get(document.vat_number)) or (
-                    document.external_id and by_external.get(document.external_id)
+                twin = (document.vat_number and self.scratch.get("vat", document.vat_number)) or (
+                    document.external_id and self.scratch.get("external", document.external_id)
                 )
                 if twin:
                     skip = f"the same client as {twin} (VAT number or external id): merged into it"
                     facts_now["merged_into"] = twin
                 else:
                     if document.vat_number:
-                        by_vat[document.vat_number] = sid
+                        self.scratch.put("vat", document.vat_number, sid)
                     if document.external_id:
-                        by_external[document.external_id] = sid
+                        self.scratch.put("external", document.external_id, sid)
             number = getattr(document, "number", None)
             if since is not None and isinstance(document, Invoice):
-                self._since_invoices.update((sid, f"#{number}"))
+                self.scratch.put("since", sid)
+                self.scratch.put("since", f"#{number}")
             if skip is None and since is not None and isinstance(document, CreditNote):
                 skip = self.outside(document, since)
             if skip is not None:
                 counts.skipped += 1
-                self.report.notes.append(DocumentNote(kind, sid, number, skipped=skip))
+                self.report.note(DocumentNote(kind, sid, number, skipped=skip))
                 if not self.dry_run:
                     self.journal.plan(self.run, kind, sid, facts_now)
                     # Done meanwhile by another process, or held by one: that one decides.
@@ -256,10 +265,11 @@ class _Migration:
             lost = self.losses(document)
             if lost:
                 counts.with_losses += 1
-                self.report.notes.append(DocumentNote(kind, sid, number, lost=[(i.path, i.reason) for i in lost]))
+                self.report.note(DocumentNote(kind, sid, number, lost=[(i.path, i.reason) for i in lost]))
                 for issue in lost:
-                    key = (kind, _normalise(issue.path))
-                    self.report.field_losses[key] = self.report.field_losses.get(key, 0) + 1
+                    self.report.lose(kind, _normalise(issue.path), issue.reason)
+                # The whole per-document list stays readable from the journal (the report keeps a sample).
+                facts_now["lost"] = " ".join(sorted({issue.path for issue in lost}))
             if not self.dry_run:
                 self.journal.plan(self.run, kind, sid, facts_now)
         self.progress(kind, "plan", counts.source, counts.source, 0, None)
@@ -268,7 +278,7 @@ class _Migration:
         """Why a credit note is left out of a ``since`` run: the invoice it corrects is not migrated."""
         ref = credit_note.corrects_invoice_id or None
         number = credit_note.corrects_invoice_number
-        if (ref and ref in self._since_invoices) or (number and f"#{number}" in self._since_invoices):
+        if (ref and self.scratch.has("since", ref)) or (number and self.scratch.has("since", f"#{number}")):
             return None
         if not (ref or number):
             return None
@@ -402,14 +412,13 @@ class _Migration:
         if not credit_note.corrects_invoice_number:
             return None
         with self._clients_lock:
-            if self._invoice_numbers is None:
+            if not self._numbers_built:
                 # Built once per run from the journal (numbers and ids only), so a resumed run has it too.
-                self._invoice_numbers = {
-                    entry.facts["number"]: entry.target_id
-                    for entry in self.journal.entries(self.run, "invoice", EntryState.DONE)
-                    if entry.facts.get("number") and entry.target_id
-                }
-            return self._invoice_numbers.get(credit_note.corrects_invoice_number)
+                for entry in self.journal.entries(self.run, "invoice", EntryState.DONE):
+                    if entry.facts.get("number") and entry.target_id:
+                        self.scratch.put("number", entry.facts["number"], entry.target_id)
+                self._numbers_built = True
+        return self.scratch.get("number", credit_note.corrects_invoice_number)
 
     def translate(self, kind: Kind, document: Document) -> Document:
         if isinstance(document, Payment):

@@ -1,6 +1,7 @@
 """The verification pass: list the target, compare each mapped document's facts with the source's.
 
-Memory holds the ids of the documents seen (to name the missing ones), never the documents.
+The target is read page by page; the source ids of the documents seen (to name the missing ones) go to a
+:class:`~invoicekit.migrate._scratch.Scratch` on disk, so memory stays flat however big the book.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from invoicekit.migrate._documents import LIST_CAPABILITY, Document, facts
 from invoicekit.migrate._journal import KINDS, EntryState, Journal, Kind, RunSpec
 from invoicekit.migrate._report import KindCheck, MigrationProgress, MigrationReport
+from invoicekit.migrate._scratch import Scratch
 
 if TYPE_CHECKING:
     from invoicekit.books import Books
@@ -45,38 +47,50 @@ def verify_run(
     report: MigrationReport,
     on_progress: Callable[[MigrationProgress], None] | None = None,
 ) -> list[KindCheck]:
-    checks = []
-    for kind in KINDS:
-        expected = journal.counts(run).get(kind, {}).get(EntryState.DONE, 0)
-        if kind in report.unsupported and expected == 0:
+    with Scratch() as seen:
+        return [
+            check for kind in KINDS if (check := _verify_kind(target, journal, run, report, kind, seen, on_progress))
+        ]
+
+
+def _verify_kind(
+    target: Books,
+    journal: Journal,
+    run: RunSpec,
+    report: MigrationReport,
+    kind: Kind,
+    seen: Scratch,
+    on_progress: Callable[[MigrationProgress], None] | None,
+) -> KindCheck | None:
+    expected = journal.counts(run).get(kind, {}).get(EntryState.DONE, 0)
+    if kind in report.unsupported and expected == 0:
+        return None
+    if LIST_CAPABILITY[kind] not in target.capabilities:
+        reason = f"{target.provider} cannot list {kind.replace('_', ' ')}s: {expected} written, not read back"
+        return KindCheck(kind, expected, 0, 0, unverifiable=reason)
+    check = KindCheck(kind, expected, 0, 0)
+    for target_id, document in _target_documents(target, journal, run, kind):
+        check.found += 1
+        entry = journal.by_target(run, kind, target_id)
+        if entry is None:
+            if len(check.extra) < _LISTED:
+                check.extra.append(target_id)
             continue
-        if LIST_CAPABILITY[kind] not in target.capabilities:
-            reason = f"{target.provider} cannot list {kind.replace('_', ' ')}s: {expected} written, not read back"
-            checks.append(KindCheck(kind, expected, 0, 0, unverifiable=reason))
-            continue
-        check = KindCheck(kind, expected, 0, 0)
-        seen: set[str] = set()
-        for target_id, document in _target_documents(target, journal, run, kind):
-            check.found += 1
-            entry = journal.by_target(run, kind, target_id)
-            if entry is None:
-                if len(check.extra) < _LISTED:
-                    check.extra.append(target_id)
-                continue
-            seen.add(entry.source_id)
-            differing = [
-                (entry.source_id, name, entry.facts[name], mine)
-                for name, mine in facts(document).items()
-                if name in entry.facts and entry.facts[name] != mine
-            ]
-            if differing:
-                check.differing.extend(differing[: max(0, _LISTED - len(check.differing))])
-            else:
-                check.matched += 1
-            if on_progress is not None and check.found % 100 == 0:
-                on_progress(MigrationProgress(kind, "verify", expected, check.found, 0, 0.0, 0))
-        for entry in journal.entries(run, kind, EntryState.DONE):
-            if entry.source_id not in seen and len(check.missing) < _LISTED:
-                check.missing.append(entry.source_id)
-        checks.append(check)
-    return checks
+        seen.add(kind, entry.source_id)
+        differing = [
+            (entry.source_id, name, entry.facts[name], mine)
+            for name, mine in facts(document).items()
+            if name in entry.facts and entry.facts[name] != mine
+        ]
+        if differing:
+            check.differing.extend(differing[: max(0, _LISTED - len(check.differing))])
+        else:
+            check.matched += 1
+        if on_progress is not None and check.found % 100 == 0:
+            on_progress(MigrationProgress(kind, "verify", expected, check.found, 0, 0.0, 0))
+    for entry in journal.entries(run, kind, EntryState.DONE):
+        if len(check.missing) >= _LISTED:
+            break
+        if not seen.has(kind, entry.source_id):
+            check.missing.append(entry.source_id)
+    return check

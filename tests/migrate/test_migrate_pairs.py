@@ -88,6 +88,11 @@ def test_a_second_run_writes_nothing_and_verifies(invoicekit_sandbox: Callable[.
     assert second.ok
     assert all(c.written == 0 for c in second.counts.values())
     assert second.counts["invoice"].already_done == SIZE.invoices
+    # Every document's losses are in the journal, whatever sample the report kept.
+    journal = SQLiteJournal(tmp_path / "j.db")
+    losing = [e for e in journal.entries(first.run, "invoice") if "structured_communication" in e.facts.get("lost", "")]
+    journal.close()
+    assert len(losing) == first.field_losses[("invoice", "structured_communication")] > 0
 
 
 def test_dry_run_reports_losses_per_document_and_writes_nothing(
@@ -167,3 +172,20 @@ def test_since_keeps_the_later_documents_and_every_client(
     skipped = [n for n in report.notes if n.kind == "credit_note" and n.skipped]
     assert len(skipped) == len(orphans)
     assert all("issued before 2026-07-01" in str(n.skipped) for n in skipped)
+
+
+def test_a_report_keeps_a_bounded_sample_of_notes_and_whole_counts() -> None:
+    from invoicekit.migrate import DocumentNote, MigrationReport, RunSpec
+    from invoicekit.migrate._report import NOTES_KEPT
+
+    report = MigrationReport(RunSpec("a", "x", "b", "y"), dry_run=True)
+    for i in range(NOTES_KEPT + 5):
+        report.note(DocumentNote("invoice", str(i), None, lost=[("rows.0.unit", "no units")]))
+        report.lose("invoice", "rows.[].unit", f"no units ({i})")
+    out = report.to_json()
+    assert len(report.notes) == NOTES_KEPT
+    assert report.notes[-1].source_id == str(NOTES_KEPT - 1)
+    assert out["notes_total"] == NOTES_KEPT + 5
+    assert out["field_losses"] == [
+        {"kind": "invoice", "field": "rows.[].unit", "documents": NOTES_KEPT + 5, "reason": "no units (0)"}
+    ]
