@@ -1,9 +1,11 @@
 """The core wheel plus one provider wheel, installed into a fresh environment, are the light install.
 
 Both wheels are built from this checkout (``uv build``) and installed with the versions the lock pins for
-them (``uv export``; ``uv sync`` left those in uv's cache, so this runs offline). ``--no-deps`` installs
-exactly those pins, and ``uv pip check`` then proves they satisfy every requirement the wheels declare:
-so what is absent here is absent from a ``pip install invoicekit invoicekit-cashaca``.
+them (``uv export --format pylock.toml``: the pins carry the lock's file URLs, which ``uv sync`` left in uv's
+cache, so this runs offline; a plain requirements list would also need the index pages, which a synced
+cache need not hold). The wheels go in with ``--no-deps`` beside exactly those pins, and ``uv pip check``
+then proves the pins satisfy every requirement the wheels declare: so what is absent here is absent from a
+``pip install invoicekit invoicekit-cashaca``.
 """
 
 from __future__ import annotations
@@ -63,16 +65,17 @@ def light_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for package in ("invoicekit", "invoicekit-cashaca"):
         built = _run([uv, "build", "-q", "--wheel", "--package", package, "-o", str(tmp / "dist")], ROOT)
         assert built.returncode == 0, built.stderr[-3000:]
-    export = [uv, "export", "--frozen", "--no-hashes", "--no-emit-workspace", "--no-dev", "-q"]
-    pins = _run([*export, "--package", "invoicekit-cashaca"], ROOT)
+    export = [uv, "export", "--frozen", "--no-emit-workspace", "--no-dev", "-q", "--format", "pylock.toml"]
+    pins = _run([*export, "--package", "invoicekit-cashaca", "-o", str(tmp / "pylock.toml")], ROOT)
     assert pins.returncode == 0, pins.stderr
-    (tmp / "pins.txt").write_text(pins.stdout, encoding="utf-8")
     made = _run([uv, "venv", "-q", "--python", "3.11", str(tmp / "venv")], tmp)
     assert made.returncode == 0, made.stderr
     python = tmp / "venv" / "bin" / "python"
     wheels = sorted(str(wheel) for wheel in (tmp / "dist").glob("*.whl"))
-    install = [uv, "pip", "install", "-q", "--offline", "--no-deps", "--python", str(python), "-r", "pins.txt"]
-    installed = _run([*install, *wheels], tmp)
+    install = [uv, "pip", "install", "-q", "--offline", "--python", str(python)]
+    installed = _run([*install, "-r", "pylock.toml"], tmp)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    installed = _run([*install, "--no-deps", *wheels], tmp)
     assert installed.returncode == 0, installed.stderr[-3000:]
     checked = _run([uv, "pip", "check", "--python", str(python)], tmp)
     assert checked.returncode == 0, checked.stdout + checked.stderr
