@@ -28,7 +28,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar, overload
 
 import httpx
 
@@ -57,6 +57,7 @@ __all__ = [
     "DocumentQuery",
     "Flow",
     "Found",
+    "LazyPage",
     "Listing",
     "Lookup",
     "LookupFlow",
@@ -195,6 +196,35 @@ class NextLink(Paging):
 
 def _with_params(request: ApiRequest, params: Mapping[str, str | int]) -> ApiRequest:
     return ApiRequest(request.method, request.path, params, request.json, request.content, request.headers)
+
+
+class LazyPage(Sequence[T]):
+    """A page whose items are read (mapped and validated) one at a time, as the caller reaches them.
+
+    ``parse_page`` may return one instead of a list: its length is the provider's item count, known once the
+    body is decoded, and the engine reads each item when the caller asks for it, with the same typed errors
+    as a page read at once. Built as a list, a page's 100 invoices all live until its last one is taken, and
+    Python's garbage collector walks them again and again (a full collection every few pages); read one at a
+    time, an item the caller drops dies young.
+    """
+
+    __slots__ = ("_raw", "_read")
+
+    def __init__(self, raw: Sequence[Any], read: Callable[[Any], T]) -> None:
+        self._raw = raw
+        self._read = read
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self._read(item) for item in self._raw[index]]
+        return self._read(self._raw[index])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ An adapter flow yields :class:`~invoicekit.adapter.Step`; the engine turns each 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -20,6 +20,7 @@ from invoicekit.adapter import (
     ApiRequest,
     Flow,
     Found,
+    LazyPage,
     Listing,
     Lookup,
     LookupResult,
@@ -45,6 +46,8 @@ __all__ = ["Action", "Emit", "EngineCore", "Program", "Send", "Sleep"]
 
 log = logging.getLogger("invoicekit.engine")
 T = TypeVar("T")
+R = TypeVar("R")
+A = TypeVar("A")
 
 DEFAULT_MAX_BODY = 20 * 1024 * 1024
 MAX_PAGES = 100_000
@@ -409,18 +412,29 @@ class EngineCore:
                 )
             response = yield from self.step(Step(request))
             assert isinstance(response, httpx.Response)
-            try:
-                items = listing.parse_page(response)
-            except InvoicekitError:
-                raise
-            except _PARSE_ERRORS as exc:
-                raise MalformedResponse(
-                    self.redact(f"unexpected list content ({type(exc).__name__}: {exc})"),
-                    provider=self.provider,
-                ) from None
+            items = self._read_list(listing.parse_page, response)
             count = len(items)
-            if listing.keep is not None:
-                items = [item for item in items if listing.keep(item)]
-            if items:
-                yield Emit(items)
+            if isinstance(items, LazyPage):
+                # One item at a time, read as the caller reaches it (see LazyPage): same errors, later.
+                for index in range(count):
+                    item = self._read_list(items.__getitem__, index)
+                    if listing.keep is None or listing.keep(item):
+                        yield Emit((item,))
+            else:
+                if listing.keep is not None:
+                    items = [item for item in items if listing.keep(item)]
+                if items:
+                    yield Emit(items)
             request = listing.paging.next_request(request, response, count)
+
+    def _read_list(self, read: Callable[[A], R], what: A) -> R:
+        """``read(what)`` of a list answer; what an adapter's parsing raises untyped becomes MalformedResponse."""
+        try:
+            return read(what)
+        except InvoicekitError:
+            raise
+        except _PARSE_ERRORS as exc:
+            raise MalformedResponse(
+                self.redact(f"unexpected list content ({type(exc).__name__}: {exc})"),
+                provider=self.provider,
+            ) from None

@@ -394,3 +394,42 @@ def test_a_pdf_link_off_cashacas_site_is_not_followed(link: str | None) -> None:
     assert (step.request.method, step.request.path) == ("GET", "/invoices/7.json")
     with pytest.raises(MalformedResponse):
         flow.send(httpx.Response(200, json={"id": 7, "pdf_url_for_client": link}))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_listed_invoice_that_cannot_be_read_fails_when_reached(mode: str) -> None:
+    # Pages are read lazily (LazyPage): the invoices before a broken one are listed, then the broken one is a
+    # typed error, a missing field MalformedResponse and a bad value the model's ValidationError naming it.
+    import json
+
+    import httpx
+
+    from invoicekit.errors import MalformedResponse
+
+    def invoice(n: int, **changes: Any) -> dict[str, Any]:
+        line = {"description": "Works", "number_skus": "1.00", "unit_price": "10.00", "vat_percentage": "21.00"}
+        client = {"id": 1, "name": "IT Services BV", "type_id": 1}
+        return {"id": n, "serial_number": f"2026_{n}", "date": "2026-11-30", "client": client,
+                "commercial_document_lines": [line], **changes}  # fmt: skip
+
+    bad_price = {"commercial_document_lines": [{"description": "Works", "unit_price": "ten", "vat_percentage": "21"}]}
+    for broken, error in (({"date": None}, MalformedResponse), (bad_price, ValidationError)):
+        page = json.dumps([invoice(1), invoice(2, **broken), invoice(3)]).encode()
+        transport = httpx.MockTransport(lambda request, page=page: httpx.Response(200, content=page))
+        seen: list[str | None] = []
+
+        def op(books: Any, seen: list[str | None] = seen) -> Any:
+            if mode == "sync":
+                return [seen.append(item.provider_id) for item in books.invoices.list()]
+
+            async def consume() -> None:
+                async for item in books.invoices.list():
+                    seen.append(item.provider_id)
+
+            return consume()
+
+        with pytest.raises(error) as caught:
+            run_books(mode, "cashaca", op, token="tok-lazy-0001", transport=transport)
+        assert seen == ["1"]
+        if isinstance(caught.value, ValidationError):
+            assert caught.value.fields == ("rows.0.unit_price",)

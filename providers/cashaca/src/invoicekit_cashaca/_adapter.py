@@ -21,6 +21,7 @@ from invoicekit.adapter import (
     DocumentQuery,
     Flow,
     Found,
+    LazyPage,
     Listing,
     Lookup,
     LookupFlow,
@@ -497,7 +498,7 @@ class CashacaAdapter(Adapter):
             data = read_json(response, self.name)
             if not isinstance(data, list):
                 raise TypeError("a Cashaca list is a JSON array")
-            return [parse(item) for item in data]
+            return LazyPage(data, parse)  # each invoice read as the caller reaches it
 
         return parse_page
 

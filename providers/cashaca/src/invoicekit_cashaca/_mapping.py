@@ -51,7 +51,13 @@ def _money(value: Decimal) -> str:
 
 
 def _dec(value: Any) -> Decimal:
+    if type(value) is str and value:  # how Cashaca sends amounts: the common case first
+        return Decimal(value)
     return Decimal(str(value)) if value not in (None, "") else Decimal(0)
+
+
+def _row_order(line: dict[str, Any]) -> int:
+    return line.get("row_order") or 0
 
 
 def type_id_for(client: Client) -> int:
@@ -140,36 +146,44 @@ def client_body(client: Client) -> dict[str, Any]:
 
 
 def client_from_json(data: dict[str, Any]) -> Client:
-    street, postcode, city = data.get("street"), data.get("postcode"), data.get("city")
+    return Client.from_provider(**_client_fields(data))
+
+
+def _client_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A Cashaca client as the neutral Client's fields: a dict, validated by the caller (on its own, or within
+    the one validation of the document that carries it)."""
+    get = data.get
+    street, postcode, city = get("street"), get("postcode"), get("city")
     address = None
     if street and postcode and city:  # a dict, validated within the client's validation
         address = {
             "street": street,
             "postal_code": str(postcode),
             "city": city,
-            "country": (data.get("country") or "BE").upper()[:2],
+            "country": (get("country") or "BE").upper()[:2],
         }
-    type_id = int(data.get("type_id") or 0)
-    kind = (
-        ClientKind.PERSON if type_id in (BE_PRIVATE, EU_PRIVATE) and not data.get("vat_number") else ClientKind.COMPANY
-    )
-    contact = data.get("contact")
-    return Client.from_provider(
-        provider_id=str(data["id"]),
-        kind=kind,
-        name=data["name"],
-        vat_number=data.get("vat_number") or data.get("btw_number") or None,
-        email=data.get("email") or None,
-        phone=data.get("tel") or None,
-        website=data.get("website") or None,
-        language=data.get("language") if data.get("language") in ("nl", "fr", "en") else "nl",
-        address=address,
-        contacts=[{"name": contact}] if contact else [],
-        external_id=data.get("reference") or None,
+    type_id = int(get("type_id") or 0)
+    vat_number = get("vat_number") or get("btw_number") or None
+    kind = ClientKind.PERSON if type_id in (BE_PRIVATE, EU_PRIVATE) and not get("vat_number") else ClientKind.COMPANY
+    contact = get("contact")
+    language = get("language")
+    reference = get("reference") or None
+    return {
+        "provider_id": str(data["id"]),
+        "kind": kind,
+        "name": data["name"],
+        "vat_number": vat_number,
+        "email": get("email") or None,
+        "phone": get("tel") or None,
+        "website": get("website") or None,
+        "language": language if language in ("nl", "fr", "en") else "nl",
+        "address": address,
+        "contacts": [{"name": contact}] if contact else [],
+        "external_id": reference,
         # The reconciliation key travels in `reference`, the client's own customer number (see the adapter).
-        idempotency_key=data.get("reference") or None,
-        raw=data,
-    )
+        "idempotency_key": reference,
+        "raw": data,
+    }
 
 
 def document_lines(doc: _Document) -> list[dict[str, Any]]:
@@ -242,18 +256,21 @@ def invoice_from_json(
         "country": data.get("client_country"),
         "street": data.get("client_address1"),
     }
-    client = client_from_json(client_data)
     client_type = int(client_data.get("type_id") or 0)
     rows = []
-    for line in sorted(data.get("commercial_document_lines") or [], key=lambda item: item.get("row_order") or 0):
-        rate = _dec(line.get("vat_percentage"))
-        category, reason = _row_category(rate, data, client_type, reverse_charge)
+    for line in sorted(data.get("commercial_document_lines") or [], key=_row_order):
+        get = line.get
+        rate = _dec(get("vat_percentage"))
+        quantity, price = get("number_skus") or 1, get("unit_price")
+        # Most rows are standard rated: their category needs no look at the document (see _row_category).
+        category, reason = (VatCategory.S, None) if rate > 0 else _row_category(rate, data, client_type, reverse_charge)
         # Plain dicts: the rows are validated within the document's one validation.
         rows.append(
             {
-                "description": line.get("description") or "",
-                "quantity": _dec(line.get("number_skus") or 1),
-                "unit_price": _dec(line.get("unit_price")),
+                "description": get("description") or "",
+                # Cashaca's amounts are strings: the model reads a decimal string exactly (and checks it).
+                "quantity": quantity if type(quantity) is str else _dec(quantity),
+                "unit_price": price if type(price) is str and price else _dec(price),
                 "vat_rate": rate,
                 "vat_category": category,
                 "exemption_reason": reason,
@@ -271,7 +288,8 @@ def invoice_from_json(
         "due_date": due,
         "payment_term_days": int(term) if term not in (None, "") else None,
         "delivery_date": date.fromisoformat(data["delivery_date"]) if data.get("delivery_date") else None,
-        "client": client,
+        # A dict like the rows: the client is validated within the document's one validation.
+        "client": _client_fields(client_data),
         "rows": rows,
         "discount_percent": discount or None,
         "note": data.get("custom_text_bottom") or None,
