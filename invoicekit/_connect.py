@@ -6,6 +6,7 @@ import difflib
 import functools
 import inspect
 import ssl
+import urllib.request
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -15,6 +16,7 @@ from invoicekit._extras import require_extra
 from invoicekit._version import __version__
 from invoicekit.books import AsyncBooks, Books
 from invoicekit.engine import EngineCore, RetryPolicy
+from invoicekit.engine._lanes import AsyncLanes, Lanes
 from invoicekit.errors import ConfigurationError
 from invoicekit.hooks import make_plugin_manager
 from invoicekit.model import Seller
@@ -123,8 +125,14 @@ def _own_client(core: EngineCore, http_client: ClientT | None, transport: object
     return http_client
 
 
-def _client_options(core: EngineCore, timeout: httpx.Timeout | float, transport: Any) -> dict[str, Any]:
+def _client_options(
+    core: EngineCore, timeout: httpx.Timeout | float, transport: Any, lanes: type[Lanes | AsyncLanes]
+) -> dict[str, Any]:
     """How connect() builds its own client (when the caller passes none)."""
+    if transport is None and not urllib.request.getproxies():
+        # One connection per lane (invoicekit/engine/_lanes.py: httpx's own pool costs O(connections) per
+        # request). With a proxy configured in the environment httpx's default transport routes it instead.
+        transport = lanes(verify=_shared_ssl_context())
     return {
         "transport": transport,
         "timeout": timeout,
@@ -174,7 +182,9 @@ def connect(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = _own_client(core, http_client, transport) or httpx.Client(**_client_options(core, timeout, transport))
+    client = _own_client(core, http_client, transport) or httpx.Client(
+        **_client_options(core, timeout, transport, Lanes)
+    )
     owned = http_client is None
     books = Books(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
@@ -202,7 +212,9 @@ def connect_async(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials
     )
-    client = _own_client(core, http_client, transport) or httpx.AsyncClient(**_client_options(core, timeout, transport))
+    client = _own_client(core, http_client, transport) or httpx.AsyncClient(
+        **_client_options(core, timeout, transport, AsyncLanes)
+    )
     owned = http_client is None
     books = AsyncBooks(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
