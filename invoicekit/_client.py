@@ -4,9 +4,10 @@ httpx builds its network transport (httpcore's connection pool, which imports ht
 the CA bundle into an SSL context when the client is made. A connection to a sandbox or through a given
 transport needs neither (it gets no SSL context at all); one that is made and closed (a health check, a
 script that fails validation before any request) sends nothing. So connect() hands the client a transport
-that builds httpx's own default one on the first request: the same transport, the same settings, paid by
-the first request instead of by every connect(). (httpx's transport takes its SSL context when built, so a
-plain-HTTP base URL still builds the shared one, on that first request.)
+that builds the real one on the first request: the lanes (invoicekit/engine/_lanes.py, httpx transports of
+one connection each, which spare httpcore's shared pool its O(connections) work per request), with httpx's
+default limits, paid by the first request instead of by every connect(). (The lanes take the SSL context
+when built, so a plain-HTTP base URL still builds the shared one, on that first request.)
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.request import getproxies
 
 import httpx
 
+from invoicekit.engine._lanes import AsyncLanes, Lanes
+
 __all__ = ["client_options", "shared_ssl_context"]
 
 
@@ -30,16 +33,17 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 class _LazyTransport(httpx.BaseTransport):
-    """httpx's default transport (``httpx.HTTPTransport``), built on the first request."""
+    """The lanes transport (invoicekit/engine/_lanes.py: one httpx transport per connection), built on the
+    first request."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # a client may be shared by threads: build one transport, not two
-        self._inner: httpx.HTTPTransport | None = None
+        self._inner: Lanes | None = None
 
-    def _transport(self) -> httpx.HTTPTransport:
+    def _transport(self) -> Lanes:
         with self._lock:
             if self._inner is None:
-                self._inner = httpx.HTTPTransport(verify=shared_ssl_context())
+                self._inner = Lanes(verify=shared_ssl_context())
             return self._inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -54,15 +58,15 @@ class _LazyTransport(httpx.BaseTransport):
 
 
 class _LazyAsyncTransport(httpx.AsyncBaseTransport):
-    """httpx's default async transport (``httpx.AsyncHTTPTransport``), built on the first request."""
+    """The async lanes transport, built on the first request."""
 
     def __init__(self) -> None:
         # Built between two awaits, so one event loop never builds two; an AsyncClient belongs to one loop.
-        self._inner: httpx.AsyncHTTPTransport | None = None
+        self._inner: AsyncLanes | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self._inner is None:
-            self._inner = httpx.AsyncHTTPTransport(verify=shared_ssl_context())
+            self._inner = AsyncLanes(verify=shared_ssl_context())
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -135,7 +135,7 @@ def test_429s_shrink_the_limit_and_the_batch_still_completes(served: tuple[Sandb
     assert _creates(sandbox) == 24
     refused = sum(1 for entry in sandbox.request_log if entry.status == 429)
     assert refused == limiter.fired > 0
-    assert seen[-1].rate_limited == refused  # every 429 the sandbox sent was observed through the hook
+    assert seen[-1].rate_limited == refused  # every 429 the sandbox sent was observed by the helper
     assert min(p.limit for p in seen) <= 4  # halved at least once
     assert counter.most <= 8
 

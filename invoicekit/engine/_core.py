@@ -8,6 +8,7 @@ An adapter flow yields :class:`~invoicekit.adapter.Step`; the engine turns each 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
@@ -42,7 +43,7 @@ from invoicekit.errors import (
     WriteLanded,
 )
 
-__all__ = ["Action", "Emit", "EngineCore", "Program", "Send", "Sleep"]
+__all__ = ["Action", "Emit", "EngineCore", "Observer", "Program", "Send", "Sleep"]
 
 log = logging.getLogger("invoicekit.engine")
 T = TypeVar("T")
@@ -74,6 +75,8 @@ class Emit:
 
 Action: TypeAlias = Send | Sleep | Emit
 Program: TypeAlias = Generator[Action, Any, T]
+# Sees every response as it arrives (the real one, not a masked copy): library code only, never a user hook.
+Observer: TypeAlias = Callable[[httpx.Response], None]
 
 
 # What an adapter's parsing code raises when the provider's payload is not what it expects: a missing key, a
@@ -138,6 +141,10 @@ class EngineCore:
         # and the adapter's auth when the connection runs on a caller's client.
         self.user_agent: str | None = None
         self.request_auth: httpx.Auth | None = None
+        # Library-internal observers (invoicekit.Bulk watches for 429s): unlike a hook, they need no masked
+        # copy of the request and response. A tuple, swapped whole, so threads may iterate it unlocked.
+        self._observers: tuple[Observer, ...] = ()
+        self._observers_changing = threading.Lock()
         self.redact.register()
 
     def __repr__(self) -> str:
@@ -167,6 +174,18 @@ class EngineCore:
         if "?" in api.path:  # a path that carries its own query: httpx merges the two
             return httpx.URL(url).copy_merge_params(params)
         return httpx.URL(f"{url}?{httpx.QueryParams(params)}")
+
+    def observe(self, observer: Observer) -> None:
+        """Call ``observer(response)`` for every response until :meth:`unobserve` (library code only: it
+        sees the real response, credentials and all, so nothing it gets may reach a user)."""
+        with self._observers_changing:
+            self._observers = (*self._observers, observer)
+
+    def unobserve(self, observer: Observer) -> None:
+        with self._observers_changing:
+            observers = list(self._observers)
+            observers.remove(observer)
+            self._observers = tuple(observers)
 
     def _describe(self, request: httpx.Request) -> str:
         # The path only: query strings may hold credentials.
@@ -276,6 +295,8 @@ class EngineCore:
                 yield from self._wait(request, attempt, delay, cause)
                 continue
 
+            for observer in self._observers:
+                observer(response)
             if self.hooks.hook.invoicekit_after_response.get_hookimpls():
                 self.hooks.hook.invoicekit_after_response(
                     provider=self.provider, request=self._masked_request(request), response=self._masked(response)

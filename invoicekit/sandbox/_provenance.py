@@ -48,6 +48,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal, cast, get_args
 
@@ -58,6 +59,8 @@ Source = Literal["seed", "client", "assumed"]
 
 _KINDS: tuple[str, ...] = get_args(Kind)
 _SOURCES: tuple[str, ...] = get_args(Source)
+# Values that are neither a mapping nor a list: served as they are.
+_PLAIN = frozenset({str, int, float, bool, type(None), Decimal})
 _KEYS = frozenset({"kind", "name", "source", "ref", "why", "note", "value", "same_as"})
 
 
@@ -106,6 +109,8 @@ class Provenance:
             if key in self._origins:
                 raise ProvenanceError(f"{provider}: {origin.kind} {origin.name!r} is listed twice")
             self._origins[key] = origin
+        # (resource, key) -> (its path, its entry), filled by shape() with the listed fields it meets.
+        self._fields: dict[tuple[str, Any], tuple[str, Origin]] = {}
 
     # --- loading ------------------------------------------------------------------------------------------
 
@@ -155,13 +160,19 @@ class Provenance:
     def shape(self, resource: str, record: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
         """``record`` as served: every key must be listed as a field of ``resource``; assumed ones are
         dropped in strict mode. Nested objects and lists of objects are checked the same way."""
+        # Every answer is shaped (a served invoice has about 150 keys): the path and entry of each listed
+        # key are looked up once, and plain values skip the isinstance checks against the ABCs.
+        fields = self._fields
         shaped: dict[str, Any] = {}
         for key, value in record.items():
-            path = f"{resource}.{key}"
-            origin = self.origin("field", path)
+            found = fields.get((resource, key))
+            if found is None:
+                path = f"{resource}.{key}"
+                found = fields[resource, key] = (path, self.origin("field", path))
+            path, origin = found
             if strict and origin.assumed:
                 continue
-            shaped[key] = self._shape_value(origin, path, value, strict=strict)
+            shaped[key] = value if type(value) in _PLAIN else self._shape_value(origin, path, value, strict=strict)
         return shaped
 
     def _shape_value(self, origin: Origin, path: str, value: Any, *, strict: bool) -> Any:
