@@ -7,6 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from invoicekit_conformance.matrix import ProviderRun, run_providers
+from invoicekit_conformance.profile import load_profile
+
+from invoicekit.registry import installed_providers, load_provider
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parents[1]
@@ -34,6 +38,35 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "toy_strict_old = strict_toy_provider:old_plugin\n"
     )
     return site
+
+
+def _without_live_credentials() -> dict[str, str]:
+    """This environment less every provider's live credentials: the runs here are about the sandboxes (the
+    matrix counts sandbox results only), and a developer's token must not send them to a real account."""
+    live = {
+        var for name in installed_providers() for var in load_profile(load_provider(name)).live_credentials.values()
+    }
+    return {name: value for name, value in os.environ.items() if name not in live}
+
+
+@pytest.fixture(scope="session")
+def default_runs() -> dict[str, ProviderRun]:
+    """The whole suite run once per installed provider against its default sandbox, sync and async, as
+    `python -m invoicekit_conformance.matrix` runs it (plus ``-rs``, so the output lists each skip's reason).
+
+    The one such pass of the session: the matrix is rendered from it, and the tests about what a bundled
+    provider's run passes and skips read it instead of running the scenarios again.
+    """
+    return {run.name: run for run in run_providers(extra_args=["-rs"], env=_without_live_credentials())}
+
+
+def outcomes(run: ProviderRun, scenario: str, **params: str) -> dict[str, str]:
+    """``mode -> outcome`` of one scenario (with these parameters) in a provider's run, sandbox results only."""
+    return {
+        r["mode"]: r["outcome"]
+        for r in run.sandbox_results
+        if r["scenario"] == scenario and all(r["params"].get(k) == v for k, v in params.items())
+    }
 
 
 @pytest.fixture
