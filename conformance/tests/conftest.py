@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -136,7 +137,7 @@ class SuiteRuns:
     def _started(self, process: subprocess.Popen[str]) -> None:
         self._current = process
         if self._stopping:
-            process.send_signal(signal.SIGINT)
+            _end(process)
 
     def _background(self, job: Job) -> ProviderRun | str:
         if self._stopping:
@@ -149,19 +150,28 @@ class SuiteRuns:
         return future.result() if future is not None else _run(job)
 
     def stop(self) -> None:
-        """End the session's runs: none starts any more, the one under way is interrupted (SIGINT, so its
-        fixtures stop the servers it started), and this waits for it."""
+        """End the session's runs: none starts any more, the one under way is stopped with what it started."""
         self._stopping = True
         for future in self._futures.values():
             future.cancel()
         current = self._current
-        if current is not None and current.poll() is None:
-            current.send_signal(signal.SIGINT)
-            try:
-                current.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                current.kill()
+        if current is not None:
+            _end(current)
         self._pool.shutdown(wait=True)
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    """Stop a run and everything it started (its own process group): SIGINT first, as a Ctrl-C would, so
+    pytest tears its fixtures down; SIGKILL for what is left after 30 s (a process that ignores SIGINT, as
+    one started in the background by a non-interactive shell does)."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 _RUNS = SuiteRuns()

@@ -79,8 +79,8 @@ def run_provider(
 ) -> ProviderRun:
     """Run the whole suite against ``name`` in a fresh interpreter and collect its report.
 
-    ``started(process)`` is called once the interpreter runs, for a caller that may have to stop it (SIGINT
-    lets pytest tear its fixtures down, the servers of the process race with them)."""
+    With ``started``, the interpreter leads a process group of its own (with the servers and workers it
+    starts) and ``started(process)`` is called once it runs, for a caller that may have to stop them all."""
     with tempfile.TemporaryDirectory(prefix="invoicekit-conformance-") as tmp:
         report = Path(tmp) / "report.json"
         command = [
@@ -105,6 +105,7 @@ def run_provider(
             stderr=subprocess.PIPE,
             text=True,
             env=dict(env) if env is not None else None,
+            start_new_session=started is not None,
         ) as process:
             if started is not None:
                 started(process)
