@@ -190,6 +190,16 @@ def _jobs_of(item: pytest.Item) -> list[Job]:
     return jobs
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tests that wait for a suite run go last (in their order): the others run meanwhile, beside it.
+    items.sort(key=lambda item: bool(_waits(item)))
+
+
+def _waits(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return any(name in names for name in ("default_runs", "strict_run", "gap_run"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly:
         return
