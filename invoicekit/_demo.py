@@ -24,7 +24,7 @@ from rich.table import Table
 import invoicekit
 from invoicekit import Address, Client, Invoice, InvoiceRow, Payment, Seller
 from invoicekit.capabilities import Capability
-from invoicekit.errors import InvoicekitError
+from invoicekit.errors import InvoicekitError, ValidationError
 from invoicekit.model import CreditNote
 
 __all__ = ["run_demo"]
@@ -69,10 +69,17 @@ def _storable(books: invoicekit.Books, document: D, console: Console) -> D:
     """``document`` without what the provider declares it cannot store: a row with such a field is left out
     whole (a row without its VAT category would be another row), any other field is reset. Each is said."""
     losses = books.adapter.field_losses(document)
-    rows = {int(i.path.split(".")[1]) for i in losses if i.path.startswith("rows.")}
-    fields = {i.path.split(".")[0] for i in losses if not i.path.startswith("rows.")}
+    count = len(document.rows) if isinstance(document, Invoice | CreditNote) else 0
+    row_of = {issue.path: _row_index(issue.path, count) for issue in losses}
+    unreadable = [issue for issue in losses if issue.path.split(".")[0] == "rows" and row_of[issue.path] is None]
+    if unreadable:
+        # A loss of "rows" that names no row of this document: no part can be left out, so it is refused the way
+        # Books would refuse it (a typed error naming the field), not guessed at.
+        raise ValidationError(unreadable, provider=books.provider)
+    rows = {index for index in row_of.values() if index is not None}
+    fields = {i.path.split(".")[0] for i in losses if row_of[i.path] is None}
     for issue in losses:
-        what = f"row {issue.path.split('.')[1]}" if issue.path.startswith("rows.") else issue.path
+        what = f"row {row_of[issue.path]}" if row_of[issue.path] is not None else issue.path
         console.print(
             f"   [yellow]{books.provider} cannot store {issue.path}[/yellow] ({issue.reason}): {what} left out"
         )
@@ -82,6 +89,15 @@ def _storable(books: invoicekit.Books, document: D, console: Console) -> D:
     if rows and isinstance(document, Invoice | CreditNote):
         update["rows"] = [row for i, row in enumerate(document.rows) if i not in rows]
     return document.model_copy(update=update) if update else document
+
+
+def _row_index(path: str, count: int) -> int | None:
+    """The row a field-loss path names (``rows.2.vat_category`` -> 2), or None when it names none of ``count``."""
+    head, _, rest = path.partition(".")
+    index = rest.partition(".")[0]
+    if head != "rows" or not (index.isascii() and index.isdigit()) or int(index) >= count:
+        return None
+    return int(index)
 
 
 def _issue(books: invoicekit.Books, console: Console) -> tuple[Client, Invoice]:

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from rich.console import Console
 
-from invoicekit._demo import ADAPTERS, run_demo
+from invoicekit import Client, Invoice, InvoiceRow
+from invoicekit._demo import ADAPTERS, _storable, run_demo
+from invoicekit.errors import FieldIssue, ValidationError
 from invoicekit.registry import installed_providers, load_provider
 
 
@@ -58,3 +63,26 @@ def test_demo_runs_every_part_and_the_migration_verifies() -> None:
     assert "verification (target against source)" in text
     assert "migrated and verified" in text
     assert " NO " not in text
+
+
+def _losing(path: str) -> Any:
+    """A stand-in for Books whose adapter declares it cannot store the field at ``path``."""
+    adapter = SimpleNamespace(field_losses=lambda document: [FieldIssue(path, "no VAT code for it")])
+    return SimpleNamespace(provider="toy", adapter=adapter)
+
+
+@pytest.mark.parametrize("path", ["rows", "rows.x.vat_category", "rows.2.vat_category", "rows.-1", "rows.²"])
+def test_a_declared_row_loss_that_names_no_row_is_refused_naming_the_field(path: str) -> None:
+    """An adapter's field_losses path under rows that names none of the document's rows: a ValidationError
+    naming it (what Books would raise), not a bare ValueError from parsing it nor a row left out at random."""
+    invoice = Invoice(
+        issue_date=date(2026, 12, 1),
+        client=Client(name="Acme"),
+        rows=[InvoiceRow(description=f"row {i}", unit_price="10.00", vat_rate=21) for i in range(2)],
+    )
+    with pytest.raises(ValidationError) as caught:
+        _storable(_losing(path), invoice, Console(file=io.StringIO()))
+    assert caught.value.fields == (path,)
+    assert caught.value.provider == "toy"
+    kept = _storable(_losing("rows.1.vat_category"), invoice, Console(file=io.StringIO()))
+    assert [row.description for row in kept.rows] == ["row 0"]

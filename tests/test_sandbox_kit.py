@@ -23,15 +23,18 @@ from invoicekit.sandbox import (
     Nested,
     Provenance,
     Sandbox,
+    UnlistedField,
     coerce_bool,
     coerce_date,
     coerce_decimal,
     coerce_int,
     coerce_str,
+    enforces,
     page_window,
     read_form,
     read_json,
     served_json,
+    serves,
     skip_take_window,
 )
 
@@ -54,6 +57,24 @@ ref = "kit-api.txt"
 [[served]]
 kind = "field"
 name = "client.balance"
+source = "assumed"
+why = "a test"
+
+[[served]]
+kind = "refusal"
+name = "client.name_blank"
+source = "seed"
+ref = "kit-api.txt"
+
+[[served]]
+kind = "refusal"
+name = "client.name_taken"
+source = "assumed"
+why = "a test"
+
+[[served]]
+kind = "endpoint"
+name = "DELETE /clients/{id}"
 source = "assumed"
 why = "a test"
 """
@@ -169,6 +190,21 @@ def test_bodies_are_bounded_and_answers_follow_the_provenance() -> None:
                 headers={"content-type": "application/x-www-form-urlencoded"},
             )
             assert form.json() == {"client": {"name": "Acme"}, "tags": ["a", "b"]}
+
+
+def test_enforces_and_serves_turn_assumed_entries_off_in_strict_mode_only() -> None:
+    """The gates every provider's app asks before an assumed refusal or endpoint (providers keep no copy)."""
+    for strict in (False, True):
+        box = _kit_sandbox(strict=strict)
+        assert enforces(box, "client.name_blank")
+        assert enforces(box, "client.name_taken") is not strict
+        assert serves(box, "endpoint", "DELETE /clients/{id}") is not strict
+        assert serves(box, "field", "client.id")
+    with pytest.raises(UnlistedField, match=r"refusal 'client\.unlisted'"):
+        enforces(_kit_sandbox(strict=True), "client.unlisted")  # strict mode looks every name up
+    plain = Sandbox("kit", lambda sandbox: Starlette())  # no provenance data: never strict, serves everything
+    assert enforces(plain, "anything")
+    assert serves(plain, "endpoint", "GET /anything")
 
 
 ACME_PROVENANCE = """

@@ -3,40 +3,10 @@ adapter that reads a field only our sandbox invents fails there, naming the fiel
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
-from invoicekit_conformance.matrix import installed, run_provider
+from invoicekit_conformance.matrix import ProviderRun, installed
 
-from conftest import Runner
-
-
-def _strict_problem(name: str) -> str | None:
-    """Asked of a fresh interpreter, like the suite run itself: what is installed, not this test session."""
-    code = (
-        "import json, sys; from invoicekit_conformance.plugin import strict_problem; "
-        "print(json.dumps(strict_problem(sys.argv[1])))"
-    )
-    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-        [sys.executable, "-c", code, name], capture_output=True, text=True, check=True
-    )
-    problem: str | None = json.loads(done.stdout.strip().splitlines()[-1])
-    return problem
-
-
-# Known strict-mode gaps: scenarios that fail against a strict sandbox because no public source shows a
-# behaviour they need. A gap with a -k expression leaves only those scenarios out of the strict run, and
-# test_known_strict_gaps_still_fail checks they do fail there (a fixed gap must be taken off this list); a
-# gap without one marks the provider's whole strict run as an expected failure (strict xfail: passing fails).
-STRICT_GAPS: dict[str, tuple[str, str]] = {
-    "cashaca": (
-        "(test_concurrent_creates_from_threads and credit_note) or test_concurrent_creates_from_processes",
-        "no source shows Cashaca refusing a credit note number already taken, so in strict mode concurrent "
-        "credit notes share numbers (docs/providers/cashaca.md)",
-    ),
-}
+from conftest import STRICT_GAPS, Runner
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -45,33 +15,31 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def test_every_provider_passes_the_suite_against_its_strict_sandbox(
-    provider: str, request: pytest.FixtureRequest
+    provider: str, strict_run: ProviderRun | str, request: pytest.FixtureRequest
 ) -> None:
-    problem = _strict_problem(provider)
-    if problem:
-        pytest.skip(f"strict mode: {problem}")
-    extra = ["--invoicekit-strict"]
+    """The run comes from conftest.SuiteRuns (started when collection ends, beside the other tests); it uses
+    Books only (conftest.STRICT_MODE says why)."""
+    if isinstance(strict_run, str):
+        pytest.skip(f"strict mode: {strict_run}")
     gap, reason = STRICT_GAPS.get(provider, ("", ""))
-    if gap:
-        extra += ["-k", f"not ({gap})"]
-    elif reason:
+    if not gap and reason:
         request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-    run = run_provider(provider, extra_args=extra)
+    run = strict_run
     assert run.results, run.output[-3000:]
     assert all(result["strict"] for result in run.results)
+    assert {result["mode"] for result in run.results} == {"sync"}
     assert run.exit_code == 0, f"{provider} fails against its strict sandbox:\n  " + "\n  ".join(
         run.failures() or [run.output[-3000:]]
     )
 
 
 @pytest.mark.parametrize("gapped", [name for name, (gap, _) in STRICT_GAPS.items() if gap])
-def test_known_strict_gaps_still_fail(gapped: str) -> None:
-    if gapped not in installed():
-        pytest.skip(f"{gapped} is not installed")
-    gap, reason = STRICT_GAPS[gapped]
-    run = run_provider(gapped, extra_args=["--invoicekit-strict", "-k", gap])
-    assert run.results, run.output[-3000:]
-    assert run.exit_code != 0, f"{gapped}: the strict gap '{reason}' is gone: take it off STRICT_GAPS"
+def test_known_strict_gaps_still_fail(gapped: str, gap_run: ProviderRun | str) -> None:
+    if isinstance(gap_run, str):
+        pytest.skip(f"strict mode: {gap_run}")
+    reason = STRICT_GAPS[gapped][1]
+    assert gap_run.results, gap_run.output[-3000:]
+    assert gap_run.exit_code != 0, f"{gapped}: the strict gap '{reason}' is gone: take it off STRICT_GAPS"
 
 
 def test_an_adapter_reading_an_assumed_field_passes_by_default_and_fails_in_strict_mode(run_suite: Runner) -> None:

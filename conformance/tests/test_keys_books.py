@@ -114,7 +114,7 @@ def test_a_malformed_key_is_refused_before_any_request(books: Books, sandbox: Sa
     before = len(sandbox.request_log)
     with pytest.raises(ValidationError, match=reason) as caught:
         books.invoices.create(_invoice(), idempotency_key=key)
-    assert caught.value.fields == ["idempotency_key"] or "idempotency_key" in caught.value.fields
+    assert caught.value.fields == ("idempotency_key",)
     assert len(sandbox.request_log) == before
 
 

@@ -37,7 +37,9 @@ A task holds a lock in Redis (per migration run, per order key) for as long as i
 ``lock_seconds / 3``: a copy delivered while another still works (a visibility timeout shorter than the
 task) waits and tries again later instead of working alongside it, and once the first has finished, returns
 its result (a marker per task id) without doing anything. A lock whose worker died lapses after
-``lock_seconds``; the next copy then releases the dead worker's claims in the journal and resumes.
+``lock_seconds``; the next copy then releases the dead worker's claims in the journal and resumes. A worker
+that finds its own lock lapsed when renewing it (Redis out of reach for longer than ``lock_seconds``, a
+stalled process) logs it, sends no further request for that task and tries the task again later.
 
 Every request of an account, from every worker, takes a slot of that account's limit in Redis
 (:mod:`invoicekit.contrib.ratelimit`), and a 429 blocks the account in all workers for its Retry-After.
@@ -47,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -58,6 +61,7 @@ from typing import Any, Literal
 import httpx
 import redis
 from celery import Celery, Task
+from redis.exceptions import LockNotOwnedError
 
 import invoicekit
 from invoicekit._environ import credentials_from_env, env_name
@@ -88,6 +92,7 @@ CredentialResolver = Callable[[str, str], Mapping[str, Any]]
 # get-or-create by key, so even an uncertain or landed write is found on the next run instead of resent.
 _TRANSIENT = (ProviderUnavailable, RateLimited, TransportError, MalformedResponse, UncertainOutcome, WriteLanded)
 _SENT_FOR = 90 * 24 * 3600
+_log = logging.getLogger("invoicekit.contrib.celery")
 _DONE_FOR = 7 * 24 * 3600
 
 
@@ -120,8 +125,9 @@ class _Settings:
             self._redis = redis.Redis.from_url(self.redis_url)
         return self._redis
 
-    def connect(self, provider: str, account: str) -> tuple[Books, str]:
-        """A connection to ``account`` whose every request takes a slot of the account's shared limit."""
+    def connect(self, provider: str, account: str, guard: _Guard) -> tuple[Books, str]:
+        """A connection to ``account`` whose every request takes a slot of the account's shared limit, and
+        which sends nothing once ``guard`` says a lock of the task was lost."""
         credentials = dict(self.credentials(provider, account))
         # connect() fills a keyword left out from INVOICEKIT_<PROVIDER>_<CREDENTIAL>: in a worker serving
         # many accounts that is some other account's secret, so every one of those must come from the resolver.
@@ -132,22 +138,60 @@ class _Settings:
                 "they would be taken from the environment's default account"
             )
         key = account_key(provider, **credentials)
-        transport: httpx.BaseTransport | None = None
+        transport: httpx.BaseTransport = httpx.HTTPTransport()
         if provider in self.rate_limits:
             if provider not in self._limits:
                 self._limits[provider] = AccountRateLimit(self.redis(), limit=self.rate_limits[provider])
-            transport = RateLimitedTransport(self._limits[provider], key)
-        return invoicekit.connect(provider, transport=transport, **credentials), key
+            transport = RateLimitedTransport(self._limits[provider], key, transport)
+        return invoicekit.connect(provider, transport=_GuardedTransport(guard, transport), **credentials), key
 
 
 class _Busy(Exception):
     """Another worker holds the lock: this copy of the task tries again later."""
 
 
+class _LockLost(Exception):
+    """A lock this execution held lapsed or was taken over: its work stops, and the task tries again later.
+
+    Not an :class:`~invoicekit.errors.InvoicekitError` on purpose: nothing on the way (Bulk, the migration's
+    journal) may take it for one document's failure and carry on with the next.
+    """
+
+
+class _Guard:
+    """The locks of one task execution. Once one is lost, no further request of its connections is sent:
+    another worker may be doing the same work by then, and only the lock kept the two apart."""
+
+    def __init__(self) -> None:
+        self.lost: str | None = None
+
+    def check(self) -> None:
+        if self.lost is not None:
+            raise _LockLost(self.lost)
+
+
+class _GuardedTransport(httpx.BaseTransport):
+    """Refuses every request once the guard's lock is lost (before it is sent, so nothing can land)."""
+
+    def __init__(self, guard: _Guard, transport: httpx.BaseTransport) -> None:
+        self._guard = guard
+        self._transport = transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._guard.check()
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        self._transport.close()
+
+
 @contextlib.contextmanager
-def _exclusive(settings: _Settings, name: str, owner: str, *, wait: float | None = None) -> Iterator[None]:
+def _exclusive(
+    settings: _Settings, name: str, owner: str, guard: _Guard, *, wait: float | None = None
+) -> Iterator[None]:
     """Hold a Redis lock for the block, renewed in the background so a long task keeps it; wait up to ``wait``
-    seconds for it (None: not at all), else :class:`_Busy`."""
+    seconds for it (None: not at all), else :class:`_Busy`. A renewal that finds the lock no longer ours
+    marks ``guard``: the work's next request raises :class:`_LockLost` instead of being sent."""
     lock = settings.redis().lock(
         name, timeout=settings.lock_seconds, blocking=wait is not None, blocking_timeout=wait, thread_local=False
     )
@@ -157,8 +201,16 @@ def _exclusive(settings: _Settings, name: str, owner: str, *, wait: float | None
 
     def renew() -> None:
         while not stop.wait(settings.lock_seconds / 3):
-            with contextlib.suppress(redis.RedisError):
+            try:
                 lock.reacquire()
+            except LockNotOwnedError:
+                # It lapsed (Redis unreachable for longer than lock_seconds, a stalled worker) and another copy
+                # of the task may hold it now. The name holds provider, account and key, never a credential.
+                _log.warning("lost the lock %s: this execution stops working on it and retries later", name)
+                guard.lost = name
+                return
+            except redis.RedisError:
+                continue  # unreachable for now: the lock holds until its timeout, try again at the next tick
 
     renewer = threading.Thread(target=renew, name="invoicekit-lock", daemon=True)
     renewer.start()
@@ -167,8 +219,9 @@ def _exclusive(settings: _Settings, name: str, owner: str, *, wait: float | None
     finally:
         stop.set()
         renewer.join()
-        with contextlib.suppress(redis.RedisError):
-            lock.release()
+        if guard.lost != name:
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
 
 
 def _owner(task: Task[Any, Any]) -> str:
@@ -229,12 +282,12 @@ def install(
     ) -> dict[str, Any]:
         """Create the invoice (or credit note) of an order event, once, and send it (``via``; None: do not
         send) to ``to``, by default the client's e-mail address, once."""
-        owner = _owner(self)
+        owner, guard = _owner(self), _Guard()
         order = (provider, account, document, idempotency_key, kind, via, to)
         try:
-            with _exclusive(settings, f"invoicekit:order:{provider}:{account}:{idempotency_key}", owner):
-                return _once(settings, self, lambda: _create_and_send(settings, owner, *order))
-        except _Busy:
+            with _exclusive(settings, f"invoicekit:order:{provider}:{account}:{idempotency_key}", owner, guard):
+                return _once(settings, self, lambda: _create_and_send(settings, owner, guard, *order))
+        except (_Busy, _LockLost):
             raise self.retry(countdown=settings.lock_seconds / 3) from None
         except _TRANSIENT as exc:
             raise self.retry(countdown=min(60, 2**self.request.retries), exc=exc) from None
@@ -249,11 +302,11 @@ def install(
         options: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Migrate one account's book (or resume the migration), then verify it."""
-        run = RunSpec(source_provider, source_account, target_provider, target_account)
+        run, guard = RunSpec(source_provider, source_account, target_provider, target_account), _Guard()
         try:
-            with _exclusive(settings, f"invoicekit:migration:{run.run_id}", _owner(self)):
-                return _once(settings, self, lambda: _migrate(settings, run, options or {}))
-        except _Busy:
+            with _exclusive(settings, f"invoicekit:migration:{run.run_id}", _owner(self), guard):
+                return _once(settings, self, lambda: _migrate(settings, run, guard, options or {}))
+        except (_Busy, _LockLost):
             raise self.retry(countdown=settings.lock_seconds / 3) from None
         except _TRANSIENT as exc:
             raise self.retry(countdown=min(60, 2 ** min(self.request.retries, 6)), exc=exc) from None
@@ -280,6 +333,7 @@ def _once(settings: _Settings, task: Task[Any, Any], work: Callable[[], dict[str
 def _create_and_send(
     settings: _Settings,
     owner: str,
+    guard: _Guard,
     provider: str,
     account: str,
     document: dict[str, Any],
@@ -290,7 +344,7 @@ def _create_and_send(
 ) -> dict[str, Any]:
     model = CreditNote if kind == "credit_note" else Invoice
     doc = model.model_validate(document)  # an invoicekit ValidationError naming the field: no retry
-    books, key = settings.connect(provider, account)
+    books, key = settings.connect(provider, account, guard)
     with books:
         if doc.client.provider_id is None:
             # The order's customer, made once too: keyed by its external id, or by the order's key.
@@ -298,7 +352,7 @@ def _create_and_send(
             # get-or-create of a client key runs under a lock of its own.
             client_key = doc.client.external_id or f"{idempotency_key}-client"
             lock = f"invoicekit:client:{provider}:{account}:{client_key}"
-            with _exclusive(settings, lock, owner, wait=settings.lock_seconds):
+            with _exclusive(settings, lock, owner, guard, wait=settings.lock_seconds):
                 client: Client = books.clients.create(doc.client, idempotency_key=client_key)
             doc = doc.model_copy(update={"client": client})
         created: Invoice | CreditNote
@@ -320,7 +374,7 @@ def _create_and_send(
     return {"provider_id": created.provider_id, "number": created.number, "sent": sent}
 
 
-def _migrate(settings: _Settings, run: RunSpec, options: dict[str, Any]) -> dict[str, Any]:
+def _migrate(settings: _Settings, run: RunSpec, guard: _Guard, options: dict[str, Any]) -> dict[str, Any]:
     if settings.journal is None:
         raise ConfigurationError("migrate_account needs install(..., journal=...)")
     journal = settings.journal()
@@ -329,8 +383,8 @@ def _migrate(settings: _Settings, run: RunSpec, options: dict[str, Any]) -> dict
         # entries become claimable at once (and are searched for by key before anything is created).
         for owner in {entry.owner for entry in journal.entries(run, state=EntryState.IN_FLIGHT) if entry.owner}:
             journal.release_owner(owner)
-        source, _ = settings.connect(run.source_provider, run.source_account)
-        target, _ = settings.connect(run.target_provider, run.target_account)
+        source, _ = settings.connect(run.source_provider, run.source_account, guard)
+        target, _ = settings.connect(run.target_provider, run.target_account, guard)
         with source, target:
             report = migrate(
                 source,

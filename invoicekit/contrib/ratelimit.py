@@ -125,8 +125,6 @@ class AccountRateLimit:
         self._url = server if isinstance(server, str) else None
         self._redis = redis.Redis.from_url(server) if isinstance(server, str) else server
         self._async_redis = async_server
-        self._period_us = round(period * 1_000_000)
-        self._hold_us = round(hold * 1_000_000)
 
     def __repr__(self) -> str:
         return f"AccountRateLimit(limit={self.limit}, period={self.period})"
@@ -134,10 +132,14 @@ class AccountRateLimit:
     def _keys(self, account: str) -> list[str]:
         return [f"{self.prefix}{account}:{part}" for part in ("inflight", "answered", "blocked")]
 
+    def _acquire_args(self, account: str, token: str) -> list[str | int]:
+        # The scripts count in microseconds (Redis's TIME), so limits below a millisecond still mean something.
+        return [*self._keys(account), self.limit, _us(self.period), _us(self.hold), token]
+
     def try_acquire(self, account: str, token: str) -> float:
         """Take a slot of ``account`` for the request ``token`` (unique) if one is free: 0.0, else the seconds
         to wait before asking again. A granted slot is given back with :meth:`release` once the answer is in."""
-        waited = self._redis.eval(_ACQUIRE, 3, *self._keys(account), self.limit, self._period_us, self._hold_us, token)
+        waited = self._redis.eval(_ACQUIRE, 3, *self._acquire_args(account, token))
         return int(waited) / 1_000_000
 
     def acquire(self, account: str) -> str:
@@ -149,7 +151,7 @@ class AccountRateLimit:
 
     def release(self, account: str, token: str) -> None:
         """The request's answer came back (or it failed): its slot frees one ``period`` from now."""
-        self._redis.eval(_RELEASE, 2, *self._keys(account)[:2], self._period_us, token)
+        self._redis.eval(_RELEASE, 2, *self._keys(account)[:2], _us(self.period), token)
 
     @contextlib.contextmanager
     def slot(self, account: str) -> Iterator[None]:
@@ -176,16 +178,19 @@ class AccountRateLimit:
         import anyio
 
         client, token = self._async_client(), uuid.uuid4().hex
-        args = (self.limit, self._period_us, self._hold_us, token)
-        while (waited := int(await client.eval(_ACQUIRE, 3, *self._keys(account), *args))) > 0:
+        while (waited := int(await client.eval(_ACQUIRE, 3, *self._acquire_args(account, token)))) > 0:
             await anyio.sleep(waited / 1_000_000)
         return token
 
     async def release_async(self, account: str, token: str) -> None:
-        await self._async_client().eval(_RELEASE, 2, *self._keys(account)[:2], self._period_us, token)
+        await self._async_client().eval(_RELEASE, 2, *self._keys(account)[:2], _us(self.period), token)
 
     async def block_async(self, account: str, seconds: float) -> None:
         await self._async_client().eval(_BLOCK, 1, self._keys(account)[2], max(1, round(seconds * 1000)))
+
+
+def _us(seconds: float) -> int:
+    return round(seconds * 1_000_000)
 
 
 def _unreachable(exc: redis.RedisError, request: httpx.Request) -> httpx.ConnectError:

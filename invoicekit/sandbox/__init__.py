@@ -21,7 +21,8 @@ Writing a sandbox: the provider writes its routes and its wire shape; the kit gi
 handler with a status and a body; ``page_window``/``skip_take_window`` turn paging parameters into a capped
 :class:`Window` for ``store.page``; ``read_json``/``read_form`` read a size-capped body; :class:`Nested`
 keeps records under a parent; ``served_json`` shapes an answer by the provenance data (assumed fields
-dropped in strict mode); ``store.transaction()`` makes a read-modify-write atomic across processes;
+dropped in strict mode) and ``enforces``/``serves`` say whether a listed refusal or endpoint is on (assumed
+ones are off in strict mode); ``store.transaction()`` makes a read-modify-write atomic across processes;
 :func:`render_pdf` draws a document::
 
     from starlette.applications import Starlette
@@ -95,11 +96,13 @@ from invoicekit.sandbox._kit import (
     coerce_decimal,
     coerce_int,
     coerce_str,
+    enforces,
     page_window,
     read_form,
     read_json,
     served,
     served_json,
+    serves,
     skip_take_window,
 )
 from invoicekit.sandbox._pdf import PdfDocument, PdfLine, render_pdf
@@ -139,6 +142,7 @@ __all__ = [
     "coerce_int",
     "coerce_str",
     "create_sandbox",
+    "enforces",
     "page_window",
     "read_form",
     "read_json",
@@ -147,6 +151,7 @@ __all__ = [
     "serve",
     "served",
     "served_json",
+    "serves",
     "skip_take_window",
     "utc_timestamp",
 ]

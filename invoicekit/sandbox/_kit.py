@@ -24,6 +24,7 @@ from invoicekit.sandbox._store import StateStore
 
 if TYPE_CHECKING:
     from invoicekit.sandbox._core import Sandbox
+    from invoicekit.sandbox._provenance import Kind
 
 __all__ = [
     "ApiError",
@@ -37,11 +38,13 @@ __all__ = [
     "coerce_decimal",
     "coerce_int",
     "coerce_str",
+    "enforces",
     "page_window",
     "read_form",
     "read_json",
     "served",
     "served_json",
+    "serves",
     "skip_take_window",
 ]
 
@@ -341,6 +344,22 @@ class Nested:
             for child in children:
                 self.store.delete(self.collection, int(child["id"]))
         return len(children)
+
+
+# --- provenance gates ---------------------------------------------------------------------------------
+
+
+def serves(sandbox: Sandbox, kind: Kind, name: str) -> bool:
+    """Whether the sandbox serves the listed ``kind`` ``name`` (an endpoint, a behaviour, a parameter...):
+    always, except an assumed one in strict mode, where a name its provenance does not list is
+    :class:`~invoicekit.sandbox.UnlistedField`. A sandbox without provenance data (never strict) serves all."""
+    provenance = sandbox.provenance
+    return provenance is None or provenance.serves(kind, name, strict=sandbox.strict)
+
+
+def enforces(sandbox: Sandbox, refusal: str) -> bool:
+    """Whether the sandbox makes the listed refusal ``refusal`` (assumed refusals are off in strict mode)."""
+    return serves(sandbox, "refusal", refusal)
 
 
 # --- answers ------------------------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -12,11 +15,12 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
+from celery.exceptions import Retry
 
 from invoicekit.contrib.celery import Tasks, environment_credentials, install
 from invoicekit.errors import ConfigurationError, ValidationError
 from invoicekit.model import Address, Client, Invoice, InvoiceRow
-from invoicekit.sandbox import Sandbox, create_sandbox, running
+from invoicekit.sandbox import FaultRule, Sandbox, create_sandbox, running
 from tests.scale._services import Redis
 
 
@@ -27,12 +31,13 @@ def served() -> Iterator[tuple[Sandbox, str]]:
         yield sandbox, url
 
 
-def _tasks(redis_service: Redis, resolve: Any) -> Tasks:
+def _tasks(redis_service: Redis, resolve: Any, **options: Any) -> Tasks:
     redis.Redis(port=redis_service.port, db=7).flushdb()
     app = Celery("eager", broker="memory://", backend="cache+memory://")
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
-    return install(app, credentials=resolve, redis_url=f"{redis_service.url[:-2]}/7", rate_limits={"cashaca": 50})
+    url = f"{redis_service.url[:-2]}/7"
+    return install(app, credentials=resolve, redis_url=url, rate_limits={"cashaca": 50}, **options)
 
 
 def _order() -> dict[str, Any]:
@@ -100,3 +105,36 @@ def test_an_account_whose_credentials_are_incomplete_never_borrows_the_default_a
         tasks.create_and_send.apply(args=("cashaca", "shop", _order(), "order-1004")).get()
     assert "default-token" not in str(refused.value)
     json.dumps(_order())  # the task's arguments are plain JSON: nothing secret in them
+
+
+def test_a_task_whose_lock_is_taken_over_logs_it_and_sends_nothing_more(
+    redis_service: Redis, served: tuple[Sandbox, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The order's lock lapses while the first request is under way and another worker takes it: the renewal
+    finds out, the next request is refused before it leaves, and the task retries instead of working on."""
+    sandbox, url = served
+    resolve = lambda provider, account: {**sandbox.credentials(), "base_url": url}  # noqa: E731
+    tasks = _tasks(redis_service, resolve, lock_seconds=0.3)
+    name = "invoicekit:order:cashaca:shop:order-2001"
+    store = redis.Redis(port=redis_service.port, db=7)
+
+    def take_over() -> None:  # once the first request is under way, the lock is another worker's
+        deadline = time.monotonic() + 30
+        while not sandbox.request_log and time.monotonic() < deadline:
+            time.sleep(0.005)
+        store.set(name, "other-worker", px=30_000)
+
+    sandbox.faults.add(FaultRule.slow(0.5, method="GET", times=1))  # the client's search by key, the first request
+    thief = threading.Thread(target=take_over)
+    thief.start()
+    with caplog.at_level(logging.WARNING, logger="invoicekit"), pytest.raises(Retry):
+        # A later retry finds the lock held, or the other worker's result: nothing done unguarded.
+        tasks.create_and_send.apply(args=("cashaca", "shop", _order(), "order-2001")).get()
+    thief.join()
+    assert [entry.method for entry in sandbox.request_log] == ["GET"], sandbox.request_log
+    assert sandbox.store.all("clients") == []
+    assert sandbox.store.all("invoices") == []
+    assert store.get(name) == b"other-worker"  # not released by the worker that lost it
+    lost = [record.getMessage() for record in caplog.records if "lost the lock" in record.getMessage()]
+    assert lost == [f"lost the lock {name}: this execution stops working on it and retries later"]
+    assert all(sandbox.credentials()["token"] not in record.getMessage() for record in caplog.records)

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,17 @@ def _params(result: Mapping[str, Any]) -> str:
 
 
 # --- running -------------------------------------------------------------------------------------------
-def run_provider(name: str, *, extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> ProviderRun:
-    """Run the whole suite against ``name`` in a fresh interpreter and collect its report."""
+def run_provider(
+    name: str,
+    *,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    started: Callable[[subprocess.Popen[str]], None] | None = None,
+) -> ProviderRun:
+    """Run the whole suite against ``name`` in a fresh interpreter and collect its report.
+
+    With ``started``, the interpreter leads a process group of its own (with the servers and workers it
+    starts) and ``started(process)`` is called once it runs, for a caller that may have to stop them all."""
     with tempfile.TemporaryDirectory(prefix="invoicekit-conformance-") as tmp:
         report = Path(tmp) / "report.json"
         command = [
@@ -89,12 +98,20 @@ def run_provider(name: str, *, extra_args: Sequence[str] = (), env: Mapping[str,
             "-q",
             *extra_args,
         ]
-        started = time.monotonic()
-        done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            command, capture_output=True, text=True, env=dict(env) if env is not None else None, check=False
-        )
-        run = ProviderRun(name=name, exit_code=done.returncode, output=done.stdout + done.stderr)
-        run.seconds = time.monotonic() - started
+        began = time.monotonic()
+        with subprocess.Popen(  # noqa: S603 - our own interpreter, fixed arguments
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(env) if env is not None else None,
+            start_new_session=started is not None,
+        ) as process:
+            if started is not None:
+                started(process)
+            out, err = process.communicate()
+        run = ProviderRun(name=name, exit_code=process.returncode, output=out + err)
+        run.seconds = time.monotonic() - began
         if report.exists():
             data = json.loads(report.read_text(encoding="utf-8"))
             info = data.get("providers", {}).get(name, {})

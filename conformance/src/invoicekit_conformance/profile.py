@@ -87,6 +87,10 @@ class ConformanceProfile:
     peppol_non_receiver: Callable[[], Client] = _default_peppol_non_receiver
     #: An id that is well-formed for the provider but names no document.
     unknown_id: str = "999999999"
+    #: Per kind, words of the URL path of the POST that creates a document of that kind (its own POST, not
+    #: one made on its way, like a client an invoice creates first): how the exactly-once scenarios tell the
+    #: create's write from the others. A kind left out is matched by its own name (``payment`` ...).
+    write_paths: Mapping[DocumentKind, Sequence[str]] = field(default_factory=dict)
     #: Options for ``plugin.create_sandbox`` (the suite adds ``seed=``).
     sandbox_options: Mapping[str, Any] = field(default_factory=dict)
     #: Live runs: ``connect`` keyword -> environment variable. When every variable is set, each scenario that

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from invoicekit.belgium import InvalidNumber, is_belgian_vat, validate_vat
-from invoicekit.sandbox import Sandbox, utc_timestamp
+from invoicekit.sandbox import Sandbox, enforces, utc_timestamp
 from invoicekit_cashaca._sandbox_http import (
     CLIENTS,
     COMPANY_ID,
@@ -20,7 +20,6 @@ from invoicekit_cashaca._sandbox_http import (
     api_route,
     as_int,
     blank,
-    enforces,
     json_response,
     not_found,
     page_of,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicekit.belgium import InvalidNumber, format_ogm, ogm_from_reference, validate_ogm
-from invoicekit.sandbox import Sandbox, utc_timestamp
+from invoicekit.sandbox import Sandbox, enforces, utc_timestamp
 from invoicekit_cashaca._sandbox_clients import render_client, resolve_client
 from invoicekit_cashaca._sandbox_http import (
     COMPANY,
@@ -32,7 +32,6 @@ from invoicekit_cashaca._sandbox_http import (
     as_decimal,
     as_int,
     blank,
-    enforces,
     lines_param,
     money,
     shaped,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -18,12 +18,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from invoicekit.model import round2
 from invoicekit.sandbox import (
     ApiError,
     BodyError,
     FieldError,
     FieldErrors,
-    Provenance,
     Sandbox,
     Window,
     coerce_bool,
@@ -34,6 +34,7 @@ from invoicekit.sandbox import (
     read_form,
     read_json,
     served,
+    serves,
 )
 
 __all__ = [
@@ -59,15 +60,12 @@ __all__ = [
     "as_decimal",
     "as_int",
     "blank",
-    "cents",
     "endpoint",
-    "enforces",
     "json_response",
     "lines_param",
     "money",
     "not_found",
     "page_of",
-    "provenance",
     "read_params",
     "shaped",
     "squeeze_paths",
@@ -114,20 +112,10 @@ def json_response(data: Any, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status)
 
 
-def provenance(sandbox: Sandbox) -> Provenance:
-    assert sandbox.provenance is not None, "the Cashaca sandbox is always built with its provenance data"
-    return sandbox.provenance
-
-
 def shaped(sandbox: Sandbox, resource: str, record: Params) -> Params:
     """``record`` as served: every field listed in provenance.toml, the assumed ones dropped in strict mode."""
     shown: Params = served(sandbox, resource, record)
     return shown
-
-
-def enforces(sandbox: Sandbox, refusal: str) -> bool:
-    """Whether a refusal is on (assumed refusals are off in strict mode)."""
-    return provenance(sandbox).enforces(refusal, strict=sandbox.strict)
 
 
 def endpoint(sandbox: Sandbox, handler: Handler) -> Handler:
@@ -151,11 +139,7 @@ def api_route(sandbox: Sandbox, path: str, handler: Handler, methods: list[str])
     one answers like an unknown route in strict mode."""
     full = "/api/v2" + path
     listed = full.replace("{id:int}", "{id}")
-    served = {
-        method
-        for method in methods
-        if provenance(sandbox).serves("endpoint", f"{method} {listed}", strict=sandbox.strict)
-    }
+    served = {method for method in methods if serves(sandbox, "endpoint", f"{method} {listed}")}
     wrapped_handler = endpoint(sandbox, handler)
 
     async def gate(request: Request) -> Response:
@@ -272,20 +256,12 @@ def as_bool(value: Any, field: str, errors: Errors) -> bool | None:
 # --- rendering -------------------------------------------------------------------------------------------
 
 
-_CENT = Decimal("0.01")
-
-
-def cents(value: Decimal) -> Decimal:
-    """Round to the cent, halves away from zero (assumed: the rule a Belgian invoice program applies)."""
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
-
-
 def money(value: Decimal | str) -> str:
     """An amount as Cashaca shows it: a string with two decimals ("1133.17"); prices and quantities with
     more precision keep it ("0.125"). Strings, as maartendeblock's docblocks send and the Apps Script reads."""
     number = Decimal(value)
-    if number == cents(number):
-        return f"{cents(number):f}"
+    if number == round2(number):
+        return f"{round2(number):f}"
     return f"{number.normalize():f}"
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from invoicekit.belgium import InvalidNumber, format_ogm, ogm_from_reference, peppol_participant_id
-from invoicekit.sandbox import Sandbox, utc_timestamp
+from invoicekit.sandbox import Sandbox, enforces, utc_timestamp
 from invoicekit_cashaca._sandbox_documents import (
     INVOICE,
     QUOTATION,
@@ -41,7 +41,6 @@ from invoicekit_cashaca._sandbox_http import (
     as_decimal,
     as_int,
     blank,
-    enforces,
     json_response,
     money,
     not_found,

@@ -48,5 +48,7 @@ def _provider_totals(document: Invoice | CreditNote) -> ProviderTotals | None:
 profile = ConformanceProfile(
     stored_ids=_stored_ids,
     provider_totals=_provider_totals,
+    # A payment is a financial transaction on the invoice's sale (POST /financial_transactions.json).
+    write_paths={"payment": ("financial_transactions",)},
     live_credentials={"token": "INVOICEKIT_CASHACA_TOKEN"},
 )

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from invoicekit import belgium
-from invoicekit.sandbox import Sandbox, served
+from invoicekit.sandbox import Sandbox, enforces, served, serves
 from invoicekit_eenvoudigfactureren import _sandbox_clients as sc
 from invoicekit_eenvoudigfactureren import _sandbox_invoices as si
 from invoicekit_eenvoudigfactureren._sandbox_coda import import_coda, parse_coda
@@ -592,11 +592,7 @@ def _authenticated(sandbox: Sandbox, request: Request) -> bool:
     # the 2017 Java client and the WooCommerce plugin's older settings. The sandbox has no users: it takes its
     # API key as the password (assumed).
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    if (
-        scheme.lower() != "basic"
-        or not sandbox.provenance
-        or not sandbox.provenance.serves("behaviour", "auth.basic", strict=sandbox.strict)
-    ):
+    if scheme.lower() != "basic" or not serves(sandbox, "behaviour", "auth.basic"):
         return False
     try:
         _, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
@@ -628,7 +624,7 @@ def build_app(sandbox: Sandbox, today: Callable[[], date] = date.today) -> Starl
             return response
         account = request.headers.get("x-accountid")
         # Assumption: an X-AccountId the key has no access to is a 403, EF's "access denied" status.
-        if account and account != ACCOUNT["account_id"] and provenance.enforces("account.other", strict=sandbox.strict):
+        if account and account != ACCOUNT["account_id"] and enforces(sandbox, "account.other"):
             return render_error(403, "access denied", fmt)
         base = f"{request.url.scheme}://{request.url.netloc}{API_ROOT}"
         try:

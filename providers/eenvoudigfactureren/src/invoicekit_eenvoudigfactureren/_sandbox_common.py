@@ -13,20 +13,22 @@ import gettext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import pycountry
 
+from invoicekit.model import round2
 from invoicekit.sandbox import (
     FieldError,
-    Provenance,
     Sandbox,
     coerce_bool,
     coerce_date,
     coerce_decimal,
     coerce_int,
     coerce_str,
+    enforces,
+    serves,
 )
 from invoicekit_eenvoudigfactureren._sandbox_query import comparable
 from invoicekit_eenvoudigfactureren._sandbox_wire import ApiError
@@ -42,12 +44,9 @@ __all__ = [
     "int_field",
     "is_empty",
     "money",
-    "round2",
     "text",
     "timestamp",
 ]
-
-CENT = Decimal("0.01")
 
 # The account a fresh sandbox pretends to be (what /accounts/current shows and the UBL export uses as
 # seller). The VAT number and IBAN are valid test values, not a real company's.
@@ -111,21 +110,15 @@ class Env:
     def uri(self, *parts: object) -> str:
         return "/".join([self.base, *(str(p) for p in parts)])
 
-    @property
-    def provenance(self) -> Provenance:
-        provenance = self.sandbox.provenance
-        assert provenance is not None, "create_sandbox always loads provenance.toml"
-        return provenance
-
     def enforces(self, refusal: str) -> bool:
         """Whether a refusal is on: an assumed one is off in strict mode."""
-        return self.provenance.enforces(refusal, strict=self.sandbox.strict)
+        return enforces(self.sandbox, refusal)
 
     def serves_behaviour(self, name: str) -> bool:
-        return self.provenance.serves("behaviour", name, strict=self.sandbox.strict)
+        return serves(self.sandbox, "behaviour", name)
 
     def serves_endpoint(self, name: str) -> bool:
-        return self.provenance.serves("endpoint", name, strict=self.sandbox.strict)
+        return serves(self.sandbox, "endpoint", name)
 
     def custom_fields(self) -> dict[str, str]:
         return {str(r["name"]): str(r.get("description", "")) for r in self.store.all("custom_field_definitions")}
@@ -134,10 +127,6 @@ class Env:
 def timestamp(moment: datetime | None = None) -> str:
     """EF's datetime format, ``2018-05-03 11:33:45`` (seed 004, ``last_activity``)."""
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def round2(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def money(value: Decimal) -> str:

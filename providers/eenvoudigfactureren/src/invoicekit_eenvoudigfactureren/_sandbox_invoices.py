@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicekit import belgium
+from invoicekit.model import round2
 from invoicekit_eenvoudigfactureren._sandbox_common import (
     TAX_RATES,
     Env,
@@ -25,7 +26,6 @@ from invoicekit_eenvoudigfactureren._sandbox_common import (
     keep_comparable,
     money,
     record_id,
-    round2,
     text,
     timestamp,
 )

@@ -16,7 +16,8 @@ from typing import Any
 
 from lxml import etree
 
-from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, Env, money, round2
+from invoicekit.model import round2
+from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, Env, money
 from invoicekit_eenvoudigfactureren._sandbox_invoices import HUNDRED, line_net, render_invoice, totals
 
 __all__ = ["invoice_ubl"]

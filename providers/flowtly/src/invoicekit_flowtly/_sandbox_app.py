@@ -30,10 +30,12 @@ from invoicekit.sandbox import (
     coerce_date,
     coerce_decimal,
     coerce_str,
+    enforces,
     page_window,
     read_json,
     served,
     served_json,
+    serves,
 )
 from invoicekit_flowtly import _sandbox_totals as totals
 
@@ -77,9 +79,6 @@ def _verify(secret: str, token: str) -> dict[str, Any] | None:
 
 def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
     store = sandbox.store
-    prov = sandbox.provenance
-    assert prov is not None
-    strict = sandbox.strict
     for kept, field in (
         ("clients", "externalPaymentCustomerId"),
         ("invoices", "client_id"),
@@ -90,9 +89,6 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
         ("invoice_transactions", "invoice_id"),
     ):
         store.index(kept, field)
-
-    def assumed_on(kind: str, name: str) -> bool:
-        return prov.serves(kind, name, strict=strict)  # type: ignore[arg-type]
 
     # --- auth ---------------------------------------------------------------------------------------
     def check_token(request: Request) -> None:
@@ -207,7 +203,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             f"{prefix}view": view,
         }
         out = served(sandbox, "collection", envelope)
-        if assumed_on("field", f"collection.{prefix}member"):
+        if serves(sandbox, "field", f"collection.{prefix}member"):
             out[f"{prefix}member"] = shaped
         return _json(out)
 
@@ -220,7 +216,8 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
 
     def filtered(request: Request, name: str) -> str | None:
         value = request.query_params.get(name)
-        return value if value and assumed_on("param", f"GET {request.url.path.removeprefix('/api')}?{name}") else None
+        listed = f"GET {request.url.path.removeprefix('/api')}?{name}"
+        return value if value and serves(sandbox, "param", listed) else None
 
     # --- clients ------------------------------------------------------------------------------------
     def client_out(record: dict[str, Any]) -> dict[str, Any]:
@@ -393,7 +390,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
                 fields[name] = value.isoformat() if value else None
         if "type" in body and not partial:
             kind = coerce_str(body["type"], "type")
-            if kind not in ("invoice", "correction") and prov.enforces("invoice.type_known", strict=strict):
+            if kind not in ("invoice", "correction") and enforces(sandbox, "invoice.type_known"):
                 raise violation("type", "The value you selected is not a valid choice.")
             fields["type"] = kind or "invoice"
         if "client" in body:
@@ -415,7 +412,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             if (
                 fields["type"] == "correction"
                 and "parent_id" not in fields
-                and prov.enforces("invoice.correction_needs_parent", strict=strict)
+                and enforces(sandbox, "invoice.correction_needs_parent")
             ):
                 raise violation("parent", "A correction needs the invoice it corrects.")
             fields.setdefault("saleDate", fields["issueDate"])
@@ -432,7 +429,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             with store.transaction():
                 if not fields.get("name"):
                     fields["name"] = next_name(fields["type"], date.fromisoformat(fields["issueDate"]))
-                elif store_has_name(fields["name"]) and prov.enforces("invoice.name_unique", strict=strict):
+                elif store_has_name(fields["name"]) and enforces(sandbox, "invoice.name_unique"):
                     raise violation("name", "This value is already used.")
                 fields["createdAt"] = fields["updatedAt"] = _now()
                 new = store.insert("invoices", fields)
@@ -501,7 +498,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             raise not_found()
         body = await body_of(request)
         email = coerce_str(body.get("email"), "email")
-        if (not email or "@" not in email) and prov.enforces("invoice.send.email_required", strict=strict):
+        if (not email or "@" not in email) and enforces(sandbox, "invoice.send.email_required"):
             raise violation("email", "This value is not a valid email address.")
         mark_sent(record)
         sandbox.outbox.append({"via": "email", "invoice": record["id"], "to": email})
@@ -516,9 +513,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
                 400, {"title": "An error occurred", "detail": f'Item not found for "{body.get("invoice")}".'}
             )
         client = store.get("clients", int(record["client_id"])) or {}
-        if not (client.get("vatNumber") or client.get("tin")) and prov.enforces(
-            "e_invoice.client_without_tin", strict=strict
-        ):
+        if not (client.get("vatNumber") or client.get("tin")) and enforces(sandbox, "e_invoice.client_without_tin"):
             raise violation("client", "The client has no tax identification number: it cannot receive e-invoices.")
         mark_sent(record)
         sandbox.outbox.append({"via": "peppol", "invoice": record["id"]})
@@ -549,7 +544,7 @@ def flowtly_app(sandbox: FlowtlySandbox) -> Starlette:
             quantity = coerce_decimal(body.get("quantity"), "quantity", comma=False)
             if quantity is None:
                 raise violation("quantity", "This value should not be null.")
-            if quantity <= 0 and prov.enforces("invoice_row.quantity_positive", strict=strict):
+            if quantity <= 0 and enforces(sandbox, "invoice_row.quantity_positive"):
                 raise violation("quantity", "This value should be positive.")
             fields["quantity"] = str(quantity)
         if "netPrice" in body or not partial:

@@ -9,16 +9,14 @@ carry no VAT. ``amountNet`` is the sum of the nets, ``amount`` adds the VAT.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["Totals", "numeric_rate", "totals"]
+from invoicekit.model import round2
 
 _CENT = Decimal("0.01")
 
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+__all__ = ["Totals", "numeric_rate", "totals"]
 
 
 def numeric_rate(code: str) -> Decimal | None:
@@ -31,8 +29,8 @@ def numeric_rate(code: str) -> Decimal | None:
 
 
 def row_net(row: Mapping[str, Any]) -> Decimal:
-    gross = _cents(Decimal(str(row["quantity"])) * Decimal(str(row["netPrice"])))
-    discount = _cents(Decimal(str(row.get("netDiscountAmount") or "0")))
+    gross = round2(Decimal(str(row["quantity"])) * Decimal(str(row["netPrice"])))
+    discount = round2(Decimal(str(row.get("netDiscountAmount") or "0")))
     return gross - discount
 
 
@@ -56,5 +54,5 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> Totals:
         if rate:
             key = rate.quantize(_CENT)
             by_rate[key] = by_rate.get(key, Decimal(0)) + line
-    vat = sum((_cents(base * rate / 100) for rate, base in by_rate.items()), Decimal(0))
+    vat = sum((round2(base * rate / 100) for rate, base in by_rate.items()), Decimal(0))
     return Totals(net, vat)

@@ -34,5 +34,7 @@ def _provider_totals(document: Invoice | CreditNote) -> ProviderTotals | None:
 profile = ConformanceProfile(
     stored_ids=_stored_ids,
     provider_totals=_provider_totals,
+    # A payment is an invoice transaction (POST /invoice-transactions).
+    write_paths={"payment": ("invoice-transactions",)},
     live_credentials={"username": "INVOICEKIT_FLOWTLY_USERNAME", "password": "INVOICEKIT_FLOWTLY_PASSWORD"},
 )
