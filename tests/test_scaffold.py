@@ -147,24 +147,29 @@ def test_the_skeleton_passes_the_suite_from_a_fresh_environment(tmp_path: Path) 
     done = CliRunner().invoke(app, ["new-provider", "acme", "--path", str(tmp_path / "invoicekit-acme")])
     assert done.exit_code == 0, done.output
 
-    # The versions this repository is locked to, which `uv sync` left in uv's cache: installable offline.
-    export = [uv, "export", "--frozen", "--no-hashes", "--no-emit-workspace", "--no-dev", "-q"]
-    pins = _run([*export, "--package", "invoicekit-conformance"], ROOT)
+    # The versions this repository is locked to, as pylock.toml files: they carry the lock's file URLs, which
+    # `uv sync` left in uv's cache, so they install offline (a plain requirements list would also need index
+    # pages, which a synced cache need not hold).
+    export = [uv, "export", "--frozen", "--no-emit-workspace", "--no-dev", "-q", "--format", "pylock.toml"]
+    pins = _run([*export, "--package", "invoicekit-conformance", "-o", str(tmp_path / "pylock.toml")], ROOT)
     assert pins.returncode == 0, pins.stderr
     # The `invoicekit` command below needs the core's cli extra, and the repository's conftest.py (which
     # pytest loads above the editable conformance package) imports invoicekit.ubl: neither comes with the suite.
-    cli_pins = _run([*export, "--package", "invoicekit", "--extra", "cli", "--extra", "ubl"], ROOT)
+    cli = ["--package", "invoicekit", "--extra", "cli", "--extra", "ubl", "-o", str(tmp_path / "pylock.cli.toml")]
+    cli_pins = _run([*export, *cli], ROOT)
     assert cli_pins.returncode == 0, cli_pins.stderr
-    (tmp_path / "pins.txt").write_text(pins.stdout + cli_pins.stdout, encoding="utf-8")
     made = _run([uv, "venv", "-q", "--python", "3.11", str(tmp_path / "venv")], tmp_path)
     assert made.returncode == 0, made.stderr
     python = tmp_path / "venv" / "bin" / "python"
-    install = [uv, "pip", "install", "-q", "--offline", "--no-deps", "--python", str(python), "-r", "pins.txt"]
-    install += ["-e", str(ROOT), "-e", str(ROOT / "conformance"), "-e", str(tmp_path / "invoicekit-acme")]
-    installed = _run(install, tmp_path)
+    install = [uv, "pip", "install", "-q", "--offline", "--python", str(python)]
+    for locked in ("pylock.toml", "pylock.cli.toml"):
+        installed = _run([*install, "-r", locked], tmp_path)
+        assert installed.returncode == 0, installed.stderr[-3000:]
+    editable = ["-e", str(ROOT), "-e", str(ROOT / "conformance"), "-e", str(tmp_path / "invoicekit-acme")]
+    installed = _run([*install, "--no-deps", *editable], tmp_path)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    # --no-deps installs exactly the pins; `uv pip check` proves they satisfy every requirement, the
-    # skeleton's `invoicekit>=X,<Y` included.
+    # The projects go in with --no-deps beside exactly the pins; `uv pip check` proves the pins satisfy every
+    # requirement, the skeleton's `invoicekit>=X,<Y` included.
     checked = _run([uv, "pip", "check", "--python", str(python)], tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

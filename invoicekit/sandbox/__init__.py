@@ -22,7 +22,8 @@ handler with a status and a body; ``page_window``/``skip_take_window`` turn pagi
 :class:`Window` for ``store.page``; ``read_json``/``read_form`` read a size-capped body; :class:`Nested`
 keeps records under a parent; ``served_json`` shapes an answer by the provenance data (assumed fields
 dropped in strict mode) and ``enforces``/``serves`` say whether a listed refusal or endpoint is on (assumed
-ones are off in strict mode); ``store.transaction()`` makes a read-modify-write atomic across processes;
+ones are off in strict mode); ``cents`` rounds half up to the cent, apart from the model's totals engine
+(which a sandbox exists to check); ``store.transaction()`` makes a read-modify-write atomic across processes;
 :func:`render_pdf` draws a document::
 
     from starlette.applications import Starlette
@@ -91,6 +92,7 @@ from invoicekit.sandbox._kit import (
     FieldErrors,
     Nested,
     Window,
+    cents,
     coerce_bool,
     coerce_date,
     coerce_decimal,
@@ -136,6 +138,7 @@ __all__ = [
     "StateStore",
     "UnlistedField",
     "Window",
+    "cents",
     "coerce_bool",
     "coerce_date",
     "coerce_decimal",

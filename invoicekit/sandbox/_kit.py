@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -394,3 +394,15 @@ def served_json(
 ) -> JSONResponse:
     """:func:`served`, then a JSON response (Decimals and dates as strings)."""
     return _JSON(served(sandbox, resource, data), status_code=status, headers=dict(headers or {}))
+
+
+_CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """``value`` rounded half up to the cent, as the providers' documentation computes their totals.
+
+    Deliberately not ``invoicekit.model``'s rounding: a sandbox stands in for the provider, and totals it
+    computed with the engine it is meant to check would only prove that engine agrees with itself (the
+    providers' tests hold the sandboxes to that: no sandbox module imports invoicekit.model)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)

@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from invoicekit.model import round2
-from invoicekit.sandbox import Sandbox, enforces, utc_timestamp
+from invoicekit.sandbox import Sandbox, cents, enforces, utc_timestamp
 from invoicekit_cashaca._sandbox_clients import resolve_client
 from invoicekit_cashaca._sandbox_documents import book_sale, sale_params
 from invoicekit_cashaca._sandbox_http import (
@@ -106,7 +105,7 @@ def catalog_routes(sandbox: Sandbox, today: Callable[[], date]) -> list[Route]:
             assert issued is not None
             client = resolved.save(sandbox)
             # Assumed: the sale's VAT is its amount at each rate times the rate, rounded per rate.
-            vat = sum((round2(amount * rate / 100) for rate, amount in amounts.items()), Decimal(0))
+            vat = sum((cents(amount * rate / 100) for rate, amount in amounts.items()), Decimal(0))
             sale_id = book_sale(sandbox, int(client["id"]), issued, amounts, vat, sale)
         record = store.get(SALES, sale_id)
         assert record is not None

@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from invoicekit.model import round2
 from invoicekit.sandbox import (
     ApiError,
     BodyError,
@@ -26,6 +25,7 @@ from invoicekit.sandbox import (
     FieldErrors,
     Sandbox,
     Window,
+    cents,
     coerce_bool,
     coerce_date,
     coerce_decimal,
@@ -260,8 +260,8 @@ def money(value: Decimal | str) -> str:
     """An amount as Cashaca shows it: a string with two decimals ("1133.17"); prices and quantities with
     more precision keep it ("0.125"). Strings, as maartendeblock's docblocks send and the Apps Script reads."""
     number = Decimal(value)
-    if number == round2(number):
-        return f"{round2(number):f}"
+    if number == cents(number):
+        return f"{cents(number):f}"
     return f"{number.normalize():f}"
 
 

@@ -18,8 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from invoicekit.belgium import format_ogm
-from invoicekit.model import round2
-from invoicekit.sandbox import PdfDocument, PdfLine, Sandbox, render_pdf
+from invoicekit.sandbox import PdfDocument, PdfLine, Sandbox, cents, render_pdf
 from invoicekit_cashaca._sandbox_documents import CREDIT_NOTE, INVOICE, QUOTATION, DocumentKind, total_of
 from invoicekit_cashaca._sandbox_http import COMPANY, COMPANY_ID, Params, json_response, money
 
@@ -75,7 +74,7 @@ def pdf_document(record: Params, company: Params, kind: DocumentKind) -> PdfDocu
 
 
 def _line_net(line: Params) -> Decimal:
-    return round2(Decimal(str(line["number_skus"])) * Decimal(str(line["unit_price"])))
+    return cents(Decimal(str(line["number_skus"])) * Decimal(str(line["unit_price"])))
 
 
 def _formatted_ogm(record: Params) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from invoicekit.model import round2
+from invoicekit.sandbox import cents
 
 __all__ = [
     "EARLY_PAYMENT_DISCOUNT",
@@ -73,7 +73,7 @@ def _by_rate(rows: list[Row]) -> dict[Decimal, Decimal]:
     groups: dict[Decimal, Decimal] = {}
     for row in rows:
         rate = row.vat_rate.normalize()
-        groups[rate] = groups.get(rate, Decimal(0)) + round2(row.quantity * row.unit_price)
+        groups[rate] = groups.get(rate, Decimal(0)) + cents(row.quantity * row.unit_price)
     return groups
 
 
@@ -87,7 +87,7 @@ def _spread(groups: dict[Decimal, Decimal], discount: Decimal) -> dict[Decimal, 
     remaining = discount
     rates = list(groups)
     for rate in rates[:-1]:
-        parts[rate] = round2(discount * groups[rate] / base)
+        parts[rate] = cents(discount * groups[rate] / base)
         remaining -= parts[rate]
     parts[rates[-1]] = remaining
     return parts
@@ -99,16 +99,16 @@ def document_totals(rows: list[Row], style: int, percentage: Decimal | None, fix
     parts = {rate: Decimal(0) for rate in groups}
     if style == PERCENT_DISCOUNT and percentage:
         # A percentage comes off each rate's lines, rounded per rate (assumed, like the rest).
-        parts = {rate: round2(amount * percentage / 100) for rate, amount in groups.items()}
+        parts = {rate: cents(amount * percentage / 100) for rate, amount in groups.items()}
     elif style == FIXED_DISCOUNT and fixed:
-        parts = _spread(groups, round2(fixed))
+        parts = _spread(groups, cents(fixed))
     # Assumed: an early-payment discount (style 3) only applies if the client pays within
     # financial_discount_days; it does not change the invoiced totals.
     discount = sum(parts.values(), Decimal(0))
     by_rate = []
     for rate, amount in groups.items():
         taxable = amount - parts[rate]
-        by_rate.append(RateTotal(rate, taxable, round2(taxable * rate / 100)))
+        by_rate.append(RateTotal(rate, taxable, cents(taxable * rate / 100)))
     net = sum((r.taxable for r in by_rate), Decimal(0))
     vat = sum((r.vat for r in by_rate), Decimal(0))
     return DocumentTotals(lines, discount, net, vat, tuple(by_rate))

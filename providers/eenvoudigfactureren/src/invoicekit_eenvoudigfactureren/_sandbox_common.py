@@ -18,10 +18,10 @@ from typing import Any
 
 import pycountry
 
-from invoicekit.model import round2
 from invoicekit.sandbox import (
     FieldError,
     Sandbox,
+    cents,
     coerce_bool,
     coerce_date,
     coerce_decimal,
@@ -130,7 +130,7 @@ def timestamp(moment: datetime | None = None) -> str:
 
 
 def money(value: Decimal) -> str:
-    return f"{round2(value):f}"
+    return f"{cents(value):f}"
 
 
 def is_empty(value: Any) -> bool:

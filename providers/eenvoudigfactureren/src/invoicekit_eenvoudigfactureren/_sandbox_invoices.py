@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from invoicekit import belgium
-from invoicekit.model import round2
+from invoicekit.sandbox import cents
 from invoicekit_eenvoudigfactureren._sandbox_common import (
     TAX_RATES,
     Env,
@@ -210,7 +210,7 @@ def payment_input(env: Env, data: Any, invoice: Mapping[str, Any]) -> dict[str, 
         amount = decimal_field(data, "amount", places=2)
         if amount is None and env.enforces("payment.amount.required"):
             raise ApiError(400, "amount is required")
-    if amount is None or round2(amount) == 0:
+    if amount is None or cents(amount) == 0:
         raise ApiError(400, "amount can not be 0.00")
     payment["amount"] = money(amount)
     payment["description"] = text(data, "description", max_len=255) or ""
@@ -354,7 +354,7 @@ def find_invoice(env: Env, segment: str | int) -> dict[str, Any]:
 
 
 def _line(item: Mapping[str, Any]) -> Decimal:
-    return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(item.get("amount", "0"))))
+    return cents(Decimal(str(item.get("quantity", "1"))) * Decimal(str(item.get("amount", "0"))))
 
 
 def line_net(item: Mapping[str, Any], *, gross: bool = False) -> Decimal:
@@ -363,7 +363,7 @@ def line_net(item: Mapping[str, Any], *, gross: bool = False) -> Decimal:
         return _gross_line(item)
     if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
         rate = Decimal(str(item.get("tax_rate", "0")))
-        return round2(_gross_line(item) * HUNDRED / (HUNDRED + rate))
+        return cents(_gross_line(item) * HUNDRED / (HUNDRED + rate))
     return _line(item)
 
 
@@ -372,7 +372,7 @@ def _gross_line(item: Mapping[str, Any]) -> Decimal:
     gross = item.get("amount_with_tax")
     if gross is None:
         gross = Decimal(str(item.get("amount", "0"))) * (HUNDRED + rate) / HUNDRED
-    return round2(Decimal(str(item.get("quantity", "1"))) * Decimal(str(gross)))
+    return cents(Decimal(str(item.get("quantity", "1"))) * Decimal(str(gross)))
 
 
 def totals(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -393,29 +393,29 @@ def totals(record: Mapping[str, Any]) -> dict[str, Any]:
         key = (rate, str(item.get("tax_rate_special_status", "")))
         groups[key] = groups.get(key, Decimal(0)) + line(item)
         if per_item:
-            discount = round2(line(item) * discount_pct / HUNDRED)
+            discount = cents(line(item) * discount_pct / HUNDRED)
             base = line(item) - discount
-            tax = round2(base * rate / (HUNDRED + rate)) if gross_mode else round2(base * rate / HUNDRED)
+            tax = cents(base * rate / (HUNDRED + rate)) if gross_mode else cents(base * rate / HUNDRED)
             item_tax += tax
             item_net += base - tax if gross_mode else base
-            item_discount += round2(discount * HUNDRED / (HUNDRED + rate)) if gross_mode else discount
+            item_discount += cents(discount * HUNDRED / (HUNDRED + rate)) if gross_mode else discount
     discount_without = Decimal(0)
     discount_with = Decimal(0)
     by_rate: dict[Decimal, Decimal] = {}
     taxable_total = Decimal(0)
     for (rate, _), base in groups.items():
-        discount = round2(base * discount_pct / HUNDRED)
+        discount = cents(base * discount_pct / HUNDRED)
         after = base - discount
         if gross_mode:
-            tax = round2(after * rate / (HUNDRED + rate))
+            tax = cents(after * rate / (HUNDRED + rate))
             taxable = after - tax
             discount_with += discount
-            discount_without += round2(discount * HUNDRED / (HUNDRED + rate))
+            discount_without += cents(discount * HUNDRED / (HUNDRED + rate))
         else:
-            tax = round2(after * rate / HUNDRED)
+            tax = cents(after * rate / HUNDRED)
             taxable = after
             discount_without += discount
-            discount_with += round2(discount * (HUNDRED + rate) / HUNDRED)
+            discount_with += cents(discount * (HUNDRED + rate) / HUNDRED)
         taxable_total += taxable
         by_rate[rate] = by_rate.get(rate, Decimal(0)) + tax
     if per_item:
@@ -429,7 +429,7 @@ def totals(record: Mapping[str, Any]) -> dict[str, Any]:
         "discount_total_without_tax": discount_without,
         "total_without_tax": taxable_total,
         "tax_by_rate": by_rate,
-        "cash_discount_total": round2(total_with_tax * cash_pct / HUNDRED),
+        "cash_discount_total": cents(total_with_tax * cash_pct / HUNDRED),
         "discount_total_with_tax": discount_with,
         "total_with_tax": total_with_tax,
         "total_paid": paid,
@@ -453,10 +453,10 @@ def render_item(env: Env, invoice_id: int, item: Mapping[str, Any]) -> dict[str,
     rate = Decimal(str(item.get("tax_rate", "0")))
     if item.get("amount_with_tax") is not None:  # a price with VAT (tax_included)
         gross = _gross_line(item)
-        line, line_with_tax = round2(gross * HUNDRED / (HUNDRED + rate)), gross
+        line, line_with_tax = cents(gross * HUNDRED / (HUNDRED + rate)), gross
     else:
         line = _line(item)
-        line_with_tax = round2(line * (HUNDRED + rate) / HUNDRED)
+        line_with_tax = cents(line * (HUNDRED + rate) / HUNDRED)
     return {
         "item_id": int(item["item_id"]),
         "invoice_id": invoice_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from invoicekit.model import round2
+from invoicekit.sandbox import cents
 from invoicekit_eenvoudigfactureren._sandbox_common import ACCOUNT, Env, money
 from invoicekit_eenvoudigfactureren._sandbox_invoices import HUNDRED, line_net, render_invoice, totals
 
@@ -204,11 +204,11 @@ def invoice_ubl(env: Env, record: dict[str, Any]) -> bytes:
     for key, indexes in groups.items():
         rate = key[1]
         base = sum((nets[i] for i in indexes), Decimal(0))
-        discount = round2(base * discount_pct / HUNDRED)
+        discount = cents(base * discount_pct / HUNDRED)
         if record.get("tax_included") == "yes":
             gross = sum((line_net(items[i], gross=True) for i in indexes), Decimal(0))
-            gross_after = gross - round2(gross * discount_pct / HUNDRED)
-            taxable = gross_after - round2(gross_after * rate / (HUNDRED + rate))
+            gross_after = gross - cents(gross * discount_pct / HUNDRED)
+            taxable = gross_after - cents(gross_after * rate / (HUNDRED + rate))
             nets[indexes[-1]] += taxable + discount - base
             base = sum((nets[i] for i in indexes), Decimal(0))
             discount = base - taxable

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from invoicekit.model import round2
+from invoicekit.sandbox import cents
 
 _CENT = Decimal("0.01")
 
@@ -29,8 +29,8 @@ def numeric_rate(code: str) -> Decimal | None:
 
 
 def row_net(row: Mapping[str, Any]) -> Decimal:
-    gross = round2(Decimal(str(row["quantity"])) * Decimal(str(row["netPrice"])))
-    discount = round2(Decimal(str(row.get("netDiscountAmount") or "0")))
+    gross = cents(Decimal(str(row["quantity"])) * Decimal(str(row["netPrice"])))
+    discount = cents(Decimal(str(row.get("netDiscountAmount") or "0")))
     return gross - discount
 
 
@@ -54,5 +54,5 @@ def totals(rows: Iterable[Mapping[str, Any]]) -> Totals:
         if rate:
             key = rate.quantize(_CENT)
             by_rate[key] = by_rate.get(key, Decimal(0)) + line
-    vat = sum((round2(base * rate / 100) for rate, base in by_rate.items()), Decimal(0))
+    vat = sum((cents(base * rate / 100) for rate, base in by_rate.items()), Decimal(0))
     return Totals(net, vat)
