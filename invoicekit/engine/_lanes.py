@@ -78,6 +78,19 @@ class _Idle:
         self.idle -= 1
         return lanes.pop()
 
+    def take_or_make(self, origin: Origin, make: Callable[[], Any], slots: Any) -> Any:
+        """An idle lane for ``origin``, or a new one from ``make()``; a failed ``make`` gives back its count
+        and the caller's slot (a ``threading`` or ``anyio`` semaphore)."""
+        lane = self.take(origin)
+        if lane is None:
+            try:
+                lane = make()
+            except BaseException:
+                self.drop()
+                slots.release()
+                raise
+        return lane
+
     def put(self, origin: Origin, lane: Any) -> bool:
         """Keep ``lane`` for reuse; False when it is one idle lane too many (the caller closes it)."""
         if self.idle >= self.keep:
@@ -130,14 +143,9 @@ class Lanes(httpx.BaseTransport):
             raise httpx.PoolTimeout("no connection became free within the pool timeout", request=request)
         origin = _origin(request)
         with self._lock:
-            lane = self._idle.take(origin)
-            if lane is None:
-                try:
-                    lane = httpx.HTTPTransport(**self._options())
-                except BaseException:
-                    self._idle.drop()
-                    self._slots.release()
-                    raise
+            lane: httpx.HTTPTransport = self._idle.take_or_make(
+                origin, lambda: httpx.HTTPTransport(**self._options()), self._slots
+            )
             self._busy.add(lane)
         released = False
 
@@ -216,14 +224,9 @@ class AsyncLanes(httpx.AsyncBaseTransport):
         await self._acquire(request)
         origin = _origin(request)
         # No await from here to the lane's first: no other task of this loop can see the idle lanes change.
-        lane = self._idle.take(origin)
-        if lane is None:
-            try:
-                lane = httpx.AsyncHTTPTransport(**self._options())
-            except BaseException:
-                self._idle.drop()
-                self._slots.release()
-                raise
+        lane: httpx.AsyncHTTPTransport = self._idle.take_or_make(
+            origin, lambda: httpx.AsyncHTTPTransport(**self._options()), self._slots
+        )
         self._busy.add(lane)
         released = False
 
