@@ -17,11 +17,11 @@ from invoicekit.migrate._journal import (
     Kind,
     LostClaim,
     RunSpec,
-    SQLiteJournal,
     reconciliation_key,
 )
 from invoicekit.migrate._report import DocumentNote, KindCheck, KindCounts, MigrationProgress, MigrationReport
 from invoicekit.migrate._run import migrate
+from invoicekit.migrate._sql import SQLiteJournal
 
 __all__ = [
     "KINDS",

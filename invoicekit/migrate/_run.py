@@ -43,10 +43,11 @@ from invoicekit.errors import (
     WriteLanded,
 )
 from invoicekit.migrate._documents import BY_KEY_CAPABILITY, CREATE_CAPABILITY, LIST_CAPABILITY, facts, read, source_id
-from invoicekit.migrate._journal import KINDS, Entry, EntryState, Journal, Kind, LostClaim, RunSpec, SQLiteJournal
+from invoicekit.migrate._journal import KINDS, Entry, EntryState, Journal, Kind, LostClaim, RunSpec
 from invoicekit.migrate._losses import without
 from invoicekit.migrate._report import DocumentNote, MigrationProgress, MigrationReport
 from invoicekit.migrate._scratch import Scratch
+from invoicekit.migrate._sql import SQLiteJournal
 from invoicekit.model import Client, CreditNote, Invoice, Payment
 
 if TYPE_CHECKING:

@@ -12,12 +12,13 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +68,18 @@ def _writing(child: subprocess.Popen[str]) -> threading.Event:
 def _done(journal: Path) -> int:
     if not journal.exists():
         return 0
-    store = SQLiteJournal(journal)
-    try:
+    SQLiteJournal(journal).close()  # opening recovers the WAL a killed writer left
+    # The test does not know the run's identity (the CLI makes it from the base URLs): read every run's
+    # counts from the file itself.
+    with closing(sqlite3.connect(journal)) as db:
         counts: dict[Any, dict[EntryState, int]] = {}
-        for run_counts in _all_runs(store):
+        for run_counts in _all_runs(db):
             counts = run_counts
         return sum(states.get(EntryState.DONE, 0) for states in counts.values())
-    finally:
-        store.close()
 
 
-def _all_runs(store: SQLiteJournal) -> Iterator[dict[Any, dict[EntryState, int]]]:
-    # The test does not know the run's identity (the CLI makes it from the base URLs): read every run.
-    db = store._db()
-    for (run_id,) in db.execute("SELECT DISTINCT run_id FROM entries"):
+def _all_runs(db: sqlite3.Connection) -> Iterator[dict[Any, dict[EntryState, int]]]:
+    for (run_id,) in db.execute("SELECT DISTINCT run_id FROM entries").fetchall():
         counts: dict[Any, dict[EntryState, int]] = {}
         for kind, state, n in db.execute(
             "SELECT kind, state, COUNT(*) FROM entries WHERE run_id=? GROUP BY kind, state", (run_id,)
