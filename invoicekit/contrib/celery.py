@@ -64,7 +64,7 @@ from celery import Celery, Task
 from redis.exceptions import LockNotOwnedError
 
 import invoicekit
-from invoicekit._environ import credentials_from_env, env_name
+from invoicekit._environ import account_credentials, borrowed_credentials
 from invoicekit.books import Books
 from invoicekit.contrib.ratelimit import AccountRateLimit, RateLimitedTransport, account_key
 from invoicekit.errors import (
@@ -101,13 +101,7 @@ def environment_credentials(provider: str, account: str) -> dict[str, Any]:
     :func:`invoicekit.connect`): ``INVOICEKIT_CASHACA_TOKEN`` for account ``"default"``,
     ``INVOICEKIT_SHOP42_CASHACA_TOKEN`` for account ``"shop42"`` (upper case, anything but letters and
     digits as ``_``)."""
-    plugin = load_provider(provider)
-    if account == "default":
-        return credentials_from_env(plugin)
-    prefix = env_name(account, "")  # INVOICEKIT_<ACCOUNT>_
-    # The account's own variables, renamed to the single-account scheme credentials_from_env reads.
-    own = {f"INVOICEKIT_{name[len(prefix) :]}": value for name, value in os.environ.items() if name.startswith(prefix)}
-    return credentials_from_env(plugin, own)
+    return account_credentials(load_provider(provider), account)
 
 
 @dataclass
@@ -131,7 +125,7 @@ class _Settings:
         credentials = dict(self.credentials(provider, account))
         # connect() fills a keyword left out from INVOICEKIT_<PROVIDER>_<CREDENTIAL>: in a worker serving
         # many accounts that is some other account's secret, so every one of those must come from the resolver.
-        borrowed = sorted(set(credentials_from_env(load_provider(provider))) - set(credentials) - {"base_url"})
+        borrowed = borrowed_credentials(load_provider(provider), credentials)
         if borrowed:
             raise ConfigurationError(
                 f"the credentials of {provider} account {account!r} lack {', '.join(f'{b}=' for b in borrowed)}; "

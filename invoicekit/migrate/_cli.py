@@ -10,6 +10,7 @@ configuration error.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import date, datetime
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from invoicekit._environ import env_name
+from invoicekit._environ import account_credentials, borrowed_credentials, env_name
 from invoicekit.errors import ConfigurationError, InvoicekitError
 from invoicekit.migrate._journal import KINDS, Kind
 from invoicekit.migrate._report import MigrationProgress, MigrationReport
@@ -165,16 +166,35 @@ def print_report(report: MigrationReport, console: Console) -> None:
     console.print(f"{verdict} in {report.seconds:.1f} s")
 
 
-def _connect(name: str, role: str) -> Any:
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+
+
+def _account(value: str) -> str:
+    if not _ACCOUNT.fullmatch(value):
+        raise typer.BadParameter("an account is 1 to 40 letters, digits, '-' or '_' (it names variables)")
+    return value
+
+
+def _connect(name: str, role: str, account: str) -> Any:
     from invoicekit._connect import connect
     from invoicekit.registry import load_provider
 
     plugin = load_provider(name)
+    variables = ", ".join(env_name(plugin.name, credential, account) for credential in plugin.credentials)
+    credentials: dict[str, Any] = {}
+    if account != "default":
+        credentials = account_credentials(plugin, account)
+        # connect() would fill these in from the default account's variables: another account's secrets.
+        borrowed = borrowed_credentials(plugin, credentials)
+        if borrowed:
+            missing = ", ".join(env_name(plugin.name, credential, account) for credential in borrowed)
+            raise ConfigurationError(
+                f"{role} {name} account {account!r}: {missing} not set (the default account's would be used)"
+            )
     try:
-        return connect(name)
+        return connect(name, **credentials)
     except ConfigurationError as exc:
-        names = ", ".join(env_name(plugin.name, credential) for credential in plugin.credentials)
-        raise ConfigurationError(f"{role} {name}: {exc}; credentials come from the environment: {names}") from None
+        raise ConfigurationError(f"{role} {name}: {exc}; credentials come from the environment: {variables}") from None
 
 
 def migrate_command(
@@ -192,19 +212,47 @@ def migrate_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Progress as JSON lines on stderr, the report as JSON on stdout.")
     ] = False,
+    from_account: Annotated[
+        str,
+        typer.Option(
+            callback=_account,
+            help="The source account: its credentials are INVOICEKIT_<ACCOUNT>_<PROVIDER>_<CREDENTIAL>.",
+        ),
+    ] = "default",
+    to_account: Annotated[
+        str,
+        typer.Option(
+            callback=_account,
+            help="The target account: its credentials are INVOICEKIT_<ACCOUNT>_<PROVIDER>_<CREDENTIAL>.",
+        ),
+    ] = "default",
 ) -> None:
     """Migrate a whole book (clients, invoices, credit notes, payments) from one provider to another.
 
     Credentials are read from INVOICEKIT_<PROVIDER>_<CREDENTIAL> variables (INVOICEKIT_CASHACA_TOKEN, ...),
-    never from the command line. Run the same command again to resume after any interruption.
+    never from the command line; a named account's from INVOICEKIT_<ACCOUNT>_<PROVIDER>_<CREDENTIAL>
+    (--from-account shop-a: INVOICEKIT_SHOP_A_CASHACA_TOKEN), so two accounts of one provider can be
+    migrated between. Run the same command again to resume after any interruption.
     """
     from invoicekit.migrate._run import migrate
 
     console = Console(stderr=as_json)
     day: date | None = since.date() if since is not None else None
     try:
-        with _connect(source, "source") as source_books, _connect(target, "target") as target_books:
+        if env_name(source, "", from_account) == env_name(target, "", to_account):  # one account, both ends
+            raise ConfigurationError(
+                f"--from and --to are the same {source} account: name two accounts with --from-account and --to-account"
+            )
+        with (
+            _connect(source, "source", from_account) as source_books,
+            _connect(target, "target", to_account) as target_books,
+        ):
             options: dict[str, Any] = {"journal": journal, "dry_run": dry_run, "since": day, "concurrency": concurrency}
+            # A named account names the run (the base URL alone cannot tell two accounts of one provider apart).
+            if from_account != "default":
+                options["source_account"] = from_account
+            if to_account != "default":
+                options["target_account"] = to_account
             if as_json:
                 report = migrate(source_books, target_books, on_progress=JsonProgress(), **options)
             else:
