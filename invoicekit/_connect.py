@@ -167,7 +167,6 @@ def connect(
     books = Books(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
     )
-    books._ops.fetch_ahead = transport is None  # over the network: connect()'s own transport or http_client=
     books.sandbox = box
     return books
 
@@ -198,6 +197,5 @@ def connect_async(
     books = AsyncBooks(
         core, client, vat_rates=vat_rates, seller=seller, allow_field_loss=allow_field_loss, owns_client=owned
     )
-    books._ops.fetch_ahead = transport is None
     books.sandbox = box
     return books

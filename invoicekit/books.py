@@ -149,10 +149,6 @@ class _Operations:
         self.vat_rates = vat_rates
         self.seller = seller
         self.allow_field_loss = allow_field_loss
-        # Lists fetch each next page while the caller reads the current one (docs/performance.md): set by
-        # connect() for connections over the network, where the provider's time can overlap the caller's;
-        # an in-process sandbox or a given transport= (a mock) pages in turn.
-        self.fetch_ahead = False
         self.sync_key_locks = _KeyLocks(threading.Lock)
         self.async_key_locks = _KeyLocks(_async_lock)
 
@@ -362,7 +358,7 @@ class _SyncResource:
     def _list(self, capability: Capability, make_listing: Callable[[], Listing[T]]) -> Iterator[T]:
         self._ops.require(capability)
         listing = make_listing()  # input errors surface here, before the first page is fetched
-        return iterate_sync(self._ops.core.paginate(listing), self._client, ahead=self._ops.fetch_ahead)
+        return iterate_sync(self._ops.core.paginate(listing), self._client)
 
     def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
         key, _ = _resolve_key(document, idempotency_key)
@@ -541,7 +537,7 @@ class _AsyncResource:
     def _list(self, capability: Capability, make_listing: Callable[[], Listing[T]]) -> AsyncIterator[T]:
         self._ops.require(capability)
         listing = make_listing()
-        return iterate_async(self._ops.core.paginate(listing), self._client, ahead=self._ops.fetch_ahead)
+        return iterate_async(self._ops.core.paginate(listing), self._client)
 
     async def _keyed(self, spec: _Keyed, document: D, idempotency_key: str | None) -> D:
         key, _ = _resolve_key(document, idempotency_key)

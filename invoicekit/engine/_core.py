@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
@@ -70,8 +70,7 @@ class Sleep:
 
 @dataclass(frozen=True)
 class Emit:
-    # One page's items, possibly read lazily as they are iterated (an adapter's LazyPage): iterated once.
-    items: Iterable[Any]
+    items: Sequence[Any]
 
 
 Action: TypeAlias = Send | Sleep | Emit
@@ -424,13 +423,6 @@ class EngineCore:
 
     # --- lists -----------------------------------------------------------------------------------
     def paginate(self, listing: Listing[T]) -> Program[None]:
-        """The items of every page, one Emit per page.
-
-        Each page's Emit comes once the next page's request is known, and the program then goes on to send
-        it: a runner may send it while the caller reads the page (one page ahead, never more; see
-        ``_runners.py``). What paging decides about the next page is raised after the page's items, where the
-        caller met it before.
-        """
         request: ApiRequest | None = listing.paging.first(listing.request)
         pages = 0
         while request is not None:
@@ -444,24 +436,17 @@ class EngineCore:
             items = self._read_list(listing.parse_page, response)
             count = len(items)
             if isinstance(items, LazyPage):
-                # One item at a time, read as the caller reaches it (see LazyPage): same errors, in the same place.
-                page: Iterable[T] = self._lazy_items(items, listing.keep)
+                # One item at a time, read as the caller reaches it (see LazyPage): same errors, later.
+                for index in range(count):
+                    item = self._read_list(items.__getitem__, index)
+                    if listing.keep is None or listing.keep(item):
+                        yield Emit((item,))
             else:
-                page = items if listing.keep is None else [item for item in items if listing.keep(item)]
-            failure: Exception | None = None
-            try:
-                request = listing.paging.next_request(request, response, count)
-            except Exception as exc:  # raised after the page's items, where the caller met it before
-                failure = exc
-            yield Emit(page)
-            if failure is not None:
-                raise failure
-
-    def _lazy_items(self, page: LazyPage[T], keep: Callable[[T], bool] | None) -> Iterator[T]:
-        for index in range(len(page)):
-            item = self._read_list(page.__getitem__, index)
-            if keep is None or keep(item):
-                yield item
+                if listing.keep is not None:
+                    items = [item for item in items if listing.keep(item)]
+                if items:
+                    yield Emit(items)
+            request = listing.paging.next_request(request, response, count)
 
     def _read_list(self, read: Callable[[A], R], what: A) -> R:
         """``read(what)`` of a list answer; what an adapter's parsing raises untyped becomes MalformedResponse."""
