@@ -228,6 +228,46 @@ def test_json_numbers_are_decimals_within_range() -> None:
     assert type(data["c"]) is int
 
 
+def _json_loads_reading(body: bytes) -> Any:
+    """What read_json gave when it was json.loads alone (with its hooks): the data, or the reason it refused."""
+    from invoicekit.adapter import _json_decimal, _no_constant
+
+    try:
+        return json.loads(body, parse_float=_json_decimal, parse_constant=_no_constant)
+    except RecursionError:
+        return MalformedResponse("the JSON answer is nested too deeply", provider="toy")
+    except ValueError as exc:
+        return MalformedResponse(f"the response body is not valid JSON ({exc})", provider="toy")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'[{"a": "1.50", "b": 2.50, "c": -0, "d": 1E2, "e": [true, false, null], "a": "last"}]',
+        b'\xef\xbb\xbf{"bom": 1.5}',  # msgspec refuses a BOM and UTF-16; json.loads reads them
+        '{"utf16": 2.5}'.encode("utf-16"),
+        b'["\\ud800"]',  # a lone surrogate escape: msgspec refuses it, json.loads reads it
+        b"[" * 1500 + b"]" * 1500,  # deeper than msgspec goes, within the interpreter's stack
+        b"-" + b"1" * 4300,  # the last integer length json.loads reads
+        b"1" * 4301,
+        b'{"a": 1e309}',
+        b'{"a": "\x01"}',
+        b"[1,]",
+    ],
+    ids=["page", "bom", "utf16", "surrogate", "depth-1500", "4300-digits", "4301-digits", "1e309", "control", "comma"],
+)
+def test_read_json_reads_and_refuses_what_json_loads_did(body: bytes) -> None:
+    # read_json decodes with msgspec and leaves what it refuses to json.loads: the result, or the reason, is
+    # json.loads's, whichever decoder gave it.
+    expected = _json_loads_reading(body)
+    if isinstance(expected, MalformedResponse):
+        with pytest.raises(MalformedResponse) as caught:
+            read_json(httpx.Response(200, content=body), "toy")
+        assert caught.value.message == expected.message
+    else:
+        assert read_json(httpx.Response(200, content=body), "toy") == expected
+
+
 def test_xml_nested_200k_deep_is_a_syntax_error_not_a_recursion_error() -> None:
     with pytest.raises(XmlSyntaxError):
         parse_xml(b"<a>" * 200_000 + b"</a>" * 200_000)

@@ -221,3 +221,42 @@ def test_from_provider_refuses_data_of_the_wrong_type_naming_the_nested_field(
     with pytest.raises(ValidationError) as info:
         Invoice.from_provider(**_provider_invoice(**changes))
     assert field in fields_of(info)
+
+
+_ROW = {"description": "Works", "unit_price": "10", "vat_rate": 21}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"rows": [{**_ROW, "unit": " hur ", "vat_category": "Z"}, {**_ROW, "vat_category": "E", "vat_rate": 0}]},
+        {"rows": [{**_ROW, "unit_price": 10.5}]},
+        {"rows": [{**_ROW, "unit_price": "1e12"}, {**_ROW, "quantity": "0.1" + "0" * 30}]},
+        {"rows": [{**_ROW, "vat_rate": 101, "discount_percent": "-1"}]},
+        {"rows": [{**_ROW, "extra": 1}], "currency": "XXY", "idempotency_key": "has spaces in it"},
+        {"currency": "eur", "client": {"name": "  "}, "invoicing_period": {"start": "2026-12-31", "end": "2026-01-01"}},
+        {"client": {"name": "X", "address": {**ADDRESS, "country": " xk "}, "idempotency_key": 7}},
+        {"due_date": "2026-01-01", "rows": [], "allowances_charges": [{"amount": "0", "reason": "", "vat_rate": 6}]},
+    ],
+)
+def test_from_provider_validates_as_the_model_does_with_the_provider_context(changes: dict[str, object]) -> None:
+    # from_provider's validator leaves out the validators that provider data skips (model/_base.py): the
+    # models it builds, and the errors it raises, are those of the model's own validator.
+    import pydantic
+
+    from invoicekit.model._base import PROVIDER_DATA, from_pydantic_error
+
+    data = _provider_invoice(**changes)
+    try:
+        expected: object = Invoice.__pydantic_validator__.validate_python(data, context=PROVIDER_DATA)
+    except pydantic.ValidationError as exc:
+        expected = from_pydantic_error(exc).issues
+    try:
+        read: object = Invoice.from_provider(**data)
+    except ValidationError as exc:
+        read = exc.issues
+    assert read == expected
+    if isinstance(read, Invoice):
+        assert read.model_dump() == expected.model_dump()  # type: ignore[attr-defined]
+        assert read.model_fields_set == expected.model_fields_set  # type: ignore[attr-defined]

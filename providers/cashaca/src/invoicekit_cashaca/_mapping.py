@@ -7,6 +7,7 @@ assumptions" list of the project's provider research).
 
 from __future__ import annotations
 
+import operator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -58,6 +59,19 @@ def _dec(value: Any) -> Decimal:
 
 def _row_order(line: dict[str, Any]) -> int:
     return line.get("row_order") or 0
+
+
+_BY_ROW_ORDER = operator.itemgetter("row_order")
+_STANDARD = VatCategory.S
+
+
+def _in_row_order(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Sorted by _row_order; when every line has a number (as Cashaca sends them) the key is a C itemgetter,
+    # which orders them the same (sorted() is stable). A line without one, or a null, takes the key above.
+    try:
+        return sorted(lines, key=_BY_ROW_ORDER)
+    except (KeyError, TypeError):
+        return sorted(lines, key=_row_order)
 
 
 def type_id_for(client: Client) -> int:
@@ -258,12 +272,13 @@ def invoice_from_json(
     }
     client_type = int(client_data.get("type_id") or 0)
     rows = []
-    for line in sorted(data.get("commercial_document_lines") or [], key=_row_order):
+    for line in _in_row_order(data.get("commercial_document_lines") or []):
         get = line.get
-        rate = _dec(get("vat_percentage"))
+        text = get("vat_percentage")
+        rate = Decimal(text) if type(text) is str and text else _dec(text)  # _dec, its common case inlined
         quantity, price = get("number_skus") or 1, get("unit_price")
         # Most rows are standard rated: their category needs no look at the document (see _row_category).
-        category, reason = (VatCategory.S, None) if rate > 0 else _row_category(rate, data, client_type, reverse_charge)
+        category, reason = (_STANDARD, None) if rate > 0 else _row_category(rate, data, client_type, reverse_charge)
         # Plain dicts: the rows are validated within the document's one validation.
         rows.append(
             {

@@ -23,6 +23,7 @@ from invoicekit.adapter import (
     DocumentQuery,
     Flow,
     Found,
+    LazyPage,
     Listing,
     Lookup,
     LookupFlow,
@@ -442,7 +443,8 @@ class EenvoudigFacturerenAdapter(Adapter):
             page = self._data(response, many=True)
             if not isinstance(page, list):
                 raise MalformedResponse("an EF list is a list of objects", provider=self.name)
-            return [parse(item) for item in page if isinstance(item, Mapping)]
+            # Each item read as the caller reaches it (see LazyPage: a dropped item dies young).
+            return LazyPage([item for item in page if isinstance(item, Mapping)], parse)
 
         return Listing(request, PAGE, parse_page, keep=keep)
 

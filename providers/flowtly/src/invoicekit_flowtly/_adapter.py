@@ -21,6 +21,7 @@ from invoicekit.adapter import (
     DocumentQuery,
     Flow,
     Found,
+    LazyPage,
     Listing,
     Lookup,
     LookupFlow,
@@ -182,7 +183,7 @@ class FlowtlyAdapter(Adapter):
 
     def _parse_page(self, parse: Callable[[dict[str, Any]], Any]) -> Callable[[httpx.Response], Sequence[Any]]:
         def parse_page(response: httpx.Response) -> Sequence[Any]:
-            return [parse(item) for item in members(read_json(response, self.name))]
+            return LazyPage(members(read_json(response, self.name)), parse)  # each read as the caller reaches it
 
         return parse_page
 
