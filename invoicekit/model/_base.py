@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Self, TypeVar
+from typing import Annotated, Any, Final, Self
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import SchemaValidator
 
 from invoicekit.errors import FieldIssue, ValidationError
 
-__all__ = [
-    "Amount",
-    "NeutralModel",
-    "ProviderDocument",
-    "from_pydantic_error",
-    "provider_context",
-    "reads_provider_data_with",
-    "skipped_for_provider_data",
-]
+__all__ = ["Amount", "NeutralModel", "ProviderDocument", "from_pydantic_error", "provider_context"]
 
 # Provider data is read tolerantly: the rules that guard what *we* send are skipped, because a provider may
 # hold documents made elsewhere. ``from_provider`` says so through pydantic's validation context, which reaches
@@ -46,68 +37,6 @@ def provider_context() -> Iterator[None]:
 def is_from_provider(info: pydantic.ValidationInfo | None = None) -> bool:
     """Whether the model being validated is provider data: ``info`` is the validator's (when it has one)."""
     return (info is not None and info.context is PROVIDER_DATA) or _from_provider.get()
-
-
-# --- the validator from_provider uses --------------------------------------------------------------------------
-# Every validator is a call from pydantic-core into Python, and one that takes a ValidationInfo builds it first:
-# a listed invoice made about 60 of them, half of them only to learn that provider data skips their rule. A
-# validator marked below says what it does to provider data; from_provider validates with a copy of the
-# model's core schema in which those validators are left out (or run as the function of the value alone that
-# they amount to), so pydantic-core skips the calls. Everything else (types, constraints, every other
-# validator, the models built) is the model's own schema, and data that is not provider data never uses it.
-_PROVIDER_READING = "__invoicekit_provider_reading__"
-_SKIPPED: Final = object()
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def skipped_for_provider_data(validator: F) -> F:
-    """Marks a validator that returns its input unchanged when ``is_from_provider(info)``: a sending rule."""
-    setattr(validator, _PROVIDER_READING, _SKIPPED)
-    return validator
-
-
-def reads_provider_data_with(reading: Callable[[Any], Any]) -> Callable[[F], F]:
-    """Marks a validator that, when ``is_from_provider(info)``, returns ``reading(value)`` and nothing else."""
-
-    def mark(validator: F) -> F:
-        setattr(validator, _PROVIDER_READING, reading)
-        return validator
-
-    return mark
-
-
-def _provider_reading(node: dict[str, Any]) -> object:
-    function = node["function"]["function"]
-    return getattr(getattr(function, "__func__", function), _PROVIDER_READING, None)
-
-
-def _for_provider_data(node: Any) -> Any:
-    """A copy of a core schema with the marked validators left out or replaced (the rest shared, not copied)."""
-    if isinstance(node, list):
-        return [_for_provider_data(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if node.get("type") in ("function-after", "function-before"):
-        reading = _provider_reading(node)
-        if reading is _SKIPPED:
-            return _for_provider_data(node["schema"])
-        if reading is not None:
-            node = {**node, "function": {"type": "no-info", "function": reading}}
-    return {key: value if key in _OPAQUE else _for_provider_data(value) for key, value in node.items()}
-
-
-# Keys of a core schema node whose values are not schemas (a model's class, a validator, its metadata).
-_OPAQUE = frozenset({"cls", "function", "metadata", "config", "serialization", "ref", "schema_ref"})
-_provider_validators: dict[type[BaseModel], SchemaValidator] = {}
-
-
-def _provider_validator(cls: type[BaseModel]) -> SchemaValidator:
-    validator = _provider_validators.get(cls)
-    if validator is None:
-        cls.model_rebuild()  # a deferred model builds its schema on first use (a no-op once built)
-        schema = _for_provider_data(cls.__pydantic_core_schema__)
-        validator = _provider_validators[cls] = SchemaValidator(schema)
-    return validator
 
 
 # Bounds that keep every later step exact and exception-free: the totals quantize products of two amounts
@@ -275,7 +204,7 @@ class NeutralModel(BaseModel):
     def from_provider(cls, **data: Any) -> Self:
         """Build from data an adapter read from a provider: types are checked, our send rules are not."""
         try:
-            return _provider_validator(cls).validate_python(data, context=PROVIDER_DATA)  # type: ignore[no-any-return]
+            return cls.__pydantic_validator__.validate_python(data, context=PROVIDER_DATA)  # type: ignore[no-any-return]
         except pydantic.ValidationError as exc:
             raise from_pydantic_error(exc) from None
 

@@ -12,14 +12,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 
 from invoicekit import belgium
 from invoicekit.errors import FieldIssue, ValidationError
-from invoicekit.model._base import (
-    Amount,
-    NeutralModel,
-    ProviderDocument,
-    is_from_provider,
-    reads_provider_data_with,
-    skipped_for_provider_data,
-)
+from invoicekit.model._base import Amount, NeutralModel, ProviderDocument, is_from_provider
 from invoicekit.model._key import IdempotencyKey
 from invoicekit.model._party import Client
 from invoicekit.model._totals import Totals, compute_totals
@@ -92,10 +85,6 @@ class PaymentMethod(StrEnum):
     OTHER = "other"
 
 
-def _unit_as_read(value: str) -> str:
-    return value.strip().upper()
-
-
 class InvoiceRow(NeutralModel):
     """One row of an invoice or credit note.
 
@@ -116,9 +105,8 @@ class InvoiceRow(NeutralModel):
 
     @field_validator("unit")
     @classmethod
-    @reads_provider_data_with(_unit_as_read)
     def _unit(cls, value: str, info: ValidationInfo) -> str:
-        value = _unit_as_read(value)
+        value = value.strip().upper()
         if is_from_provider(info):
             return value
         if value in _NOT_REC20:
@@ -130,7 +118,6 @@ class InvoiceRow(NeutralModel):
         return value
 
     @model_validator(mode="after")
-    @skipped_for_provider_data
     def _category_rate(self, info: ValidationInfo) -> Self:
         if is_from_provider(info):
             return self
@@ -173,7 +160,6 @@ class InvoicingPeriod(NeutralModel):
     end: date | None = None
 
     @model_validator(mode="after")
-    @skipped_for_provider_data
     def _bounds(self, info: ValidationInfo) -> Self:
         if is_from_provider(info):
             return self
@@ -208,7 +194,6 @@ class _Document(ProviderDocument):
 
     @field_validator("currency")
     @classmethod
-    @skipped_for_provider_data
     def _currency(cls, value: str, info: ValidationInfo) -> str:
         if value not in currency_codes() and not is_from_provider(info):
             raise ValueError(f"{value!r} is not an ISO 4217 currency code (BR-CL-04)")
@@ -261,7 +246,6 @@ class _Document(ProviderDocument):
         return belgium.format_ogm(sc) if sc and len(sc) == 12 and sc.isdigit() else sc
 
     @model_validator(mode="after")
-    @skipped_for_provider_data
     def _rules(self, info: ValidationInfo) -> Self:
         if is_from_provider(info):
             return self

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, ValidationInfo
 
-from invoicekit.model._base import is_from_provider, skipped_for_provider_data
+from invoicekit.model._base import is_from_provider
 
 __all__ = ["KEY_MAX_LENGTH", "IdempotencyKey", "check_key", "new_idempotency_key"]
 
@@ -35,7 +35,6 @@ def check_key(value: object) -> object:
     return value
 
 
-@skipped_for_provider_data
 def _check_key(value: object, info: ValidationInfo) -> object:
     return value if is_from_provider(info) else check_key(value)
 

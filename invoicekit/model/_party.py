@@ -10,7 +10,7 @@ import iso3166
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from invoicekit import belgium
-from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider, skipped_for_provider_data
+from invoicekit.model._base import NeutralModel, ProviderDocument, is_from_provider
 from invoicekit.model._key import IdempotencyKey
 
 # A full RFC 5322 check needs a dependency and still cannot tell if the mailbox exists; this catches typos.
@@ -85,7 +85,6 @@ class Address(NeutralModel):
 
     @field_validator("country")
     @classmethod
-    @skipped_for_provider_data
     def _country(cls, value: str, info: ValidationInfo) -> str:
         # Read tolerantly from a provider, like VAT numbers: the sending rules catch it before export.
         return value if is_from_provider(info) and value not in COUNTRY_CODES else check_country(value)
