@@ -22,7 +22,7 @@ import httpx
 
 from invoicekit.engine._lanes import AsyncLanes, Lanes
 
-__all__ = ["client_options", "shared_ssl_context"]
+__all__ = ["OwnAsyncClient", "OwnClient", "client_options", "shared_ssl_context"]
 
 
 @functools.cache
@@ -72,6 +72,42 @@ class _LazyAsyncTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._inner is not None:
             await self._inner.aclose()
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that stores nothing: what connect()'s own client has instead of httpx's."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        # httpx calls this for every response, and builds a urllib request and response for the standard
+        # library's jar each time (about 5 % of a create's client CPU). Nothing would read what it stored: the
+        # engine builds its requests itself, not with client.build_request (the only place httpx adds a
+        # client's cookies to a request), and follows no redirect; no provider uses cookies.
+        return None
+
+
+class _KeepsNoCookies:
+    """What connect()'s own clients have instead of httpx's cookie jar: one that keeps nothing."""
+
+    _kept_none: httpx.Cookies | None = None
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        if self._kept_none is None:
+            self._kept_none = _NoCookies()
+        return self._kept_none
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("connect()'s own client keeps no cookies")
+
+
+class OwnClient(_KeepsNoCookies, httpx.Client):
+    """connect()'s own ``httpx.Client``: httpx's, keeping no cookies (a caller's ``http_client=`` is left as it
+    is)."""
+
+
+class OwnAsyncClient(_KeepsNoCookies, httpx.AsyncClient):
+    """The async twin of :class:`OwnClient`."""
 
 
 def _environment_proxies() -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from invoicekit._client import client_options
+from invoicekit._client import OwnAsyncClient, OwnClient, client_options
 from invoicekit._environ import credentials_from_env
 from invoicekit._extras import require_extra
 from invoicekit._version import __version__
@@ -160,7 +160,7 @@ def connect(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials, http_client
     )
-    client = _own_client(core, http_client) or httpx.Client(
+    client = _own_client(core, http_client) or OwnClient(
         **client_options(timeout, transport, core.adapter.auth(), asynchronous=False)
     )
     owned = http_client is None
@@ -190,7 +190,7 @@ def connect_async(
     core, transport, box = _prepare(
         name, sandbox, tuple(plugins), load_entry_point_hooks, retry, transport, credentials, http_client
     )
-    client = _own_client(core, http_client) or httpx.AsyncClient(
+    client = _own_client(core, http_client) or OwnAsyncClient(
         **client_options(timeout, transport, core.adapter.auth(), asynchronous=True)
     )
     owned = http_client is None

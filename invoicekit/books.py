@@ -178,7 +178,8 @@ class _Operations:
                 + " %)",
             )
             for i, row in enumerate(document.rows)
-            if row.vat_category is VatCategory.S and not self.vat_rates.is_valid_rate(row.vat_rate, day)
+            # `allowed` is what is_valid_rate tests against (rates_on(day)), read once for all the rows.
+            if row.vat_category is VatCategory.S and row.vat_rate not in allowed
         ]
         if issues:
             raise ValidationError(issues)

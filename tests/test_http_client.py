@@ -64,6 +64,26 @@ def test_a_default_connection_names_invoicekit_and_closes_its_own_client(box: Sa
     assert box.request_log
 
 
+class Cookied(Recording):
+    """The sandbox's answers with a cookie set on each."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        answer.headers["Set-Cookie"] = "session=abc; Path=/"
+        return answer
+
+
+def test_connects_own_client_keeps_no_cookies_and_a_callers_client_keeps_its_own(box: Sandbox) -> None:
+    # No provider uses cookies, and the engine never sends a client's (it builds its requests itself): the
+    # own client skips httpx's per-response cookie extraction. A caller's client is left as httpx made it.
+    with invoicekit.connect("cashaca", transport=Cookied(box), base_url=box.base_url, **box.credentials()) as books:
+        list(books.clients.list())
+        assert not books.clients._client.cookies
+    with httpx.Client(transport=Cookied(box)) as http, _connect(box, http) as books:
+        list(books.clients.list())
+        assert http.cookies["session"] == "abc"
+
+
 def test_the_async_twin_leaves_the_callers_client_open(box: Sandbox) -> None:
     async def run() -> bool:
         async with httpx.AsyncClient(transport=box.transport()) as http:

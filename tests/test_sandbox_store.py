@@ -72,6 +72,20 @@ def test_an_index_follows_replace_delete_and_later_inserts(store: StateStore) ->
     assert store.find("clients", "reference", "C") == [{"id": first, "reference": "C"}]
 
 
+def test_an_index_files_a_record_as_its_text_reads_back(store: StateStore) -> None:
+    # The memory store files a record by the values it was given where JSON gives them back unchanged, and
+    # by its decoded text otherwise (a tuple is stored as a list): both must agree with SQLite's index.
+    store.index("notes", "tag")
+    one = store.insert("notes", {"tag": 1.0})
+    two = store.insert("notes", {"tag": True})
+    assert store.find("notes", "tag", 1) == [{"id": one, "tag": 1.0}, {"id": two, "tag": True}]  # as in SQLite
+    store.replace("notes", two, {"tag": ("a",)})
+    assert store.find("notes", "tag", 1) == [{"id": one, "tag": 1.0}]
+    assert store.get("notes", two) == {"id": two, "tag": ["a"]}
+    store.delete("notes", one)
+    assert store.find("notes", "tag", 1) == []
+
+
 @pytest.mark.parametrize("size", [1_000, 20_000])
 def test_a_list_page_and_a_lookup_read_the_page_whatever_the_store_holds(store: StateStore, size: int) -> None:
     fill(store, size)

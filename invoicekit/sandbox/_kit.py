@@ -114,6 +114,8 @@ def coerce_str(value: Any, field: str, *, max_len: int | None = None) -> str | N
 
 
 _MAX_DIGITS = 18
+#: The integers coerce_decimal takes: an exponent (digits - 1) of at most _MAX_DIGITS.
+_INT_LIMIT = 10 ** (_MAX_DIGITS + 1)
 
 
 def coerce_decimal(
@@ -140,9 +142,10 @@ def coerce_decimal(
     if number and abs(number.adjusted()) > _MAX_DIGITS:
         # 1e999999 is a finite Decimal, but no invoice holds it, and arithmetic on it would hang or overflow.
         raise FieldError(field, "is out of range")
-    exponent = number.normalize().as_tuple().exponent
-    if places is not None and isinstance(exponent, int) and -exponent > places:
-        raise FieldError(field, f"has more than {places} decimals")
+    if places is not None:
+        exponent = number.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            raise FieldError(field, f"has more than {places} decimals")
     if (low is not None and number < low) or (high is not None and number > high):
         raise FieldError(field, "is out of range")
     return number
@@ -150,14 +153,19 @@ def coerce_decimal(
 
 def coerce_int(value: Any, field: str, *, low: int | None = None, high: int | None = None) -> int | None:
     """An integer from a number or text; ``"2.0"`` is 2, ``"2.5"`` is refused."""
-    number = coerce_decimal(value, field, comma=False)
-    if number is None:
-        return None
-    if number != number.to_integral_value():
-        raise FieldError(field, "must be an integer")
+    if type(value) is int and -_INT_LIMIT < value < _INT_LIMIT:
+        # What a JSON body mostly holds, read as coerce_decimal would (it refuses 19 digits and more).
+        number = value
+    else:
+        checked = coerce_decimal(value, field, comma=False)
+        if checked is None:
+            return None
+        if checked != checked.to_integral_value():
+            raise FieldError(field, "must be an integer")
+        number = int(checked)
     if (low is not None and number < low) or (high is not None and number > high):
         raise FieldError(field, "is out of range")
-    return int(number)
+    return number
 
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})

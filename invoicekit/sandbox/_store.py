@@ -141,6 +141,30 @@ def _key(value: Any) -> Any:
     return value
 
 
+#: What :func:`_filed_key` answers when only the encoded text can tell.
+_DECODE: Any = object()
+# Values that come back from a JSON round trip as they went in (a float compares equal to its repr read back).
+_ROUND_TRIP = (str, int, float, bool, type(None))
+_KEYWORD_KEYS = frozenset({"true", "false", "null", "Infinity", "NaN"})
+
+
+def _filed_key(record: Mapping[str, Any] | None, field: str, record_id: int) -> Any:
+    """The index key of ``record``'s ``field`` as its decoded text would give it, or :data:`_DECODE`.
+
+    Only plain JSON scalars are read from the record itself: a tuple, a dict or a str subclass may encode to
+    something that decodes differently, so those (and a missing record) are read from the text."""
+    if record is None:
+        return _DECODE
+    if field == "id":
+        return record_id  # _encode writes the id it was given over the record's own
+    if field not in record and field in _KEYWORD_KEYS:
+        return _DECODE  # json.dumps writes a True, False or None key as "true", "false", "null"
+    value = record.get(field)
+    if type(value) not in _ROUND_TRIP:
+        return _DECODE
+    return _key(value)
+
+
 class _Counted:
     records_read: int = 0
 
@@ -165,6 +189,9 @@ class MemoryStore(_Counted):
         self._counters: dict[str, int] = {}
         # (collection, field) -> field value -> ids, for the declared indexes.
         self._indexes: dict[tuple[str, str], dict[Any, dict[int, None]]] = {}
+        # The same, the other way round: (collection, field) -> id -> the key it is filed under, so that
+        # replacing or removing a record need not decode its old text to find its index entries.
+        self._filed: dict[tuple[str, str], dict[int, Any]] = {}
         self._depth = 0
         self._undo: list[tuple[str, str, int, str | None]] = []
         self.records_read = 0
@@ -198,29 +225,39 @@ class MemoryStore(_Counted):
                 self._put(name, record_id, old)
         self._undo.clear()
 
-    def _put(self, collection: str, record_id: int, text: str | None) -> None:
-        """Set (or with None remove) one encoded record, keeping the indexes and the undo log."""
+    def _put(self, collection: str, record_id: int, text: str | None, record: Mapping[str, Any] | None = None) -> None:
+        """Set (or with None remove) one encoded record, keeping the indexes and the undo log.
+
+        ``record`` is what ``text`` encodes, when the caller has it: its indexed values are then read from it
+        instead of decoding ``text`` again (the same keys, see :func:`_filed_key`)."""
         records = self._collections.setdefault(collection, {})
         old = records.get(record_id)
         indexed = [(field, table) for (name, field), table in self._indexes.items() if name == collection]
-        if old is not None:
-            previous = json.loads(old) if indexed else {}
-            for field, table in indexed:
-                table.get(_key(previous.get(field)), {}).pop(record_id, None)
+        current: Mapping[str, Any] | None = None
+        for field, table in indexed:
+            filed = self._filed[collection, field]
+            if old is not None:
+                ids = table.get(filed.pop(record_id, None))
+                if ids is not None:
+                    ids.pop(record_id, None)
+            if text is not None:
+                key = _filed_key(record, field, record_id)
+                if key is _DECODE:
+                    current = json.loads(text) if current is None else current
+                    key = _key(current.get(field))
+                table.setdefault(key, {})[record_id] = None
+                filed[record_id] = key
         if text is None:
             records.pop(record_id, None)
         else:
             records[record_id] = text
-            current = json.loads(text) if indexed else {}
-            for field, table in indexed:
-                table.setdefault(_key(current.get(field)), {})[record_id] = None
         if self._depth:
             self._undo.append(("record", collection, record_id, old))
 
     def insert(self, collection: str, record: Mapping[str, Any]) -> int:
         with self._lock:
             record_id = self.next_value(_ID_COUNTER + collection)
-            self._put(collection, record_id, _encode(record, record_id))
+            self._put(collection, record_id, _encode(record, record_id), record)
             return record_id
 
     def get(self, collection: str, record_id: int) -> Record | None:
@@ -233,7 +270,7 @@ class MemoryStore(_Counted):
         with self._lock:
             if record_id not in self._collections.get(collection, {}):
                 raise KeyError(f"{collection} {record_id} does not exist")
-            self._put(collection, record_id, text)
+            self._put(collection, record_id, text, record)
 
     def delete(self, collection: str, record_id: int) -> bool:
         with self._lock:
@@ -268,9 +305,12 @@ class MemoryStore(_Counted):
             if (collection, _field(field)) in self._indexes:
                 return
             table: dict[Any, dict[int, None]] = {}
+            filed: dict[int, Any] = {}
             for record_id, text in self._collections.get(collection, {}).items():
-                table.setdefault(_key(json.loads(text).get(field)), {})[record_id] = None
+                key = filed[record_id] = _key(json.loads(text).get(field))
+                table.setdefault(key, {})[record_id] = None
             self._indexes[(collection, field)] = table
+            self._filed[(collection, field)] = filed
 
     def find(
         self, collection: str, field: str, value: Scalar, *, limit: int | None = None, offset: int = 0

@@ -184,6 +184,7 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
     no client behind.
     """
     stored: Params | None = None
+    inline: Params | None = None
     client_id = as_int(data.get("id"), "client_id", errors)
     if client_id is not None:
         stored = sandbox.store.get(CLIENTS, client_id)
@@ -191,7 +192,8 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
             errors.add("client_id", "does not exist")
             return ResolvedClient(None, {})
     else:
-        probe = _validated(sandbox, data, Errors(), partial=True)
+        probe_errors = Errors()
+        probe = _validated(sandbox, data, probe_errors, partial=True)
         vat = probe.get("vat_number")
         name = (probe.get("name") or "").casefold()
         # Through the store's indexes: a create costs the matches, not the account's clients.
@@ -203,11 +205,18 @@ def resolve_client(sandbox: Sandbox, data: Params, errors: Errors) -> ResolvedCl
             if stored is None:  # a client written to the store directly has no NAME_KEY; its exact name
                 exact = (probe.get("name") or "").strip()
                 stored = next((c for c in store.find(CLIENTS, "name", exact) if not c.get(NAME_KEY)), None)
+        if stored is not None:
+            # The probe is the matched client's inline reading: _validated is pure, so it need not run twice.
+            inline = probe
+            for field, messages in probe_errors.by_field.items():
+                for message in messages:
+                    errors.add(field, message)
     if stored is None:
         fields = _validated(sandbox, data, errors, partial=False)
         _require_vat(sandbox, fields, errors)
         return ResolvedClient(None, new_client_record(fields))
-    inline = _validated(sandbox, data, errors, partial=True)
+    if inline is None:
+        inline = _validated(sandbox, data, errors, partial=True)
     snapshot = {**stored, **{k: v for k, v in inline.items() if v is not None}}
     return ResolvedClient(stored, snapshot)
 

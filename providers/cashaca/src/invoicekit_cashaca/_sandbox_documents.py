@@ -281,11 +281,15 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     now = utc_timestamp()
     term = DEFAULT_PAYMENT_TERM if term is None else term
     sign = -1 if kind is CREDIT_NOTE else 1
+    # The document's id comes first: its lines and its sale refer to it. The record is written once, complete,
+    # below; in the create's transaction nobody sees the empty one (nor the numbers of a refused create).
+    record_id = store.insert(kind.collection, {})
     # Assumed: a credit note is booked as a negative sale.
     sale_id = None
     if kind is not QUOTATION:
         amounts = {rate_total.rate: sign * rate_total.taxable for rate_total in totals.by_rate}
-        sale_id = book_sale(sandbox, int(client["id"]), issued, amounts, sign * totals.vat, sale)
+        booked_for = {f"{kind.wrapper}_id": record_id}
+        sale_id = book_sale(sandbox, int(client["id"]), issued, amounts, sign * totals.vat, sale, booked_for)
     company = store.get(COMPANY, COMPANY_ID) or {}
     record: Params = {
         "serial_number": serial,
@@ -347,7 +351,6 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         "client_key": secrets.token_hex(12),
         "commercial_document_lines": [],
     }
-    record_id = store.insert(kind.collection, record)
     record["id"] = record_id
     record["commercial_document_lines"] = [
         {
@@ -367,19 +370,22 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
         for line in lines
     ]
     store.replace(kind.collection, record_id, record)
-    if sale_id is not None:
-        sale_record = store.get(SALES, sale_id)
-        assert sale_record is not None
-        sale_record["invoice_id" if kind is INVOICE else "credit_note_id"] = record_id
-        store.replace(SALES, sale_id, sale_record)
     return record
 
 
 def book_sale(
-    sandbox: Sandbox, client_id: int, issued: date, amounts: Mapping[Decimal, Decimal], vat: Decimal, sale: Params
+    sandbox: Sandbox,
+    client_id: int,
+    issued: date,
+    amounts: Mapping[Decimal, Decimal],
+    vat: Decimal,
+    sale: Params,
+    booked_for: Mapping[str, int] | None = None,
 ) -> int:
     """Store a sale: its net amount per VAT rate (``amount_at_0`` .. ``amount_at_21``, seed
-    cashaca-api-v2-sales.txt), its VAT and the sale params. Returns its id."""
+    cashaca-api-v2-sales.txt), its VAT and the sale params. Returns its id. ``booked_for`` is the document it
+    books (``{"invoice_id": 7}`` or ``{"credit_note_id": 3}``); a sale made alone has neither."""
+    booked_for = booked_for or {}
     now = utc_timestamp()
     net = sum(amounts.values(), Decimal(0))
     per_rate = {f"amount_at_{rate.normalize():f}": money(amount) for rate, amount in amounts.items()}
@@ -393,8 +399,8 @@ def book_sale(
             "vat_amount": money(vat),
             **{f"amount_at_{rate}": per_rate.get(f"amount_at_{rate}", "0.00") for rate in (0, 6, 12, 21)},
             **sale,
-            "invoice_id": None,
-            "credit_note_id": None,
+            "invoice_id": booked_for.get("invoice_id"),
+            "credit_note_id": booked_for.get("credit_note_id"),
             "created_at": now,
             "updated_at": now,
         },
