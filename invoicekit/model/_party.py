@@ -1,7 +1,5 @@
 """Clients and what hangs off them: addresses, contacts, the SEPA direct-debit mandate."""
 
-from __future__ import annotations
-
 import functools
 from datetime import date
 from enum import StrEnum
