@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "alternate_async",
     "interleave",
     "interleave_async",
+    "interleave_sides",
     "median_time",
     "ratio_row",
 ]
@@ -65,16 +66,23 @@ def interleave(ours: Callable[[], float], floor: Callable[[], float], rounds: in
 
     Alternating inside one run means a busy neighbour or a warming cache hits both sides alike.
     """
-    mine: list[float] = []
-    base: list[float] = []
+    mine, base = interleave_sides((ours, floor), rounds)
+    return mine, base
+
+
+def interleave_sides(sides: Sequence[Callable[[], float]], rounds: int) -> list[float]:
+    """:func:`interleave` for any number of sides: each round runs them all, in order and then in reverse
+    (ABC CBA ...), and the result is each side's median, in the order given.
+
+    Three sides in one run (ours, a floor and a floor under it) give both ratios from the same rounds, so a
+    ratio between the two floors is not the quotient of two runs' medians taken at different loads.
+    """
+    figures: list[list[float]] = [[] for _ in sides]
     for index in range(rounds):
-        if index % 2 == 0:
-            mine.append(ours())
-            base.append(floor())
-        else:
-            base.append(floor())
-            mine.append(ours())
-    return statistics.median(mine), statistics.median(base)
+        order = range(len(sides)) if index % 2 == 0 else reversed(range(len(sides)))
+        for side in order:
+            figures[side].append(sides[side]())
+    return [statistics.median(values) for values in figures]
 
 
 async def interleave_async(

@@ -247,6 +247,8 @@ class Listing(Generic[T]):
 
 @dataclass(frozen=True)
 class ClientQuery:
+    """What ``clients.list()`` filters by; None (or False) leaves a filter out."""
+
     search: str | None = None
     external_id: str | None = None
     vat_number: str | None = None
@@ -254,6 +256,8 @@ class ClientQuery:
 
 @dataclass(frozen=True)
 class DocumentQuery:
+    """What ``invoices.list()`` and ``credit_notes.list()`` filter by; None (or False) leaves a filter out."""
+
     unpaid: bool = False
     client_id: str | None = None
     number: str | None = None

@@ -18,21 +18,17 @@ the access point. :func:`validate_kbo` applies both checks, and everything else 
 
 from __future__ import annotations
 
-from stdnum import bic as _bic
-from stdnum import iban as _iban
-from stdnum.be import iban as _be_iban
-from stdnum.be import ogm_vcs as _ogm_vcs
-from stdnum.be import vat as _be_vat
-from stdnum.eu import vat as _eu_vat
-from stdnum.exceptions import (
-    InvalidChecksum,
-    InvalidComponent,
-    InvalidFormat,
-    InvalidLength,
-    ValidationError,
-)
+from typing import TYPE_CHECKING
 
 from invoicekit.errors import InvalidNumber
+
+if TYPE_CHECKING:
+    from stdnum.exceptions import ValidationError
+
+# python-stdnum is imported inside the functions that use it, on their first call: importing it (its
+# package imports pydoc, and the IBAN module reads its country table) costs about 6 ms, which every
+# connect() would pay through the models before any number is checked. An import of a loaded module is a
+# dictionary look-up (well under a microsecond), next to the microseconds stdnum's checks take.
 
 __all__ = [
     "InvalidNumber",
@@ -62,6 +58,8 @@ _EXTRA_VAT_PREFIXES = frozenset({"EL", "EU", "IM"})
 
 def _generic_reason(exc: ValidationError) -> str:
     # Fallback for stdnum errors that have no more specific explanation at the call site.
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
     if isinstance(exc, InvalidLength):
         return "has the wrong length"
     if isinstance(exc, InvalidFormat):
@@ -97,6 +95,9 @@ def validate_kbo(value: str) -> str:
     have been issued since September 2023), and the check digits must satisfy PEPPOL-COMMON-R043 (see
     the module docstring), which is stricter than ``stdnum.be.vat``.
     """
+    from stdnum.be import vat as _be_vat
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+
     number = _be_vat.compact(value)
     try:
         number = _be_vat.validate(number)
@@ -144,6 +145,9 @@ def validate_vat(value: str) -> str:
     prefix = _country_prefix(value)
     if prefix is None or prefix == "BE":
         return "BE" + validate_kbo(value)
+    from stdnum.eu import vat as _eu_vat
+    from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
     if prefix.lower() not in _eu_vat.MEMBER_STATES and prefix not in _EXTRA_VAT_PREFIXES:
         raise InvalidNumber(f"{prefix} is not an EU VAT country prefix")
     try:
@@ -210,6 +214,9 @@ def validate_ogm(value: str) -> str:
     digits = len(plain) == 12 and plain.isascii() and plain.isdigit()
     if digits and int(plain) > 0 and plain[10:] == f"{int(plain[:10]) % 97 or 97:02d}":
         return plain
+    from stdnum.be import ogm_vcs as _ogm_vcs
+    from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
     # stdnum strips '+', '/' and spaces but not the '*' fence.
     number = _ogm_vcs.compact(value.replace("*", ""))
     try:
@@ -230,6 +237,8 @@ def validate_ogm(value: str) -> str:
 def format_ogm(value: str) -> str:
     """Return a structured communication in its printed form, ``+++010/8068/17183+++`` (validating it)."""
     # stdnum's format() leaves out the +++ fence that banks and Belgian Peppol tools (BT-83) use.
+    from stdnum.be import ogm_vcs as _ogm_vcs
+
     return f"+++{_ogm_vcs.format(validate_ogm(value))}+++"
 
 
@@ -241,6 +250,8 @@ def ogm_from_reference(reference: str | int) -> str:
     lose their leading digits, so two such references can map to the same OGM; keep the numbering short if
     payments must be matched by OGM alone.
     """
+    from stdnum.be import ogm_vcs as _ogm_vcs
+
     digits = "".join(ch for ch in str(reference) if ch in _DIGITS)
     if not digits:
         raise InvalidNumber("contains no digits to build a structured communication from")
@@ -260,6 +271,9 @@ def validate_iban(value: str, *, check_bank: bool = True) -> str:
     recently assigned (or test) bank code is then rejected until stdnum updates that table:
     ``check_bank=False`` is the lenient mode for such accounts.
     """
+    from stdnum import iban as _iban
+    from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, ValidationError
+
     compact = _iban.compact(value)
     if not compact:
         raise InvalidNumber("is empty")
@@ -302,11 +316,16 @@ def bic_from_iban(iban: str) -> str | None:
     number = validate_iban(iban, check_bank=False)
     if not number.startswith("BE"):
         return None
+    from stdnum.be import iban as _be_iban
+
     return _be_iban.to_bic(number)
 
 
 def validate_bic(value: str) -> str:
     """Validate a BIC (SWIFT code) and return it compact and upper-case (``gkcc be bb`` -> ``GKCCBEBB``)."""
+    from stdnum import bic as _bic
+    from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength, ValidationError
+
     try:
         return _bic.validate(value)
     except InvalidLength as exc:

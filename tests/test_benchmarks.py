@@ -19,6 +19,7 @@ FIGURES = (
     "import invoicekit + connect('cashaca')",
     "import invoicekit + connect('cashaca') vs the named floor + one pydantic model",
     "import + connect + first invoices.get (loopback) vs floor + httpx.Client GET into a model",
+    "the named floor + one pydantic model vs the named floor (no invoicekit code)",
     "served sandbox, 2nd request on a kept-alive connection",
     "sandbox create at 200 stored invoices",
     "sandbox list page (100) at 500 stored invoices",

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 import httpx
 import pluggy
@@ -55,21 +54,21 @@ MAX_PAGES = 100_000
 _BODY_IN_ERRORS = 2000
 
 
-@dataclass(frozen=True)
-class Send:
+# The actions, and _Landed below, are named tuples rather than frozen dataclasses: as immutable, and each
+# class costs a tenth to make (a frozen dataclass compiles six methods when its module is imported, about
+# 0.6 ms of every start-up each) and less to build per request.
+class Send(NamedTuple):
     request: httpx.Request
     max_bytes: int
     # Set when the connection runs on a caller's client, which does not carry the adapter's auth.
     auth: httpx.Auth | None = None
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(NamedTuple):
     seconds: float
 
 
-@dataclass(frozen=True)
-class Emit:
+class Emit(NamedTuple):
     items: Sequence[Any]
 
 
@@ -85,8 +84,7 @@ Observer: TypeAlias = Callable[[httpx.Response], None]
 _PARSE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
 
-@dataclass(frozen=True)
-class _Landed:
+class _Landed(NamedTuple):
     """A write of the running flow that the provider accepted: from here on, nothing is an ordinary failure."""
 
     step: Step

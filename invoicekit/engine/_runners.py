@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import aclosing, closing
 from typing import Any, TypeVar
 
-import anyio
 import httpx
 
 from invoicekit.engine._body import UnreadableBody, reading
@@ -100,6 +99,8 @@ async def _drive_async(program: Program[Any], client: httpx.AsyncClient) -> Any:
             except (httpx.RequestError, UnreadableBody) as exc:
                 error = exc
         elif isinstance(action, Sleep):
+            import anyio  # only an async retry waits through it: a sync connect() does not import it
+
             await anyio.sleep(action.seconds)
 
 

@@ -1,7 +1,5 @@
 """The base of every neutral model: strict input, typed errors, provider provenance."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar

@@ -1,7 +1,5 @@
 """Invoices, credit notes, their rows, and payments."""
 
-from __future__ import annotations
-
 import functools
 from datetime import date, timedelta
 from decimal import Decimal

@@ -1,8 +1,6 @@
 """The reconciliation key every create carries: the caller's own (an order id, a webhook delivery id) or one
 the library makes. See docs/idempotency.md."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Annotated
 

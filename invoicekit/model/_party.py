@@ -1,12 +1,10 @@
 """Clients and what hangs off them: addresses, contacts, the SEPA direct-debit mandate."""
 
-from __future__ import annotations
-
+import functools
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
-import iso3166
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from invoicekit import belgium
@@ -27,6 +25,7 @@ __all__ = [
     "SepaMandate",
     "SequenceType",
     "check_country",
+    "country_codes",
 ]
 
 
@@ -55,15 +54,34 @@ class SequenceType(StrEnum):
     FINAL = "FNAL"
 
 
-# EN 16931's country list (BR-CL-14) is ISO 3166-1 alpha-2 with Kosovo as 1A (not the user-assigned XK) and
-# XI for Northern Ireland (its VAT numbers): the list every Peppol validator checks.
-COUNTRY_CODES = frozenset(set(iso3166.countries_by_alpha2) - {"XK"} | {"1A", "XI"})
+if TYPE_CHECKING:
+    #: The EN 16931 country codes (see :func:`country_codes`).
+    COUNTRY_CODES: frozenset[str]
+
+
+@functools.cache
+def country_codes() -> frozenset[str]:
+    """EN 16931's country list (BR-CL-14): ISO 3166-1 alpha-2 with Kosovo as 1A (not the user-assigned XK)
+    and XI for Northern Ireland (its VAT numbers), the list every Peppol validator checks."""
+    # Imported on first use, as iso4217 is (model/_documents.py): the package builds its tables when imported,
+    # which every connect() would otherwise pay before any address is read.
+    import iso3166
+
+    return frozenset(set(iso3166.countries_by_alpha2) - {"XK"} | {"1A", "XI"})
+
+
+def __getattr__(name: str) -> object:
+    if name == "COUNTRY_CODES":  # the name this table always had, computed on first use
+        return country_codes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _COUNTRY_HINTS = {"UK": "the United Kingdom is GB (XI for Northern Ireland)", "XK": "Kosovo is 1A in EN 16931"}
 
 
 def check_country(value: str) -> str:
     """An EN 16931 country code (ISO 3166-1 alpha-2, plus 1A and XI), or ValueError naming the right one."""
-    if value not in COUNTRY_CODES:
+    if value not in country_codes():
         hint = _COUNTRY_HINTS.get(value, "use the ISO 3166-1 alpha-2 code, e.g. BE, NL, FR, DE, GB")
         raise ValueError(f"{value!r} is not an ISO 3166-1 country code: {hint} (BR-CL-14)")
     return value
@@ -87,7 +105,7 @@ class Address(NeutralModel):
     @classmethod
     def _country(cls, value: str, info: ValidationInfo) -> str:
         # Read tolerantly from a provider, like VAT numbers: the sending rules catch it before export.
-        return value if is_from_provider(info) and value not in COUNTRY_CODES else check_country(value)
+        return value if is_from_provider(info) and value not in country_codes() else check_country(value)
 
 
 class Contact(NeutralModel):

@@ -62,6 +62,8 @@ class AllowanceChargeLike(Protocol):
 
 @dataclass(frozen=True)
 class LineAmounts:
+    """One row's amounts, rounded to the cent: quantity x unit price, its discount, and what is left (BT-131)."""
+
     gross: Decimal
     discount: Decimal
     net: Decimal
