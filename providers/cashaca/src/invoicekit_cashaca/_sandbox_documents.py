@@ -281,8 +281,8 @@ def create_document(sandbox: Sandbox, kind: DocumentKind, params: Params, today:
     now = utc_timestamp()
     term = DEFAULT_PAYMENT_TERM if term is None else term
     sign = -1 if kind is CREDIT_NOTE else 1
-    # The document's id comes first: its lines and its sale refer to it. The record is written once, complete,
-    # below; in the create's transaction nobody sees the empty one (nor the numbers of a refused create).
+    # The document's id comes first, reserved with an empty record: its lines and its sale refer to it. The
+    # complete record replaces it below, in the same transaction, so nobody sees the empty one.
     record_id = store.insert(kind.collection, {})
     # Assumed: a credit note is booked as a negative sale.
     sale_id = None
